@@ -1,0 +1,347 @@
+package fsm
+
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+)
+
+// physicalMs is the wall-clock part of a hybrid timestamp.
+func physicalMs(ts uint64) uint64 { return ts >> 18 }
+
+// DedupWindowMs is how long, in op time, a request id is remembered. It is a
+// constant rather than a setting because every replica must forget the same
+// ids at the same entry.
+const DedupWindowMs = 10 * 60 * 1000
+
+// maxDedupPrunePerEntry bounds the work one entry spends forgetting old
+// request ids, so that a burst of expiries does not stall apply.
+const maxDedupPrunePerEntry = 256
+
+// ApplyBatch applies the commands of the log entry at index and returns one
+// result per command (a *fsmpb.Result, or an error for a command refused at
+// apply time) and the entry's timestamp. Entries at or below the applied
+// index are skipped: replaying a log after restart is harmless.
+//
+// Called by Raft's FSM goroutine only. Deterministic.
+func (s *Shard) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return make([]any, len(cmds)), s.applied.Ts
+	}
+	if index <= s.applied.Index {
+		s.skips.Add(1)
+		return make([]any, len(cmds)), s.applied.Ts
+	}
+	ops := make([]*fsmpb.Op, len(cmds))
+	for i, c := range cmds {
+		op, err := DecodeOp(c)
+		if err != nil {
+			s.opts.Fatal(fmt.Errorf("entry %d command %d: %w", index, i, err))
+			return make([]any, len(cmds)), s.applied.Ts
+		}
+		ops[i] = op
+	}
+	a := &applier{s: s, txn: s.db.NewTransaction(true)}
+	defer a.txn.Discard()
+	results := make([]any, len(ops))
+	for i, op := range ops {
+		results[i] = a.apply(op)
+		if op.Ts > s.applied.Ts {
+			s.applied.Ts = op.Ts
+		}
+	}
+	s.applied.Index = index
+	a.pruneDedup()
+	a.put(keyApplied, s.applied)
+	if a.manifestDirty {
+		a.put(keySegments, s.manifest())
+	}
+	if a.err == nil {
+		a.err = a.txn.Commit()
+	}
+	if a.err != nil {
+		s.opts.Fatal(fmt.Errorf("write entry %d to badger: %w", index, a.err))
+	}
+	s.applies.Add(1)
+	return results, s.applied.Ts
+}
+
+// applier carries one entry's Badger transaction.
+type applier struct {
+	s             *Shard
+	txn           *badger.Txn
+	err           error
+	manifestDirty bool
+}
+
+func (a *applier) put(key []byte, m proto.Message) {
+	if a.err != nil {
+		return
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		a.err = err
+		return
+	}
+	a.err = a.txn.Set(key, b)
+}
+
+func (a *applier) apply(op *fsmpb.Op) any {
+	s := a.s
+	if op.RequestId != "" {
+		if r, ok := s.dedup[op.RequestId]; ok {
+			return r
+		}
+	}
+	res := &fsmpb.Result{Ts: op.Ts}
+	switch k := op.Kind.(type) {
+	case *fsmpb.Op_CreateCollection:
+		a.createCollection(k.CreateCollection, res)
+	case *fsmpb.Op_DropCollection:
+		if s.schema != nil && !s.dropped {
+			s.dropped = true
+			a.err = errOr(a.err, a.txn.Set(keyDropped, nil))
+		}
+	case *fsmpb.Op_Insert:
+		if a.ready(res) {
+			a.insert(k.Insert, op.Ts, res)
+		}
+	case *fsmpb.Op_Delete:
+		if a.ready(res) {
+			a.delete(k.Delete, op.Ts, res)
+		}
+	case *fsmpb.Op_Seal:
+		if a.ready(res) {
+			a.seal(op.Ts)
+		}
+	case *fsmpb.Op_TimeTick:
+	}
+	if op.RequestId != "" {
+		s.dedup[op.RequestId] = res
+		s.dedupAge = append(s.dedupAge, dedupEntry{ts: op.Ts, id: op.RequestId})
+		a.put(dedupKey(op.RequestId), res)
+	}
+	return res
+}
+
+func errOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (a *applier) ready(res *fsmpb.Result) bool {
+	switch {
+	case a.s.dropped:
+		res.Code, res.Message = CodeDropped, "collection dropped"
+	case a.s.schema == nil:
+		res.Code, res.Message = CodeNotReady, "shard has no collection yet"
+	default:
+		return true
+	}
+	return false
+}
+
+func (a *applier) createCollection(cc *fsmpb.CreateCollection, res *fsmpb.Result) {
+	s := a.s
+	if s.schema != nil {
+		return // a repeated create (a new leader re-proposing) changes nothing
+	}
+	if err := s.setCollection(cc); err != nil {
+		// The leader validated the schema; a bad one here means the log is
+		// not what this version of raftvec wrote.
+		s.opts.Fatal(fmt.Errorf("%w: create collection: %v", ErrCorrupt, err))
+		return
+	}
+	a.put(keySchema, cc)
+	s.addSegment(s.applied.NextSegment)
+	s.applied.NextSegment++
+	a.manifestDirty = true
+}
+
+// live returns the newest row of a key if it is not deleted.
+func (s *Shard) liveRef(intPK int64, strPK string, isInt bool) (rowRef, bool) {
+	var ref rowRef
+	if isInt {
+		ref = s.pkInt[intPK]
+	} else {
+		ref = s.pkStr[strPK]
+	}
+	if ref == 0 {
+		return 0, false
+	}
+	return ref, s.segByID[ref.seg()].deletedAt(ref.row()) == live
+}
+
+func (a *applier) insert(ins *fsmpb.Insert, ts uint64, res *fsmpb.Result) {
+	s := a.s
+	rows := ins.Rows
+	n := rowCount(rows, s.schema.Dim)
+	if n == 0 || len(rows.Vectors) != n*s.schema.Dim || len(rows.Columns) != len(s.schema.Scalars) {
+		s.opts.Fatal(fmt.Errorf("%w: insert of %d rows does not fit the schema", ErrCorrupt, n))
+		return
+	}
+	if s.schema.PK.AutoId && len(rows.IntPks) == 0 {
+		rows.IntPks = make([]int64, n)
+		for i := range rows.IntPks {
+			rows.IntPks[i] = int64(s.applied.NextAutoId)
+			s.applied.NextAutoId++
+		}
+		res.AutoIds = rows.IntPks
+	}
+	isInt := len(rows.IntPks) > 0
+	// Refuse the whole batch, deterministically, if a key is live (insert)
+	// or repeats: validation caught this before proposing, but two inserts
+	// of one key can race to the log.
+	seen := make(map[any]bool, n)
+	prev := make([]rowRef, n)
+	var replaced []uint64
+	for i := 0; i < n; i++ {
+		var key any
+		if isInt {
+			key = rows.IntPks[i]
+		} else {
+			key = rows.StrPks[i]
+		}
+		if seen[key] {
+			res.Code, res.Message = CodeAlreadyExists, fmt.Sprintf("primary key %v appears twice in one batch", key)
+			return
+		}
+		seen[key] = true
+		var ref rowRef
+		var isLive bool
+		if isInt {
+			ref, isLive = s.liveRef(rows.IntPks[i], "", true)
+		} else {
+			ref, isLive = s.liveRef(0, rows.StrPks[i], false)
+		}
+		prev[i] = ref
+		if isLive {
+			if !ins.Upsert {
+				res.Code, res.Message = CodeAlreadyExists, fmt.Sprintf("primary key %v already exists (use upsert to replace it)", key)
+				return
+			}
+			replaced = append(replaced, uint64(ref))
+		}
+	}
+	for _, r := range replaced {
+		ref := rowRef(r)
+		s.segByID[ref.seg()].markDeleted(ref.row(), ts)
+	}
+	if len(replaced) > 0 {
+		a.put(deletesKey(ts), &fsmpb.Deletes{Ts: ts, Rows: replaced})
+	}
+	sealRows := int(s.create.SealRows)
+	for from := 0; from < n; {
+		g := s.segs[len(s.segs)-1]
+		have := g.len()
+		to := min(n, from+sealRows-have)
+		chunk := sliceRows(rows, from, to, s.schema.Dim)
+		p := prev[from:to]
+		g.appendRows(rows, from, to, ts, p)
+		for i := from; i < to; i++ {
+			s.setNewest(rows, i, makeRef(g.id, uint32(have+i-from)))
+		}
+		pu := make([]uint64, len(p))
+		for i, r := range p {
+			pu[i] = uint64(r)
+		}
+		a.put(blockKey(g.id, uint32(have)), &fsmpb.Block{Segment: g.id, FirstRow: uint32(have), Ts: ts, Rows: chunk, Prev: pu})
+		if have+to-from >= sealRows {
+			a.seal(ts)
+		}
+		from = to
+	}
+	res.Inserted = uint32(n)
+	res.Deleted = uint32(len(replaced))
+}
+
+// sliceRows returns rows [from, to) of r (sharing r's arrays).
+func sliceRows(r *fsmpb.Rows, from, to, dim int) *fsmpb.Rows {
+	if from == 0 && to == rowCount(r, dim) {
+		return r
+	}
+	out := &fsmpb.Rows{Vectors: r.Vectors[from*dim : to*dim]}
+	if len(r.IntPks) > 0 {
+		out.IntPks = r.IntPks[from:to]
+	} else {
+		out.StrPks = r.StrPks[from:to]
+	}
+	for _, c := range r.Columns {
+		nc := &fsmpb.Column{Field: c.Field}
+		appendColumn(nc, c, from, to, 0)
+		out.Columns = append(out.Columns, nc)
+	}
+	return out
+}
+
+func (a *applier) delete(d *fsmpb.Delete, ts uint64, res *fsmpb.Result) {
+	s := a.s
+	var rows []uint64
+	for _, pk := range d.IntPks {
+		if ref, ok := s.liveRef(pk, "", true); ok {
+			rows = append(rows, uint64(ref))
+			s.segByID[ref.seg()].markDeleted(ref.row(), ts)
+		}
+	}
+	for _, pk := range d.StrPks {
+		if ref, ok := s.liveRef(0, pk, false); ok {
+			rows = append(rows, uint64(ref))
+			s.segByID[ref.seg()].markDeleted(ref.row(), ts)
+		}
+	}
+	if len(rows) > 0 {
+		a.put(deletesKey(ts), &fsmpb.Deletes{Ts: ts, Rows: rows})
+	}
+	res.Deleted = uint32(len(rows))
+}
+
+// seal closes the growing segment (if it has rows) and opens a new one.
+func (a *applier) seal(ts uint64) {
+	s := a.s
+	g := s.segs[len(s.segs)-1]
+	if g.len() == 0 {
+		return
+	}
+	g.mu.Lock()
+	g.sealed, g.sealTs = true, ts
+	g.mu.Unlock()
+	s.addSegment(s.applied.NextSegment)
+	s.applied.NextSegment++
+	a.manifestDirty = true
+}
+
+func (s *Shard) manifest() *fsmpb.Manifest {
+	m := &fsmpb.Manifest{}
+	for _, g := range s.segs {
+		g.mu.RLock()
+		m.Segments = append(m.Segments, &fsmpb.Segment{Id: g.id, Sealed: g.sealed, Rows: uint32(len(g.insertTs)), SealTs: g.sealTs})
+		g.mu.RUnlock()
+	}
+	return m
+}
+
+// pruneDedup forgets request ids older than the dedup window, measured in
+// op time so that every replica forgets the same ids at the same entry.
+func (a *applier) pruneDedup() {
+	s := a.s
+	now := physicalMs(s.applied.Ts)
+	if now <= DedupWindowMs {
+		return
+	}
+	cutoff := now - DedupWindowMs
+	n := 0
+	for n < len(s.dedupAge) && n < maxDedupPrunePerEntry && physicalMs(s.dedupAge[n].ts) < cutoff {
+		id := s.dedupAge[n].id
+		delete(s.dedup, id)
+		a.err = errOr(a.err, a.txn.Delete(dedupKey(id)))
+		n++
+	}
+	s.dedupAge = s.dedupAge[n:]
+}

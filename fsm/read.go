@@ -1,0 +1,257 @@
+package fsm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+	"github.com/raftvec/raftvec/index"
+	"github.com/raftvec/raftvec/search"
+)
+
+// VectorField is the name output_fields uses for the vector, whatever the
+// schema calls it.
+const VectorField = "vector"
+
+// Row is one row as a read returns it.
+type Row struct {
+	IntPK  int64
+	StrPK  string
+	Vector []float32 // set when the output fields ask for it
+	Fields []*fsmpb.Value
+	Dist   float32 // search only: smaller is closer
+}
+
+// resolveFields maps output field names to column positions; -1 stands for
+// the vector.
+func (s *Schema) resolveFields(names []string) ([]int, error) {
+	out := make([]int, 0, len(names))
+	for _, n := range names {
+		if n == VectorField || n == s.Vector.Name {
+			out = append(out, -1)
+			continue
+		}
+		found := false
+		for i, f := range s.Scalars {
+			if f.Name == n {
+				out = append(out, i)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, invalidf("output_fields: field %q is not in collection %q", n, s.pb.Name)
+		}
+	}
+	return out, nil
+}
+
+// row reads row r of seg with the requested fields.
+func (seg *segment) row(r uint32, fields []int) Row {
+	seg.mu.RLock()
+	defer seg.mu.RUnlock()
+	out := Row{}
+	if len(seg.intPKs) > 0 {
+		out.IntPK = seg.intPKs[r]
+	} else if len(seg.strPKs) > 0 {
+		out.StrPK = seg.strPKs[r]
+	}
+	for _, f := range fields {
+		if f < 0 {
+			out.Vector = append([]float32(nil), seg.vectors[int(r)*seg.dim:(int(r)+1)*seg.dim]...)
+			continue
+		}
+		out.Fields = append(out.Fields, ColumnValue(seg.cols[f], int(r)))
+	}
+	return out
+}
+
+// SearchRequest is a top-k search inside one shard.
+type SearchRequest struct {
+	Vectors      []float32 // nq*dim floats
+	TopK         int
+	Ts           uint64
+	OutputFields []string
+}
+
+// Search returns, for each query vector, the TopK closest rows visible at
+// req.Ts. The caller has made sure the shard has applied req.Ts.
+func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) {
+	s.mu.RLock()
+	sc, err := s.checkReadable()
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, err
+	}
+	views := s.views(req.Ts)
+	segs := append([]*segment(nil), s.segs...)
+	s.mu.RUnlock()
+
+	if req.TopK < 1 {
+		return nil, invalidf("top_k (%d) must be at least 1", req.TopK)
+	}
+	if len(req.Vectors) == 0 || len(req.Vectors)%sc.Dim != 0 {
+		return nil, invalidf("vectors: got %d floats; want a positive multiple of dim %d", len(req.Vectors), sc.Dim)
+	}
+	fields, err := sc.resolveFields(req.OutputFields)
+	if err != nil {
+		return nil, err
+	}
+	nq := len(req.Vectors) / sc.Dim
+	out := make([][]Row, nq)
+	q := make([]float32, sc.Dim)
+	for i := 0; i < nq; i++ {
+		copy(q, req.Vectors[i*sc.Dim:(i+1)*sc.Dim])
+		if err := checkFinite(q); err != nil {
+			return nil, err
+		}
+		if sc.Metric == index.Cosine { // queries are normalised like rows
+			index.Normalize(q)
+		}
+		hits, err := search.Segments(ctx, sc.Metric, sc.Dim, views, q, req.TopK)
+		if err != nil {
+			return nil, err
+		}
+		rows := make([]Row, len(hits))
+		for j, h := range hits {
+			rows[j] = segs[h.Segment].row(h.Row, fields)
+			rows[j].Dist = h.Dist
+		}
+		out[i] = rows
+	}
+	return out, nil
+}
+
+// Get returns the rows with the given keys as of ts, in the order asked;
+// keys with no visible row are left out.
+func (s *Shard) Get(ctx context.Context, intPKs []int64, strPKs []string, ts uint64, outputFields []string) ([]Row, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sc, err := s.checkReadable()
+	if err != nil {
+		return nil, err
+	}
+	fields, err := sc.resolveFields(outputFields)
+	if err != nil {
+		return nil, err
+	}
+	var out []Row
+	visit := func(ref rowRef) {
+		for ref != 0 {
+			seg := s.segByID[ref.seg()]
+			seg.mu.RLock()
+			ins, del, prev := seg.insertTs[ref.row()], atomic.LoadUint64(&seg.deleteTs[ref.row()]), seg.prev[ref.row()]
+			seg.mu.RUnlock()
+			if ins <= ts {
+				if del > ts {
+					out = append(out, seg.row(ref.row(), fields))
+				}
+				return
+			}
+			ref = prev
+		}
+	}
+	for _, pk := range intPKs {
+		visit(s.pkInt[pk])
+	}
+	for _, pk := range strPKs {
+		visit(s.pkStr[pk])
+	}
+	return out, ctx.Err()
+}
+
+func checkFinite(v []float32) error {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return invalidf("vectors: element %d is %v; NaN and Inf are not allowed", i, x)
+		}
+	}
+	return nil
+}
+
+// SegmentInfo describes one segment.
+type SegmentInfo struct {
+	ID     uint64
+	Sealed bool
+	Rows   int
+}
+
+// Stats describes the shard's contents.
+type Stats struct {
+	Segments   []SegmentInfo
+	Rows       int // rows ever inserted (all versions)
+	LiveRows   int
+	Collection string
+}
+
+// Stats returns the segments and row counts.
+func (s *Shard) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var st Stats
+	if s.schema != nil {
+		st.Collection = s.schema.pb.Name
+	}
+	for _, g := range s.segs {
+		v := g.view(math.MaxUint64 - 1)
+		st.Segments = append(st.Segments, SegmentInfo{ID: g.id, Sealed: g.sealed, Rows: v.n})
+		st.Rows += v.n
+		for r := 0; r < v.n; r++ {
+			if atomic.LoadUint64(&v.deleteTs[r]) == live {
+				st.LiveRows++
+			}
+		}
+	}
+	return st
+}
+
+// Digest is a hash of the shard's logical state: every segment with its
+// seal state, and every row with its key, vector, scalar values and insert
+// and delete timestamps. Replicas that applied the same writes have equal
+// digests; TimeTicks do not change it.
+func (s *Shard) Digest() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h := sha256.New()
+	var b [8]byte
+	put := func(x uint64) {
+		binary.LittleEndian.PutUint64(b[:], x)
+		h.Write(b[:])
+	}
+	for _, g := range s.segs {
+		g.mu.RLock()
+		put(g.id)
+		if g.sealed {
+			put(1)
+		} else {
+			put(0)
+		}
+		put(uint64(len(g.insertTs)))
+		for r := range g.insertTs {
+			if len(g.intPKs) > 0 {
+				put(uint64(g.intPKs[r]))
+			} else {
+				h.Write([]byte(g.strPKs[r]))
+				h.Write([]byte{0})
+			}
+			put(g.insertTs[r])
+			put(atomic.LoadUint64(&g.deleteTs[r]))
+		}
+		for _, x := range g.vectors {
+			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(x))
+			h.Write(b[:4])
+		}
+		for _, c := range g.cols {
+			cb, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+			h.Write(cb)
+		}
+		g.mu.RUnlock()
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

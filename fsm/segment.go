@@ -1,0 +1,155 @@
+package fsm
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+)
+
+// live is the delete ts of a row that is not deleted.
+const live = math.MaxUint64
+
+// rowRef names a row: segment id in the high 32 bits, row in the low 32.
+// Segment ids start at 1, so 0 means "no row".
+type rowRef uint64
+
+func makeRef(seg uint64, row uint32) rowRef { return rowRef(seg<<32 | uint64(row)) }
+func (r rowRef) seg() uint64                { return uint64(r) >> 32 }
+func (r rowRef) row() uint32                { return uint32(r) }
+
+// segment holds one segment's rows in columnar slabs. Only the apply
+// goroutine appends; readers take a view under mu and read it without the
+// lock. deleteTs is read and written atomically: a concurrent delete always
+// has a ts above any view's ts, so a view sees the same answer either way.
+type segment struct {
+	id  uint64
+	dim int
+
+	mu       sync.RWMutex // guards the slice headers and sealed
+	sealed   bool
+	sealTs   uint64
+	vectors  []float32
+	intPKs   []int64
+	strPKs   []string
+	insertTs []uint64
+	deleteTs []uint64
+	prev     []rowRef
+	cols     []*fsmpb.Column // one per scalar field, in schema order
+}
+
+func newSegment(id uint64, dim int, scalars []*fsmpb.Field) *segment {
+	s := &segment{id: id, dim: dim}
+	for _, f := range scalars {
+		s.cols = append(s.cols, &fsmpb.Column{Field: f.Name})
+	}
+	return s
+}
+
+func (s *segment) len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.insertTs)
+}
+
+// appendRows appends rows [from, to) of r, all inserted at ts. Called by
+// the apply goroutine only.
+func (s *segment) appendRows(r *fsmpb.Rows, from, to int, ts uint64, prev []rowRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.vectors = append(s.vectors, r.Vectors[from*s.dim:to*s.dim]...)
+	if len(r.IntPks) > 0 {
+		s.intPKs = append(s.intPKs, r.IntPks[from:to]...)
+	} else {
+		s.strPKs = append(s.strPKs, r.StrPks[from:to]...)
+	}
+	for i := from; i < to; i++ {
+		s.insertTs = append(s.insertTs, ts)
+		s.deleteTs = append(s.deleteTs, live)
+	}
+	s.prev = append(s.prev, prev...)
+	for ci, c := range r.Columns {
+		if ci >= len(s.cols) {
+			break
+		}
+		appendColumn(s.cols[ci], c, from, to, len(s.insertTs)-(to-from))
+	}
+}
+
+// appendColumn appends rows [from, to) of src to dst, which already holds
+// have rows.
+func appendColumn(dst, src *fsmpb.Column, from, to, have int) {
+	switch {
+	case src.Bools != nil:
+		dst.Bools = append(dst.Bools, src.Bools[from:to]...)
+	case src.Int64S != nil:
+		dst.Int64S = append(dst.Int64S, src.Int64S[from:to]...)
+	case src.Doubles != nil:
+		dst.Doubles = append(dst.Doubles, src.Doubles[from:to]...)
+	case src.Strings != nil:
+		dst.Strings = append(dst.Strings, src.Strings[from:to]...)
+	case src.Jsons != nil:
+		dst.Jsons = append(dst.Jsons, src.Jsons[from:to]...)
+	}
+	if len(src.Nulls) > 0 || len(dst.Nulls) > 0 {
+		for len(dst.Nulls) < have {
+			dst.Nulls = append(dst.Nulls, false)
+		}
+		if len(src.Nulls) > 0 {
+			dst.Nulls = append(dst.Nulls, src.Nulls[from:to]...)
+		} else {
+			dst.Nulls = append(dst.Nulls, make([]bool, to-from)...)
+		}
+	}
+}
+
+func (s *segment) markDeleted(row uint32, ts uint64) {
+	s.mu.RLock()
+	atomic.StoreUint64(&s.deleteTs[row], ts)
+	s.mu.RUnlock()
+}
+
+func (s *segment) deletedAt(row uint32) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return atomic.LoadUint64(&s.deleteTs[row])
+}
+
+// view returns the segment as of ts.
+func (s *segment) view(ts uint64) *View {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := len(s.insertTs)
+	return &View{
+		seg: s, ts: ts, n: n,
+		vectors:  s.vectors[:n*s.dim],
+		insertTs: s.insertTs[:n],
+		deleteTs: s.deleteTs[:n],
+	}
+}
+
+// View is a segment as of a read ts. It implements search.Segment.
+type View struct {
+	seg      *segment
+	ts       uint64
+	n        int
+	vectors  []float32
+	insertTs []uint64
+	deleteTs []uint64
+}
+
+// Len is the number of rows in the view (visible or not).
+func (v *View) Len() int { return v.n }
+
+// Vectors returns the view's vectors, row after row.
+func (v *View) Vectors() []float32 { return v.vectors }
+
+// Visible reports whether row was inserted at or before the view's ts and
+// not deleted at or before it.
+func (v *View) Visible(row uint32) bool {
+	return v.insertTs[row] <= v.ts && atomic.LoadUint64(&v.deleteTs[row]) > v.ts
+}
+
+// SegmentID is the id of the viewed segment.
+func (v *View) SegmentID() uint64 { return v.seg.id }

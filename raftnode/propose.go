@@ -1,0 +1,325 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Future is a proposal in flight.
+type Future struct {
+	cmd   []byte
+	done  chan struct{}
+	res   any
+	index uint64
+	err   error
+}
+
+func (f *Future) finish(res any, index uint64, err error) {
+	f.res, f.index, f.err = res, index, err
+	close(f.done)
+}
+
+// Wait returns the FSM's result for the command and the index of the entry
+// that carried it. If ctx ends first the outcome is unknown: the command may
+// still commit.
+func (f *Future) Wait(ctx context.Context) (any, uint64, error) {
+	select {
+	case <-f.done:
+		return f.res, f.index, f.err
+	case <-ctx.Done():
+		return nil, 0, errors.Join(ErrUnknownOutcome, ctx.Err())
+	}
+}
+
+// Propose queues cmd for the next log entry and returns at once. Commands
+// proposed one after another from one goroutine (or under one lock) reach
+// the log in that order, which is what lets a caller stamp commands with
+// increasing timestamps under its own lock.
+func (g *Group) Propose(cmd []byte) *Future {
+	f := &Future{cmd: cmd, done: make(chan struct{})}
+	if len(cmd) > g.cfg.MaxEntryBytes {
+		f.finish(nil, 0, ErrTooLarge)
+		return f
+	}
+	g.propMu.Lock()
+	select {
+	case <-g.done:
+		g.propMu.Unlock()
+		f.finish(nil, 0, ErrShutdown)
+		return f
+	default:
+	}
+	g.queue = append(g.queue, f)
+	g.propMu.Unlock()
+	select {
+	case g.queueCh <- struct{}{}:
+	default:
+	}
+	return f
+}
+
+// Apply proposes cmd and waits for its result.
+func (g *Group) Apply(ctx context.Context, cmd []byte) (any, error) {
+	res, _, err := g.Propose(cmd).Wait(ctx)
+	return res, err
+}
+
+// proposeLoop drains the queue into log entries: everything queued while
+// the previous entry was being handed to Raft goes into the next one.
+func (g *Group) proposeLoop() {
+	defer g.wg.Done()
+	for {
+		select {
+		case <-g.done:
+			return
+		case <-g.queueCh:
+		}
+		for {
+			batch := g.takeBatch()
+			if len(batch) == 0 {
+				break
+			}
+			g.submit(batch)
+		}
+	}
+}
+
+func (g *Group) takeBatch() []*Future {
+	g.propMu.Lock()
+	defer g.propMu.Unlock()
+	n, bytes := 0, 0
+	for n < len(g.queue) && n < g.cfg.MaxBatchCmds {
+		if n > 0 && bytes+len(g.queue[n].cmd) > g.cfg.MaxBatchBytes {
+			break
+		}
+		bytes += len(g.queue[n].cmd)
+		n++
+	}
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	return batch
+}
+
+func (g *Group) submit(batch []*Future) {
+	cmds := make([][]byte, len(batch))
+	for i, f := range batch {
+		cmds[i] = f.cmd
+	}
+	af := g.raft.Apply(encodeFrame(cmds), 0)
+	go func() {
+		err := af.Error()
+		if err != nil {
+			err = classify(err)
+			for _, f := range batch {
+				f.finish(nil, 0, err)
+			}
+			return
+		}
+		res, _ := af.Response().([]any)
+		for i, f := range batch {
+			var r any
+			if i < len(res) {
+				r = res[i]
+			}
+			f.finish(r, af.Index(), nil)
+		}
+	}()
+}
+
+// classify maps raft's errors to this package's: a proposal that never
+// reached the log is ErrNotLeader; one that reached it but whose fate is
+// unknown is ErrUnknownOutcome.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return ErrNotLeader
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return ErrShutdown
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrEnqueueTimeout):
+		return errors.Join(ErrUnknownOutcome, err)
+	}
+	return errors.Join(ErrUnknownOutcome, err)
+}
+
+// --- leadership ---
+
+func (g *Group) leadershipLoop() {
+	defer g.wg.Done()
+	for {
+		select {
+		case <-g.done:
+			g.setLeadership(nil)
+			return
+		case isLeader := <-g.notifyCh:
+			if !isLeader {
+				g.setLeadership(nil)
+				continue
+			}
+			l := &leadership{term: g.raft.CurrentTerm(), ready: make(chan struct{}), lost: make(chan struct{})}
+			g.setLeadership(l)
+			go g.startTerm(l)
+		}
+	}
+}
+
+func (g *Group) setLeadership(l *leadership) {
+	g.leadMu.Lock()
+	defer g.leadMu.Unlock()
+	if g.lead != nil {
+		close(g.lead.lost)
+	}
+	g.lead = l
+	g.leaderGen++
+}
+
+// startTerm commits an empty entry of the new term and waits until it is
+// applied. Until then the leader has not applied everything its
+// predecessors committed, so it neither assigns timestamps nor serves reads.
+func (g *Group) startTerm(l *leadership) {
+	af := g.raft.Apply(encodeFrame(nil), 0)
+	err := af.Error()
+	if err == nil {
+		l.startIndex = af.Index()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-l.lost:
+			case <-g.done:
+			}
+			cancel()
+		}()
+		err = g.WaitApplied(ctx, l.startIndex)
+		cancel()
+	}
+	if err != nil {
+		l.err = classify(err)
+	}
+	close(l.ready)
+}
+
+// Term is a leadership this node holds, once it is ready to serve.
+type Term struct {
+	Term uint64
+	// Lost is closed when the leadership ends.
+	Lost <-chan struct{}
+}
+
+// WaitLeader waits until this node is the leader and has applied every
+// entry committed before its term, and returns that term. It returns
+// ErrNotLeader at once when the node is not the leader.
+func (g *Group) WaitLeader(ctx context.Context) (Term, error) {
+	g.leadMu.Lock()
+	l := g.lead
+	g.leadMu.Unlock()
+	if l == nil {
+		return Term{}, ErrNotLeader
+	}
+	select {
+	case <-l.ready:
+	case <-ctx.Done():
+		return Term{}, ctx.Err()
+	}
+	if l.err != nil {
+		return Term{}, ErrNotLeader
+	}
+	select {
+	case <-l.lost:
+		return Term{}, ErrNotLeader
+	default:
+	}
+	return Term{Term: l.term, Lost: l.lost}, nil
+}
+
+// --- read index ---
+
+// readBatcher shares one leadership check among all reads that arrive while
+// the previous check is in flight (as etcd does).
+type readBatcher struct {
+	g       *Group
+	mu      sync.Mutex
+	next    *readRound
+	running bool
+}
+
+type readRound struct {
+	done  chan struct{}
+	index uint64
+	err   error
+}
+
+// ReadIndex returns an index such that the FSM, once it has applied it,
+// reflects every write committed before ReadIndex was called. It records
+// the commit index, then confirms with a quorum that this node is still the
+// leader; every read waiting at that moment shares the round. The leader
+// must have committed an entry of its current term first.
+func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
+	t, err := g.WaitLeader(ctx)
+	if err != nil {
+		return 0, err
+	}
+	_ = t
+	b := &g.reads
+	b.mu.Lock()
+	if b.next == nil {
+		b.next = &readRound{done: make(chan struct{})}
+	}
+	r := b.next
+	if !b.running {
+		b.running = true
+		go b.run()
+	}
+	b.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.index, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (b *readBatcher) run() {
+	for {
+		b.mu.Lock()
+		r := b.next
+		b.next = nil
+		if r == nil {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		r.index, r.err = b.g.verifyRound()
+		close(r.done)
+	}
+}
+
+// verifyRound is one quorum round: it returns the commit index recorded
+// before the round, and on success extends the lease from the round's start.
+func (g *Group) verifyRound() (uint64, error) {
+	g.leadMu.Lock()
+	l := g.lead
+	g.leadMu.Unlock()
+	if l == nil {
+		return 0, ErrNotLeader
+	}
+	start := time.Now()
+	index := g.raft.CommitIndex()
+	if index < l.startIndex {
+		index = l.startIndex
+	}
+	if err := g.raft.VerifyLeader().Error(); err != nil {
+		return 0, ErrNotLeader
+	}
+	g.leadMu.Lock()
+	if g.lead == l {
+		if until := start.Add(g.cfg.LeaseDuration()); until.After(l.leaseUntil) {
+			l.leaseUntil = until
+		}
+	}
+	g.leadMu.Unlock()
+	return index, nil
+}
