@@ -50,10 +50,15 @@ func (s *Shard) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 	defer a.txn.Discard()
 	results := make([]any, len(ops))
 	for i, op := range ops {
-		results[i] = a.apply(op)
-		if op.Ts > s.applied.Ts {
-			s.applied.Ts = op.Ts
+		// Timestamps strictly increase along the log even if a leader
+		// stamped an op below its predecessor (it lost and regained
+		// leadership between stamping and proposing): the effective ts is
+		// decided here, identically on every replica.
+		if op.Ts <= s.applied.Ts {
+			op.Ts = s.applied.Ts + 1
 		}
+		s.applied.Ts = op.Ts
+		results[i] = a.apply(op)
 	}
 	s.applied.Index = index
 	a.pruneDedup()
@@ -68,6 +73,7 @@ func (s *Shard) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 		s.opts.Fatal(fmt.Errorf("write entry %d to badger: %w", index, a.err))
 	}
 	s.applies.Add(1)
+	s.firstApplied.CompareAndSwap(0, index)
 	return results, s.applied.Ts
 }
 

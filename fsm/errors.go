@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"fmt"
+	"github.com/raftvec/raftvec/fsm/fsmpb"
 )
 
 var (
@@ -51,3 +52,9 @@ func codeError(code uint32, msg string) error {
 	}
 	return fmt.Errorf("apply refused op (code %d): %s", code, msg)
 }
+
+// ErrNotFound marks an unknown collection, node or field.
+var ErrNotFound = errors.New("not found")
+
+// ResultError turns a result refused at apply time into an error.
+func ResultError(r *fsmpb.Result) error { return codeError(r.Code, r.Message) }

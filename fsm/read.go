@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"sync/atomic"
 
@@ -254,4 +255,38 @@ func (s *Shard) Digest() string {
 		g.mu.RUnlock()
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CheckAbsent returns ErrAlreadyExists if any key of rows is live. The
+// leader calls it before proposing an insert, for a clear error; Apply
+// checks again, since another insert of the key may be in flight.
+func (s *Shard) CheckAbsent(rows *fsmpb.Rows) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, pk := range rows.IntPks {
+		if _, ok := s.liveRef(pk, "", true); ok {
+			return invalidExists(pk)
+		}
+	}
+	for _, pk := range rows.StrPks {
+		if _, ok := s.liveRef(0, pk, false); ok {
+			return invalidExists(pk)
+		}
+	}
+	return nil
+}
+
+func invalidExists(pk any) error {
+	return fmt.Errorf("%w: primary key %v already exists (use upsert to replace it)", ErrAlreadyExists, pk)
+}
+
+// Deduped returns the stored result of a request id that was applied.
+func (s *Shard) Deduped(requestID string) (*fsmpb.Result, bool) {
+	if requestID == "" {
+		return nil, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.dedup[requestID]
+	return r, ok
 }

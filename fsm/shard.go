@@ -64,8 +64,13 @@ type Shard struct {
 	applied  *fsmpb.Applied
 	closed   bool
 
-	applies atomic.Uint64 // entries applied since open
-	skips   atomic.Uint64 // entries skipped as already applied since open
+	applies  atomic.Uint64 // entries applied since open
+	skips    atomic.Uint64 // entries skipped as already applied since open
+	restores atomic.Uint64 // snapshots restored since open
+	// openedAt is the applied index found on disk at open; firstApplied
+	// is the index of the first entry applied since (0 if none).
+	openedAt     uint64
+	firstApplied atomic.Uint64
 }
 
 type dedupEntry struct {
@@ -94,6 +99,7 @@ func Open(opts Options) (*Shard, error) {
 		db.Close()
 		return nil, fmt.Errorf("load shard state from %s: %w", opts.Dir, err)
 	}
+	s.openedAt = s.applied.Index
 	return s, nil
 }
 
@@ -306,9 +312,20 @@ func (s *Shard) Applied() (index, ts uint64) {
 	return s.applied.Index, s.applied.Ts
 }
 
-// Counters returns how many entries were applied and how many were skipped
-// as already applied since Open.
-func (s *Shard) Counters() (applied, skipped uint64) { return s.applies.Load(), s.skips.Load() }
+// Counters says what the shard did since Open.
+type Counters struct {
+	Applied, Skipped, Restores uint64
+	// OpenedAt is the applied index found on disk at Open; FirstApplied is
+	// the first entry applied since (0 if none). FirstApplied > OpenedAt
+	// shows that no entry was applied twice.
+	OpenedAt, FirstApplied uint64
+}
+
+// Counters returns what the shard did since Open.
+func (s *Shard) Counters() Counters {
+	return Counters{Applied: s.applies.Load(), Skipped: s.skips.Load(), Restores: s.restores.Load(),
+		OpenedAt: s.openedAt, FirstApplied: s.firstApplied.Load()}
+}
 
 // views returns a view of every segment as of ts. Callers hold s.mu.
 func (s *Shard) views(ts uint64) []search.Segment {

@@ -140,8 +140,8 @@ func TestDedupAndRestartSkip(t *testing.T) {
 	for i := uint64(1); i <= f.index; i++ {
 		s.ApplyBatch(i, [][]byte{{0xff}}) // would be corrupt if decoded
 	}
-	if a, sk := s.Counters(); a != 0 || sk != f.index {
-		t.Fatalf("counters applied=%d skipped=%d, want 0 and %d", a, sk, f.index)
+	if c := s.Counters(); c.Applied != 0 || c.Skipped != f.index || c.OpenedAt != f.index {
+		t.Fatalf("counters %+v, want 0 applied and %d skipped", c, f.index)
 	}
 }
 

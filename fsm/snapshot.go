@@ -140,6 +140,7 @@ func (s *Shard) Restore(rc io.ReadCloser) error {
 	if err := s.load(); err != nil {
 		return fmt.Errorf("load restored state: %w", err)
 	}
+	s.restores.Add(1)
 	return nil
 }
 

@@ -83,11 +83,20 @@ func (b *CPUBuilder) Build(ctx context.Context, spec Spec, vectors []float32, di
 	threads := b.opts.threads()
 	switch spec.Type {
 	case TypeFlat:
+		spec.Params = Params{} // none apply; Spec() reports what was used
 		return &flatIndex{spec: spec, dim: dim, vectors: vectors}, nil
 	case TypeHNSW:
-		return BuildHNSW(ctx, spec.Metric, spec.Params, vectors, dim, rng, threads)
+		h, err := BuildHNSW(ctx, spec.Metric, spec.Params, vectors, dim, rng, threads)
+		if err != nil {
+			return nil, err // not a typed nil inside Index
+		}
+		return h, nil
 	case TypeIVFFlat, TypeIVFSQ8:
-		return BuildIVF(ctx, spec, vectors, dim, rng, threads)
+		ix, err := BuildIVF(ctx, spec, vectors, dim, rng, threads)
+		if err != nil {
+			return nil, err
+		}
+		return ix, nil
 	}
 	return nil, fmt.Errorf("%w: type %v", ErrInvalidSpec, spec.Type)
 }

@@ -57,16 +57,16 @@ func (t Type) Valid() bool { return t >= TypeFlat && t <= TypeIVFSQ8 }
 
 // Limits and defaults of the build parameters.
 const (
-	MinM, MaxM, DefaultM                                  = 4, 64, 16
-	MinEfConstruction, MaxEfConstruction                  = 8, 512
-	DefaultEfConstruction                                 = 200
-	MinNlist, MaxNlist, DefaultNlist                      = 1, 65536, 1024
-	MinEf, MaxEf, DefaultEf                               = 1, 32768, 64
-	MinNprobe, MaxNprobe, DefaultNprobe                   = 1, 65536, 8
-	MinKMeansIters, MaxKMeansIters, DefaultKMeansIters    = 1, 100, 20
-	MaxRows                                               = 1<<31 - 1
-	maxDim                                                = 1 << 16
-	defaultTrainPerList, minTrainPerList, maxTrainPerList = 256, 1, 1 << 16
+	MinM, MaxM, DefaultM                               = 4, 64, 16
+	MinEfConstruction, MaxEfConstruction               = 8, 512
+	DefaultEfConstruction                              = 200
+	MinNlist, MaxNlist, DefaultNlist                   = 1, 65536, 1024
+	MinEf, MaxEf, DefaultEf                            = 1, 32768, 64
+	MinNprobe, MaxNprobe, DefaultNprobe                = 1, 65536, 8
+	MinKMeansIters, MaxKMeansIters, DefaultKMeansIters = 1, 100, 20
+	// MaxRows bounds the rows of one index (row numbers are uint32).
+	MaxRows = 1<<31 - 1
+	maxDim  = 1 << 16
 )
 
 // Params are the build parameters of an index. Only those of the spec's Type

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftvec/raftvec/rpc/client"
+)
+
+// The client subcommands of raftvec. Each one parses its flags, calls the
+// Go SDK (rpc/client) and prints the answer as a table or, with --json, as
+// protojson. cli_args.go and cli_rows.go hold the pure parsing they need.
+
+const (
+	defaultAddr       = "127.0.0.1:7400"
+	addrEnv           = "RAFTVEC_ADDR"
+	defaultTimeout    = 10 * time.Second
+	defaultRowTimeout = time.Minute // per batch, for insert and upsert
+)
+
+// cliEnv is what a client command runs against; tests can fill it with
+// buffers.
+type cliEnv struct {
+	ctx            context.Context
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	// stderrTerminal says whether progress bars can be drawn.
+	stderrTerminal bool
+}
+
+type clientCommand struct {
+	usage string // after "raftvec "
+	about string
+	run   func(e *cliEnv, name string, args []string) error
+}
+
+// clientCommands is keyed by the command as typed: "insert", "collection
+// create". It is a function, not a variable, because the commands' usage
+// refers back to it.
+func clientCommands() map[string]clientCommand {
+	return map[string]clientCommand{
+		"collection create": {
+			usage: "collection create NAME --dim D --metric l2|ip|cosine [--replicas R] [--auto-id]\n       raftvec collection create NAME --schema schema.json [--replicas R]",
+			about: `Creates a collection. With --dim and --metric the schema is an int64
+primary key "id" (assigned by the server with --auto-id) and a float vector
+"vector". --schema reads a whole CollectionSchema written as protojson, e.g.
+  {"fields": [{"name": "pk", "type": "VARCHAR", "primaryKey": true, "maxLength": 64},
+              {"name": "emb", "type": "FLOAT_VECTOR", "dim": 128, "metric": "COSINE"},
+              {"name": "price", "type": "DOUBLE", "nullable": true}]}
+--replicas is the number of voters per shard (default: min(3, nodes)).`,
+			run: runCollectionCreate,
+		},
+		"collection list":     {usage: "collection list", about: "Lists the collections.", run: runCollectionList},
+		"collection describe": {usage: "collection describe NAME", about: "Shows a collection's schema, shards and row count.", run: runCollectionDescribe},
+		"collection drop":     {usage: "collection drop NAME", about: "Drops a collection and all its rows.", run: runCollectionDrop},
+		"insert": {
+			usage: "insert NAME --file rows.jsonl | --random N [flags]",
+			about: insertAbout("Inserts", "A key that already exists is an error (use upsert to replace rows)."),
+			run:   runInsert,
+		},
+		"upsert": {
+			usage: "upsert NAME --file rows.jsonl | --random N [flags]",
+			about: insertAbout("Inserts or replaces", "A row whose key exists replaces the old row."),
+			run:   runInsert,
+		},
+		"search": {
+			usage: "search NAME --vector '[0.1,0.2,...]' [--top-k K] [--output-fields a,b] [read flags]",
+			about: `Finds the top-k nearest rows to a vector. --vector is a JSON array of numbers,
+or an array of arrays to run several queries at once. Scores are squared L2
+distances (smaller is closer) or inner-product / cosine similarities (larger
+is closer). ` + readAbout,
+			run: runSearch,
+		},
+		"get": {
+			usage: "get NAME --ids 1,2,3 [--output-fields vector,a,b] [read flags]",
+			about: `Reads rows by primary key. Without --output-fields every field is shown.
+Varchar keys are given as --ids a,b or as a JSON array --ids '["a,b","c"]'. ` + readAbout,
+			run: runGet,
+		},
+		"delete": {
+			usage: "delete NAME --ids 1,2",
+			about: "Deletes rows by primary key. Varchar keys as for get.",
+			run:   runDelete,
+		},
+		"status": {
+			usage: "status [--all]",
+			about: `Shows the cluster's nodes and every Raft group the node reports: role,
+leader, term, applied and commit index, safe ts and how far it is behind the
+clock, segments, rows and the state digest. --all asks every node and shows
+all groups side by side, so replicas' digests can be compared.`,
+			run: runStatus,
+		},
+	}
+}
+
+const readAbout = `
+
+Read flags choose how fresh the answer must be (docs/consistency.md):
+--consistency strong|bounded|session|eventual (default: the collection's),
+--max-staleness 5s (bounded; implies it), --session-token T (session; the
+token a write printed, implies it), --as-of TS|RFC3339|-30s (read the state
+as of a past time).`
+
+func insertAbout(verb, exists string) string {
+	return verb + ` rows. ` + exists + `
+
+--file reads one JSON object per line; keys are field names, e.g.
+  {"id": 1, "vector": [0.1, 0.2, 0.3, 0.4], "price": 9.5, "tags": {"a": 1}}
+The primary key (left out when it is auto_id) and the vector are required;
+other fields are typed by the schema (bool, int64, double, varchar, json);
+null or a missing key means "not given". Blank lines are skipped.
+
+A file is checked completely before anything is sent: a bad line is reported
+as FILE:LINE and nothing from the file is written. Rows are then sent in
+batches of --batch rows. Reading from a pipe (--file -), or with --stream,
+each batch is checked just before it is sent instead; after a bad line, the
+batches before it stay written and the error says how many rows that was.
+The server can still refuse a batch that the schema check passes (a key that
+already exists, a per-request limit); the error names the batch's lines and
+how many rows were written before it.
+
+--random N writes N rows with ids --start-id+1 .. --start-id+N and random
+unit vectors that depend only on --seed and the id.`
+}
+
+func commandList() string {
+	names := []string{"server", "dev"}
+	var coll []string
+	for k := range clientCommands() {
+		if sub, ok := strings.CutPrefix(k, "collection "); ok {
+			coll = append(coll, sub)
+		} else {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(coll)
+	slices.Sort(names[2:])
+	names = slices.Insert(names, 2, "collection "+strings.Join(coll, "|"))
+	return strings.Join(names, ", ")
+}
+
+// runClient runs a client subcommand; main calls it for anything that is not
+// server or dev.
+func runClient(cmd string, args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &cliEnv{
+		ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now,
+		stderrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+	return e.run(cmd, args)
+}
+
+func (e *cliEnv) run(cmd string, args []string) error {
+	name := cmd
+	if cmd == "collection" {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			return fmt.Errorf("collection: want a subcommand: create, list, describe or drop")
+		}
+		name, args = cmd+" "+args[0], args[1:]
+	}
+	c, ok := clientCommands()[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q; the commands are %s (raftvec help shows their usage)", name, commandList())
+	}
+	err := c.run(e, name, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// commonFlags are the flags every client command has.
+type commonFlags struct {
+	addr    string
+	timeout time.Duration
+	json    bool
+}
+
+// newFlags returns the flag set of command name with the common flags
+// registered.
+func (e *cliEnv) newFlags(name string, timeout time.Duration) (*flag.FlagSet, *commonFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, usage printed on -h only
+	cf := &commonFlags{}
+	addr := e.getenv(addrEnv)
+	if addr == "" {
+		addr = defaultAddr
+	}
+	fs.StringVar(&cf.addr, "addr", addr, "node API addresses, comma-separated; $"+addrEnv+" sets the default")
+	fs.DurationVar(&cf.timeout, "timeout", timeout, "deadline of the whole command")
+	fs.BoolVar(&cf.json, "json", false, "print the response as protojson")
+	return fs, cf
+}
+
+// parseFlags parses args, in which flags may come before or after the
+// positional arguments (`insert c --random 10` as well as `insert --random
+// 10 c`); the flag package alone stops at the first positional. It wants
+// exactly the named positional arguments.
+func (e *cliEnv) parseFlags(fs *flag.FlagSet, name string, args []string, positional ...string) ([]string, error) {
+	flags, pos := interleave(fs, args)
+	if err := fs.Parse(flags); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			e.printUsage(fs, name)
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: %v (raftvec %s -h shows the flags)", name, err, name)
+	}
+	if len(pos) != len(positional) {
+		want := "no arguments"
+		if len(positional) > 0 {
+			want = strings.Join(positional, " ")
+		}
+		return nil, fmt.Errorf("%s: want %s, got %q (raftvec %s -h shows the usage)", name, want, pos, name)
+	}
+	return pos, nil
+}
+
+// interleave splits args into flags (with their values) and positional
+// arguments. A flag's value is the next argument unless the flag is
+// boolean or written --name=value; "--" ends the flags.
+func interleave(fs *flag.FlagSet, args []string) (flags, pos []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return flags, append(pos, args[i+1:]...)
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		n := strings.TrimLeft(a, "-")
+		if strings.Contains(n, "=") {
+			continue
+		}
+		f := fs.Lookup(n)
+		if f == nil { // fs.Parse reports it
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return flags, pos
+}
+
+func (e *cliEnv) printUsage(fs *flag.FlagSet, name string) {
+	c := clientCommands()[name]
+	fmt.Fprintf(e.stdout, "Usage: raftvec %s\n\n%s\n\nFlags:\n", c.usage, c.about)
+	fs.SetOutput(e.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// dial returns an SDK client for --addr.
+func (e *cliEnv) dial(cf *commonFlags) (*client.Client, error) {
+	addrs := splitList(cf.addr)
+	if len(addrs) == 0 {
+		return nil, errors.New("--addr: no address given")
+	}
+	return client.New(addrs)
+}
+
+// ctxFor returns the context of one request under --timeout.
+func (e *cliEnv) ctxFor(cf *commonFlags) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(e.ctx, cf.timeout)
+}
+
+// apiError is an SDK error shown as the gRPC code and message,
+// "INVALID_ARGUMENT: field ...", which is what a user can act on.
+type apiError struct {
+	code codes.Code
+	msg  string
+	err  error
+}
+
+func (e *apiError) Error() string { return code.Code(e.code).String() + ": " + e.msg }
+func (e *apiError) Unwrap() error { return e.err }
+
+// apiErr converts an error from the SDK into an apiError. A deadline or an
+// interrupt on the client side becomes DEADLINE_EXCEEDED or CANCELLED with
+// what the user can change; an unreachable node gets the address tried.
+func apiErr(err error, cf *commonFlags) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return err
+	}
+	st, isStatus := status.FromError(err)
+	switch {
+	case errors.Is(err, context.Canceled) || isStatus && st.Code() == codes.Canceled:
+		return &apiError{code: codes.Canceled, msg: "interrupted", err: err}
+	case errors.Is(err, context.DeadlineExceeded) ||
+		isStatus && st.Code() == codes.DeadlineExceeded && strings.Contains(st.Message(), "context deadline exceeded"):
+		return &apiError{code: codes.DeadlineExceeded, msg: fmt.Sprintf("no answer within --timeout %v", cf.timeout), err: err}
+	case !isStatus:
+		return &apiError{code: codes.Unknown, msg: err.Error(), err: err}
+	}
+	msg := st.Message()
+	// The server's messages repeat the code as a prefix ("invalid
+	// argument: field ..."); once is enough.
+	prefix := strings.ToLower(strings.ReplaceAll(code.Code(st.Code()).String(), "_", " ")) + ": "
+	msg = strings.TrimPrefix(msg, prefix)
+	if st.Code() == codes.Unavailable && strings.Contains(msg, "connection") {
+		msg += fmt.Sprintf(" (is a raftvec node listening on %s?)", cf.addr)
+	}
+	return &apiError{code: st.Code(), msg: msg, err: err}
+}
+
+// printJSON prints m as indented protojson.
+func (e *cliEnv) printJSON(m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+	return err
+}

@@ -1,0 +1,49 @@
+// Command raftvec is the raftvec server, a local development cluster, and a
+// command-line client. It turns flags into configs and wires packages
+// together; it holds no logic of its own.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `raftvec — a vector database in which every shard is a Raft group
+
+Usage:
+  raftvec server [flags]        run a node (raftvec server -h for flags)
+  raftvec dev [flags]           run a three-node cluster on 127.0.0.1
+  raftvec collection create NAME --dim D --metric l2|ip|cosine
+  raftvec collection list | describe NAME | drop NAME
+  raftvec insert NAME --file rows.jsonl | --random N
+  raftvec search NAME --vector '[...]' --top-k K
+  raftvec get NAME --ids 1,2,3
+  raftvec delete NAME --ids 1,2
+  raftvec status
+
+Client commands talk to --addr (default 127.0.0.1:7400, or $RAFTVEC_ADDR;
+comma-separated for several nodes).
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "server":
+		err = runServer(args)
+	case "dev":
+		err = runDev(args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		err = runClient(cmd, args)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raftvec:", err)
+		os.Exit(1)
+	}
+}

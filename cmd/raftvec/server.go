@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/rpc"
+	"github.com/raftvec/raftvec/rpc/client"
+	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/shard"
+)
+
+// serverFlags are the settings of one node; a config file (JSON, same keys
+// as the flags with '-' → '_') sets them first and flags override it.
+type serverFlags struct {
+	NodeID         string        `json:"node_id"`
+	DataDir        string        `json:"data_dir"`
+	APIAddr        string        `json:"api_addr"`
+	RaftAddr       string        `json:"raft_addr"`
+	HTTPAddr       string        `json:"http_addr"`
+	Peers          string        `json:"peers"`
+	Bootstrap      bool          `json:"bootstrap"`
+	Join           string        `json:"join"`
+	SealRows       uint          `json:"seal_rows"`
+	TickInterval   time.Duration `json:"tick_interval"`
+	Heartbeat      time.Duration `json:"heartbeat_timeout"`
+	Election       time.Duration `json:"election_timeout"`
+	LeaseMargin    time.Duration `json:"lease_drift_margin"`
+	SnapThreshold  uint64        `json:"snapshot_threshold"`
+	TrailingLogs   uint64        `json:"trailing_logs"`
+	LogLevel       string        `json:"log_level"`
+	MaxBatchRows   int           `json:"max_batch_rows"`
+	ConfigFileUsed string        `json:"-"`
+}
+
+func defaultServerFlags() serverFlags {
+	d := shard.DefaultHostConfig()
+	return serverFlags{
+		NodeID: "n1", DataDir: "./data/n1", APIAddr: "127.0.0.1:7400", RaftAddr: "127.0.0.1:7401", HTTPAddr: "127.0.0.1:7402",
+		SealRows: uint(d.SealRows), TickInterval: d.TickInterval, Heartbeat: d.Raft.HeartbeatTimeout, Election: d.Raft.ElectionTimeout,
+		LeaseMargin: d.Raft.LeaseDriftMargin, SnapThreshold: d.Raft.SnapshotThreshold, TrailingLogs: d.Raft.TrailingLogs,
+		LogLevel: "info", MaxBatchRows: d.Limits.MaxBatchRows,
+	}
+}
+
+func parseServerFlags(args []string) (serverFlags, error) {
+	sf := defaultServerFlags()
+	// A config file is read before the flags so that flags override it.
+	for i, a := range args {
+		var path string
+		switch {
+		case a == "--config" || a == "-config":
+			if i+1 < len(args) {
+				path = args[i+1]
+			}
+		case strings.HasPrefix(a, "--config="), strings.HasPrefix(a, "-config="):
+			path = a[strings.Index(a, "=")+1:]
+		}
+		if path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return sf, err
+			}
+			dec := json.NewDecoder(strings.NewReader(string(b)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&sf); err != nil {
+				return sf, fmt.Errorf("config file %s: %w", path, err)
+			}
+			sf.ConfigFileUsed = path
+		}
+	}
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.String("config", "", "JSON config file (keys as the flags, with _ for -); flags override it")
+	fs.StringVar(&sf.NodeID, "node-id", sf.NodeID, "this node's id (unique in the cluster)")
+	fs.StringVar(&sf.DataDir, "data-dir", sf.DataDir, "where this node keeps its data")
+	fs.StringVar(&sf.APIAddr, "api-addr", sf.APIAddr, "gRPC API address (listen and advertise)")
+	fs.StringVar(&sf.RaftAddr, "raft-addr", sf.RaftAddr, "Raft address shared by all groups (listen and advertise)")
+	fs.StringVar(&sf.HTTPAddr, "http-addr", sf.HTTPAddr, "HTTP address for /healthz and /debug/pprof ('' to disable)")
+	fs.StringVar(&sf.Peers, "peers", sf.Peers, "static initial cluster: id=raft_addr/api_addr,... (the same on every node)")
+	fs.BoolVar(&sf.Bootstrap, "bootstrap", sf.Bootstrap, "start a new one-node cluster if this node has no state")
+	fs.StringVar(&sf.Join, "join", sf.Join, "API address of a member to join through")
+	fs.UintVar(&sf.SealRows, "seal-rows", sf.SealRows, "rows after which a growing segment is sealed (new collections)")
+	fs.DurationVar(&sf.TickInterval, "tick-interval", sf.TickInterval, "idle leader time-tick interval")
+	fs.DurationVar(&sf.Heartbeat, "heartbeat-timeout", sf.Heartbeat, "Raft heartbeat timeout")
+	fs.DurationVar(&sf.Election, "election-timeout", sf.Election, "Raft election timeout")
+	fs.DurationVar(&sf.LeaseMargin, "lease-drift-margin", sf.LeaseMargin, "clock-drift margin subtracted from the read lease")
+	fs.Uint64Var(&sf.SnapThreshold, "snapshot-threshold", sf.SnapThreshold, "log entries between snapshots")
+	fs.Uint64Var(&sf.TrailingLogs, "trailing-logs", sf.TrailingLogs, "log entries kept after a snapshot")
+	fs.StringVar(&sf.LogLevel, "log-level", sf.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&sf.MaxBatchRows, "max-batch-rows", sf.MaxBatchRows, "most rows one write may carry")
+	if err := fs.Parse(args); err != nil {
+		return sf, err
+	}
+	if fs.NArg() > 0 {
+		return sf, fmt.Errorf("server: unexpected argument %q", fs.Arg(0))
+	}
+	return sf, nil
+}
+
+func parsePeers(s string) ([]fsm.NodeInfo, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []fsm.NodeInfo
+	for _, p := range strings.Split(s, ",") {
+		id, addrs, ok := strings.Cut(strings.TrimSpace(p), "=")
+		raftAddr, apiAddr, ok2 := strings.Cut(addrs, "/")
+		if !ok || !ok2 || id == "" || raftAddr == "" || apiAddr == "" {
+			return nil, fmt.Errorf("peers: %q is not id=raft_addr/api_addr", p)
+		}
+		out = append(out, fsm.NodeInfo{ID: id, RaftAddr: raftAddr, APIAddr: apiAddr})
+	}
+	return out, nil
+}
+
+func logLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+func runServer(args []string) error {
+	sf, err := parseServerFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	lvl, err := logLevel(sf.LogLevel)
+	if err != nil {
+		return fmt.Errorf("log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	peers, err := parsePeers(sf.Peers)
+	if err != nil {
+		return err
+	}
+	hc := shard.DefaultHostConfig()
+	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr = sf.NodeID, sf.DataDir, sf.RaftAddr, sf.APIAddr
+	hc.Peers, hc.Bootstrap = peers, sf.Bootstrap
+	hc.SealRows, hc.TickInterval = uint32(sf.SealRows), sf.TickInterval
+	hc.Raft.HeartbeatTimeout, hc.Raft.ElectionTimeout, hc.Raft.LeaseDriftMargin = sf.Heartbeat, sf.Election, sf.LeaseMargin
+	if hc.Raft.LeaderLeaseTimeout > sf.Heartbeat {
+		hc.Raft.LeaderLeaseTimeout = sf.Heartbeat / 2
+	}
+	hc.Raft.SnapshotThreshold, hc.Raft.TrailingLogs = sf.SnapThreshold, sf.TrailingLogs
+	hc.Limits.MaxBatchRows = sf.MaxBatchRows
+	hc.Logger = logger
+	hc.Raft.LogOutput = os.Stderr
+	if lvl <= slog.LevelDebug {
+		hc.Raft.LogLevel = "DEBUG"
+	}
+	hc.Raft.NodeID, hc.Raft.Group, hc.Raft.Dir = "validate", "validate", "validate"
+	if err := hc.Raft.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Clean(sf.DataDir), 0o755); err != nil {
+		return err
+	}
+	raftLn, err := net.Listen("tcp", sf.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raft-addr: %w", err)
+	}
+	apiLn, err := net.Listen("tcp", sf.APIAddr)
+	if err != nil {
+		raftLn.Close()
+		return fmt.Errorf("api-addr: %w", err)
+	}
+	host, err := shard.NewHost(hc, raftLn)
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	srv := rpc.NewServer(host)
+	gs := srv.GRPCServer()
+	go gs.Serve(apiLn)
+	var hs *http.Server
+	if sf.HTTPAddr != "" {
+		hs = &http.Server{Addr: sf.HTTPAddr, Handler: httpMux(host), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("http server", "err", err)
+			}
+		}()
+	}
+	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "data", sf.DataDir)
+	if sf.Join != "" {
+		go joinCluster(logger, sf)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	logger.Info("shutting down")
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		gs.Stop()
+	}
+	if hs != nil {
+		hs.Close()
+	}
+	srv.Close()
+	return host.Close()
+}
+
+// joinCluster asks the cluster at sf.Join to add this node, retrying until
+// it is added.
+func joinCluster(logger *slog.Logger, sf serverFlags) {
+	c, err := client.New(strings.Split(sf.Join, ","))
+	if err != nil {
+		logger.Error("join", "err", err)
+		return
+	}
+	defer c.Close()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.Join(ctx, &pb.JoinRequest{NodeId: sf.NodeID, RaftAddr: sf.RaftAddr, ApiAddr: sf.APIAddr})
+		cancel()
+		if err == nil {
+			logger.Info("joined the cluster", "via", sf.Join)
+			return
+		}
+		logger.Warn("join failed; retrying", "via", sf.Join, "err", err)
+		time.Sleep(time.Second)
+	}
+}
+
+func httpMux(host *shard.Host) *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
+}

@@ -1,0 +1,270 @@
+package fsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+)
+
+// NodeInfo is a node of the cluster as the metadata group records it.
+type NodeInfo struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	APIAddr  string `json:"api_addr"`
+}
+
+// ShardPlacement is one shard of a collection and the nodes that hold it.
+type ShardPlacement struct {
+	ID        uint64   `json:"id"`
+	Voters    []string `json:"voters"`
+	NonVoters []string `json:"non_voters,omitempty"`
+}
+
+// CollectionInfo is a collection as the metadata group records it.
+type CollectionInfo struct {
+	Name   string           `json:"name"`
+	Schema json.RawMessage  `json:"schema"` // protojson of fsmpb.Schema
+	Shards []ShardPlacement `json:"shards"`
+}
+
+// SchemaProto decodes the collection's schema.
+func (c *CollectionInfo) SchemaProto() (*fsmpb.Schema, error) {
+	s := new(fsmpb.Schema)
+	if err := protojson.Unmarshal(c.Schema, s); err != nil {
+		return nil, fmt.Errorf("%w: schema of %q: %v", ErrCorrupt, c.Name, err)
+	}
+	return s, nil
+}
+
+// MetaState is the cluster metadata: nodes and collections with their
+// shards' placement.
+type MetaState struct {
+	Nodes       map[string]*NodeInfo       `json:"nodes"`
+	Collections map[string]*CollectionInfo `json:"collections"`
+	NextShard   uint64                     `json:"next_shard"`
+}
+
+// MetaOp is one operation of the metadata log. Exactly one field is set.
+type MetaOp struct {
+	AddNode          *NodeInfo             `json:"add_node,omitempty"`
+	CreateCollection *MetaCreateCollection `json:"create_collection,omitempty"`
+	DropCollection   string                `json:"drop_collection,omitempty"`
+	AddNonVoter      *MetaReplica          `json:"add_non_voter,omitempty"`
+}
+
+// MetaCreateCollection creates a collection with one shard on Replicas
+// nodes, chosen in Apply: the nodes holding the fewest shards, ties broken
+// by id.
+type MetaCreateCollection struct {
+	Schema   json.RawMessage `json:"schema"`
+	Replicas int             `json:"replicas"`
+}
+
+// MetaReplica names a node to hold a replica of a collection's shards.
+type MetaReplica struct {
+	Collection string `json:"collection"`
+	Node       string `json:"node"`
+}
+
+// Meta is the metadata state machine. Its state is small and kept in
+// memory; Raft snapshots carry it whole.
+type Meta struct {
+	mu      sync.RWMutex
+	st      MetaState
+	index   uint64
+	changed func() // called after every applied entry, outside the lock
+}
+
+// NewMeta returns an empty metadata state machine. changed, if not nil, is
+// called after every applied entry.
+func NewMeta(changed func()) *Meta {
+	m := &Meta{changed: changed}
+	m.st = emptyMeta()
+	return m
+}
+
+func emptyMeta() MetaState {
+	return MetaState{Nodes: map[string]*NodeInfo{}, Collections: map[string]*CollectionInfo{}, NextShard: 1}
+}
+
+// EncodeMetaOp returns the log form of a metadata op.
+func EncodeMetaOp(op *MetaOp) ([]byte, error) { return json.Marshal(op) }
+
+// ApplyBatch applies the metadata ops of one entry. Results are nil or an
+// error (a refused op: unknown collection, name taken, too few nodes).
+func (m *Meta) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
+	out := make([]any, len(cmds))
+	m.mu.Lock()
+	if index <= m.index {
+		m.mu.Unlock()
+		return out, 0
+	}
+	for i, c := range cmds {
+		var op MetaOp
+		if err := json.Unmarshal(c, &op); err != nil {
+			m.mu.Unlock()
+			panic(fmt.Sprintf("metadata entry %d: %v", index, err))
+		}
+		out[i] = m.apply(&op)
+	}
+	m.index = index
+	m.mu.Unlock()
+	if m.changed != nil {
+		m.changed()
+	}
+	return out, 0
+}
+
+func (m *Meta) apply(op *MetaOp) error {
+	st := &m.st
+	switch {
+	case op.AddNode != nil:
+		n := *op.AddNode
+		st.Nodes[n.ID] = &n
+	case op.CreateCollection != nil:
+		var s fsmpb.Schema
+		if err := protojson.Unmarshal(op.CreateCollection.Schema, &s); err != nil {
+			return fmt.Errorf("%w: schema: %v", ErrInvalid, err)
+		}
+		if _, ok := st.Collections[s.Name]; ok {
+			return fmt.Errorf("%w: collection %q", ErrAlreadyExists, s.Name)
+		}
+		r := op.CreateCollection.Replicas
+		if r < 1 || r > len(st.Nodes) {
+			return invalidf("replicas (%d) must be between 1 and the number of nodes (%d)", r, len(st.Nodes))
+		}
+		shard := ShardPlacement{ID: st.NextShard, Voters: m.leastLoaded(r)}
+		st.NextShard++
+		st.Collections[s.Name] = &CollectionInfo{Name: s.Name, Schema: op.CreateCollection.Schema, Shards: []ShardPlacement{shard}}
+	case op.DropCollection != "":
+		if _, ok := st.Collections[op.DropCollection]; !ok {
+			return fmt.Errorf("%w: collection %q", ErrNotFound, op.DropCollection)
+		}
+		delete(st.Collections, op.DropCollection)
+	case op.AddNonVoter != nil:
+		c, ok := st.Collections[op.AddNonVoter.Collection]
+		if !ok {
+			return fmt.Errorf("%w: collection %q", ErrNotFound, op.AddNonVoter.Collection)
+		}
+		if _, ok := st.Nodes[op.AddNonVoter.Node]; !ok {
+			return fmt.Errorf("%w: node %q", ErrNotFound, op.AddNonVoter.Node)
+		}
+		for i := range c.Shards {
+			sh := &c.Shards[i]
+			if contains(sh.Voters, op.AddNonVoter.Node) || contains(sh.NonVoters, op.AddNonVoter.Node) {
+				return fmt.Errorf("%w: node %q already holds a replica of shard %d", ErrAlreadyExists, op.AddNonVoter.Node, sh.ID)
+			}
+			sh.NonVoters = append(sh.NonVoters, op.AddNonVoter.Node)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// leastLoaded picks n nodes holding the fewest replicas, ties by id.
+func (m *Meta) leastLoaded(n int) []string {
+	load := map[string]int{}
+	for _, c := range m.st.Collections {
+		for _, sh := range c.Shards {
+			for _, id := range append(append([]string{}, sh.Voters...), sh.NonVoters...) {
+				load[id]++
+			}
+		}
+	}
+	ids := make([]string, 0, len(m.st.Nodes))
+	for id := range m.st.Nodes {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if load[ids[i]] != load[ids[j]] {
+			return load[ids[i]] < load[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	out := ids[:n]
+	sort.Strings(out)
+	return out
+}
+
+// State returns a deep copy of the metadata state.
+func (m *Meta) State() MetaState {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b, _ := json.Marshal(m.st)
+	var st MetaState
+	json.Unmarshal(b, &st)
+	return st
+}
+
+// Applied returns the last applied index; the metadata FSM keeps no ts.
+func (m *Meta) Applied() (uint64, uint64) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.index, 0
+}
+
+// Snapshot captures the state as JSON.
+func (m *Meta) Snapshot() (raft.FSMSnapshot, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b, err := json.Marshal(struct {
+		Index uint64    `json:"index"`
+		State MetaState `json:"state"`
+	}{m.index, m.st})
+	if err != nil {
+		return nil, err
+	}
+	return bytesSnapshot(b), nil
+}
+
+// Restore replaces the state with a snapshot's.
+func (m *Meta) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	var snap struct {
+		Index uint64    `json:"index"`
+		State MetaState `json:"state"`
+	}
+	if err := json.NewDecoder(rc).Decode(&snap); err != nil {
+		return fmt.Errorf("%w: metadata snapshot: %v", ErrCorrupt, err)
+	}
+	if snap.State.Nodes == nil {
+		snap.State.Nodes = map[string]*NodeInfo{}
+	}
+	if snap.State.Collections == nil {
+		snap.State.Collections = map[string]*CollectionInfo{}
+	}
+	m.mu.Lock()
+	m.st, m.index = snap.State, snap.Index
+	m.mu.Unlock()
+	if m.changed != nil {
+		m.changed()
+	}
+	return nil
+}
+
+type bytesSnapshot []byte
+
+func (b bytesSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(b); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (b bytesSnapshot) Release() {}

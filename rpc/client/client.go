@@ -1,0 +1,312 @@
+// Package client is the Go SDK of raftvec. A Client talks to any node of a
+// cluster, follows leader hints, retries writes whose outcome is unknown
+// with the same request id (so each applies once), and keeps the session
+// token that SESSION reads need.
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/raftvec/raftvec/rpc"
+	"github.com/raftvec/raftvec/rpc/pb"
+)
+
+// Client is safe for concurrent use.
+type Client struct {
+	addrs []string
+	id    string
+	seq   atomic.Uint64
+
+	mu        sync.Mutex
+	conns     map[string]*grpc.ClientConn
+	preferred int
+	session   uint64
+}
+
+// New returns a client for the nodes at addrs (host:port). It connects
+// lazily.
+func New(addrs []string) (*Client, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("client: no node addresses")
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return &Client{addrs: append([]string(nil), addrs...), id: hex.EncodeToString(b[:]), conns: map[string]*grpc.ClientConn{}}, nil
+}
+
+// Close closes every connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cc := range c.conns {
+		cc.Close()
+	}
+	c.conns = map[string]*grpc.ClientConn{}
+	return nil
+}
+
+// SessionToken is the highest ts this client has written or read. Hand it
+// to another client (SetSessionToken) to give that client read-your-writes
+// of this one's writes.
+func (c *Client) SessionToken() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// SetSessionToken raises the client's session token to t.
+func (c *Client) SetSessionToken(t uint64) {
+	c.mu.Lock()
+	if t > c.session {
+		c.session = t
+	}
+	c.mu.Unlock()
+}
+
+func (c *Client) conn(addr string) (*grpc.ClientConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cc, ok := c.conns[addr]; ok {
+		return cc, nil
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*rpc.MaxRequestBytes), grpc.MaxCallSendMsgSize(2*rpc.MaxRequestBytes)))
+	if err != nil {
+		return nil, err
+	}
+	c.conns[addr] = cc
+	return cc, nil
+}
+
+func (c *Client) current() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addrs[c.preferred%len(c.addrs)]
+}
+
+// follow makes addr the preferred node (adding it if it is new), or moves
+// to the next node when addr is empty.
+func (c *Client) follow(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if addr == "" {
+		c.preferred = (c.preferred + 1) % len(c.addrs)
+		return
+	}
+	for i, a := range c.addrs {
+		if a == addr {
+			c.preferred = i
+			return
+		}
+	}
+	c.addrs = append(c.addrs, addr)
+	c.preferred = len(c.addrs) - 1
+}
+
+// NewRequestID returns a fresh request id.
+func (c *Client) NewRequestID() string { return fmt.Sprintf("%s-%d", c.id, c.seq.Add(1)) }
+
+// retriable reports whether a call may be retried: the node could not
+// serve it (not leader, shutting down, unreachable) or the write's outcome
+// is unknown, which the request id makes safe to retry.
+func retriable(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Aborted:
+		return true
+	}
+	return false
+}
+
+// call runs f against the preferred node, following leader hints and
+// moving on to other nodes while the error is retriable and ctx allows.
+func call[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (T, error)) (T, error) {
+	backoff := 20 * time.Millisecond
+	for {
+		addr := c.current()
+		cc, err := c.conn(addr)
+		var out T
+		if err == nil {
+			var trailer metadata.MD
+			out, err = f(pb.NewRaftVecClient(cc), ctx, grpc.Trailer(&trailer))
+			if err == nil {
+				return out, nil
+			}
+			if !retriable(err) {
+				return out, err
+			}
+			if hint := trailer.Get(rpc.LeaderHintKey); len(hint) > 0 && hint[0] != addr {
+				c.follow(hint[0])
+				continue
+			}
+		}
+		c.follow("")
+		select {
+		case <-ctx.Done():
+			var zero T
+			if err == nil {
+				err = ctx.Err()
+			}
+			return zero, err
+		case <-time.After(backoff):
+		}
+		if backoff < time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// CreateCollection creates a collection.
+func (c *Client) CreateCollection(ctx context.Context, req *pb.CreateCollectionRequest) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.CreateCollectionResponse, error) {
+		return r.CreateCollection(ctx, req, o...)
+	})
+	return err
+}
+
+// CreateSimple creates a collection with an int64 "id" key and a "vector"
+// field of dim and metric.
+func (c *Client) CreateSimple(ctx context.Context, name string, dim uint32, metric pb.Metric) error {
+	return c.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: name}, Dim: dim, Metric: metric})
+}
+
+// DropCollection drops a collection.
+func (c *Client) DropCollection(ctx context.Context, name string) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DropCollectionResponse, error) {
+		return r.DropCollection(ctx, &pb.DropCollectionRequest{Name: name}, o...)
+	})
+	return err
+}
+
+// ListCollections lists collection names.
+func (c *Client) ListCollections(ctx context.Context) ([]string, error) {
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.ListCollectionsResponse, error) {
+		return r.ListCollections(ctx, &pb.ListCollectionsRequest{}, o...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Names, nil
+}
+
+// DescribeCollection describes a collection.
+func (c *Client) DescribeCollection(ctx context.Context, name string) (*pb.DescribeCollectionResponse, error) {
+	return call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DescribeCollectionResponse, error) {
+		return r.DescribeCollection(ctx, &pb.DescribeCollectionRequest{Name: name}, o...)
+	})
+}
+
+func (c *Client) wrote(resp *pb.WriteResponse, err error) (*pb.WriteResponse, error) {
+	if err == nil {
+		c.SetSessionToken(resp.SessionToken)
+	}
+	return resp, err
+}
+
+// Insert inserts rows. The request id is set if empty and kept across
+// retries, so the rows are applied once however often the call is retried.
+func (c *Client) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
+	if req.RequestId == "" {
+		req.RequestId = c.NewRequestID()
+	}
+	req.SessionToken = max(req.SessionToken, c.SessionToken())
+	return c.wrote(call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+		return r.Insert(ctx, req, o...)
+	}))
+}
+
+// Upsert inserts or replaces rows.
+func (c *Client) Upsert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
+	if req.RequestId == "" {
+		req.RequestId = c.NewRequestID()
+	}
+	req.SessionToken = max(req.SessionToken, c.SessionToken())
+	return c.wrote(call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+		return r.Upsert(ctx, req, o...)
+	}))
+}
+
+// Delete deletes rows by primary key.
+func (c *Client) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
+	if req.RequestId == "" {
+		req.RequestId = c.NewRequestID()
+	}
+	req.SessionToken = max(req.SessionToken, c.SessionToken())
+	return c.wrote(call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+		return r.Delete(ctx, req, o...)
+	}))
+}
+
+// withSession fills in the session token of a SESSION read.
+func (c *Client) withSession(ro *pb.ReadOptions) *pb.ReadOptions {
+	if ro == nil {
+		return nil
+	}
+	if ro.Level == pb.ConsistencyLevel_SESSION && ro.SessionToken == 0 {
+		ro.SessionToken = c.SessionToken()
+	}
+	return ro
+}
+
+// Get reads rows by primary key.
+func (c *Client) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
+	req.Read = c.withSession(req.Read)
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.GetResponse, error) {
+		return r.Get(ctx, req, o...)
+	})
+	if err == nil {
+		c.SetSessionToken(resp.SessionToken)
+	}
+	return resp, err
+}
+
+// Search runs a top-k search.
+func (c *Client) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
+	req.Read = c.withSession(req.Read)
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.SearchResponse, error) {
+		return r.Search(ctx, req, o...)
+	})
+	if err == nil {
+		c.SetSessionToken(resp.SessionToken)
+	}
+	return resp, err
+}
+
+// Status returns the status of the node at addr (the preferred node when
+// addr is empty).
+func (c *Client) Status(ctx context.Context, addr string) (*pb.StatusResponse, error) {
+	if addr == "" {
+		return call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.StatusResponse, error) {
+			return r.Status(ctx, &pb.StatusRequest{}, o...)
+		})
+	}
+	cc, err := c.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return pb.NewRaftVecClient(cc).Status(ctx, &pb.StatusRequest{})
+}
+
+// Join asks the cluster at the client's nodes to add a node.
+func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.JoinResponse, error) {
+		cc, err := c.conn(c.current())
+		if err != nil {
+			return nil, err
+		}
+		return pb.NewAdminClient(cc).Join(ctx, req, o...)
+	})
+	return err
+}

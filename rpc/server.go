@@ -1,0 +1,556 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+	"github.com/raftvec/raftvec/index"
+	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/shard"
+)
+
+// MaxRequestBytes is the largest request the API accepts.
+const MaxRequestBytes = 64 << 20
+
+// forwardedKey marks a request one node forwarded to another, so that it is
+// forwarded at most once.
+const forwardedKey = "raftvec-forwarded"
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", fsm.ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+// Server serves the public API on one node.
+type Server struct {
+	pb.UnimplementedRaftVecServer
+	pb.UnimplementedAdminServer
+	host *shard.Host
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+
+	forwarded counter
+}
+
+type counter struct {
+	mu sync.Mutex
+	n  uint64
+}
+
+func (c *counter) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *counter) get() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// NewServer returns the API server of a host.
+func NewServer(h *shard.Host) *Server {
+	return &Server{host: h, conns: map[string]*grpc.ClientConn{}}
+}
+
+// Forwarded is how many requests this node forwarded to another node.
+func (s *Server) Forwarded() uint64 { return s.forwarded.get() }
+
+// GRPCServer returns a grpc.Server with the API, health and reflection
+// services registered.
+func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
+	opts = append([]grpc.ServerOption{
+		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
+		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(sizeLimit, s.statusInterceptor),
+	}, opts...)
+	gs := grpc.NewServer(opts...)
+	pb.RegisterRaftVecServer(gs, s)
+	pb.RegisterAdminServer(gs, s)
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus("raftvec.v1.RaftVec", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	return gs
+}
+
+func sizeLimit(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if m, ok := req.(proto.Message); ok {
+		if n := proto.Size(m); n > MaxRequestBytes {
+			return nil, status.Errorf(codes.InvalidArgument, "request: %d bytes exceed the limit of %d bytes; split the batch", n, MaxRequestBytes)
+		}
+	}
+	return handler(ctx, req)
+}
+
+// statusInterceptor maps errors to status codes and, for NotLeader, puts
+// the leader's API address in a trailer for the SDK to follow.
+func (s *Server) statusInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	var nl *shard.NotLeaderError
+	if errors.As(err, &nl) && nl.LeaderID != "" {
+		if n, ok := s.host.Meta().Nodes[nl.LeaderID]; ok {
+			grpc.SetTrailer(ctx, metadata.Pairs(LeaderHintKey, n.APIAddr))
+		}
+	}
+	return resp, toStatus(err)
+}
+
+// Close closes the connections to other nodes.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.conns = map[string]*grpc.ClientConn{}
+}
+
+func (s *Server) conn(addr string) (*grpc.ClientConn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.conns[addr]; ok {
+		return c, nil
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*MaxRequestBytes), grpc.MaxCallSendMsgSize(2*MaxRequestBytes)))
+	if err != nil {
+		return nil, err
+	}
+	s.conns[addr] = c
+	return c, nil
+}
+
+func isForwarded(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return len(md.Get(forwardedKey)) > 0
+}
+
+// forward sends a request to another node's API, once.
+func forward[T any](ctx context.Context, s *Server, nodeID string, call func(pb.RaftVecClient, context.Context) (T, error)) (T, error) {
+	var zero T
+	n, ok := s.host.Meta().Nodes[nodeID]
+	if !ok || n.APIAddr == "" {
+		return zero, &shard.NotLeaderError{Group: "route", LeaderID: nodeID}
+	}
+	c, err := s.conn(n.APIAddr)
+	if err != nil {
+		return zero, err
+	}
+	s.forwarded.add()
+	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID()))
+	return call(pb.NewRaftVecClient(c), ctx)
+}
+
+// collection looks a collection up in the metadata.
+func (s *Server) collection(name string) (*fsm.CollectionInfo, error) {
+	if name == "" {
+		return nil, invalid("collection: name must not be empty")
+	}
+	c, ok := s.host.Meta().Collections[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: collection %q", fsm.ErrNotFound, name)
+	}
+	return c, nil
+}
+
+// route picks the shard for a request. Collections have one shard for now;
+// rows will be split by primary-key hash when collections have many.
+func route(c *fsm.CollectionInfo) fsm.ShardPlacement { return c.Shards[0] }
+
+// onShard runs local on this node's replica of the shard; if there is none,
+// or it answers NotLeader and leader is true, it forwards to the node that
+// can answer.
+func onShard[T any](ctx context.Context, s *Server, sh fsm.ShardPlacement, leader bool,
+	local func(*shard.Replica) (T, error), remote func(pb.RaftVecClient, context.Context) (T, error)) (T, error) {
+	r := s.host.Replica(sh.ID)
+	var target string
+	if r != nil {
+		out, err := local(r)
+		var nl *shard.NotLeaderError
+		if !leader || !errors.As(err, &nl) {
+			return out, err
+		}
+		if nl.LeaderID == "" || nl.LeaderID == s.host.NodeID() || isForwarded(ctx) {
+			return out, err
+		}
+		target = nl.LeaderID
+	} else {
+		if isForwarded(ctx) {
+			var zero T
+			return zero, fmt.Errorf("%w: shard %d", shard.ErrNoReplica, sh.ID)
+		}
+		target = sh.Voters[0]
+	}
+	return forward(ctx, s, target, remote)
+}
+
+// --- DDL ---
+
+func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(pb.RaftVecClient, context.Context) error) error {
+	err := s.host.ProposeMeta(ctx, op)
+	var nl *shard.NotLeaderError
+	if !errors.As(err, &nl) || nl.LeaderID == "" || isForwarded(ctx) {
+		return err
+	}
+	n, ok := s.host.Meta().Nodes[nl.LeaderID]
+	if !ok {
+		return err
+	}
+	c, cerr := s.conn(n.APIAddr)
+	if cerr != nil {
+		return cerr
+	}
+	s.forwarded.add()
+	return remote(pb.NewRaftVecClient(c), metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID())))
+}
+
+// CreateCollection records the collection in the metadata and waits until
+// its shard has a leader that has written the schema, so that writes sent
+// right after succeed.
+func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionRequest) (*pb.CreateCollectionResponse, error) {
+	sc := req.GetSchema()
+	if sc != nil && len(sc.Fields) == 0 && req.Dim > 0 {
+		sc = &pb.CollectionSchema{Name: sc.Name, Description: sc.Description}
+	}
+	var schema *fsmpb.Schema
+	switch {
+	case sc == nil:
+		return nil, invalid("schema: missing")
+	case len(sc.Fields) == 0:
+		if req.Dim == 0 {
+			return nil, invalid("schema.fields: empty; give fields, or dim and metric for the simple schema")
+		}
+		schema = fsm.SimpleSchema(sc.Name, req.Dim, fsmpb.Metric(req.Metric), false)
+	default:
+		schema = schemaToFSM(sc)
+	}
+	if _, err := fsm.NewSchema(schema); err != nil {
+		return nil, err
+	}
+	nodes := len(s.host.Meta().Nodes)
+	if nodes == 0 {
+		return nil, status.Error(codes.Unavailable, "the cluster is starting: no node is registered yet")
+	}
+	replicas := int(req.Replicas)
+	if replicas == 0 {
+		replicas = min(3, nodes)
+	}
+	if replicas < 1 || replicas > nodes {
+		return nil, invalid("replicas (%d) must be between 1 and the number of nodes (%d)", replicas, nodes)
+	}
+	js, err := protojson.Marshal(schema)
+	if err != nil {
+		return nil, err
+	}
+	op := &fsm.MetaOp{CreateCollection: &fsm.MetaCreateCollection{Schema: js, Replicas: replicas}}
+	err = s.metaCall(ctx, op, func(c pb.RaftVecClient, ctx context.Context) error {
+		_, err := c.CreateCollection(ctx, req)
+		return err
+	})
+	if errors.Is(err, fsm.ErrAlreadyExists) {
+		return nil, status.Errorf(codes.AlreadyExists, "collection %q already exists", schema.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pb.CreateCollectionResponse{}, s.waitReady(ctx, schema.Name)
+}
+
+// waitReady waits until the collection's shard answers a STRONG read.
+func (s *Server) waitReady(ctx context.Context, name string) error {
+	// The probe is this node's own request, free to be forwarded even when
+	// the CreateCollection that led here was itself forwarded.
+	ctx = metadata.NewIncomingContext(ctx, metadata.MD{})
+	for {
+		_, err := s.Get(ctx, &pb.GetRequest{Collection: name, IntIds: []int64{0}})
+		if err == nil {
+			return nil
+		}
+		st, _ := status.FromError(toStatus(err))
+		if st.Code() == codes.InvalidArgument {
+			return nil // ready: the key type simply differs
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("collection %q was created but its shard is not serving yet: %w", name, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) DropCollection(ctx context.Context, req *pb.DropCollectionRequest) (*pb.DropCollectionResponse, error) {
+	if _, err := s.collection(req.Name); err != nil {
+		return nil, err
+	}
+	err := s.metaCall(ctx, &fsm.MetaOp{DropCollection: req.Name}, func(c pb.RaftVecClient, ctx context.Context) error {
+		_, err := c.DropCollection(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.DropCollectionResponse{}, nil
+}
+
+func (s *Server) ListCollections(ctx context.Context, req *pb.ListCollectionsRequest) (*pb.ListCollectionsResponse, error) {
+	out := &pb.ListCollectionsResponse{}
+	for name := range s.host.Meta().Collections {
+		out.Names = append(out.Names, name)
+	}
+	sort.Strings(out.Names)
+	return out, nil
+}
+
+func (s *Server) DescribeCollection(ctx context.Context, req *pb.DescribeCollectionRequest) (*pb.DescribeCollectionResponse, error) {
+	c, err := s.collection(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := c.SchemaProto()
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.DescribeCollectionResponse{Schema: schemaFromFSM(sc)}
+	for _, sh := range c.Shards {
+		info := &pb.ShardInfo{Id: sh.ID, Replicas: append(append([]string{}, sh.Voters...), sh.NonVoters...)}
+		if r := s.host.Replica(sh.ID); r != nil {
+			info.Leader, _ = r.Group().LeaderHint()
+			out.Rows += uint64(r.FSM().Stats().LiveRows)
+		}
+		out.Shards = append(out.Shards, info)
+	}
+	return out, nil
+}
+
+// --- writes ---
+
+func writeResponse(r *fsmpb.Result) *pb.WriteResponse {
+	return &pb.WriteResponse{Ts: r.Ts, SessionToken: r.Ts, Inserted: r.Inserted, Deleted: r.Deleted, AutoIds: r.AutoIds}
+}
+
+func (s *Server) insert(ctx context.Context, req *pb.InsertRequest, upsert bool) (*pb.WriteResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	if req.Rows == nil {
+		return nil, invalid("rows: missing")
+	}
+	return onShard(ctx, s, route(c), true,
+		func(r *shard.Replica) (*pb.WriteResponse, error) {
+			res, err := r.Insert(ctx, rowsInput(req.Rows), upsert, req.RequestId, req.SessionToken)
+			if err != nil {
+				return nil, err
+			}
+			return writeResponse(res), nil
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.WriteResponse, error) {
+			if upsert {
+				return c.Upsert(ctx, req)
+			}
+			return c.Insert(ctx, req)
+		})
+}
+
+func (s *Server) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
+	return s.insert(ctx, req, false)
+}
+
+func (s *Server) Upsert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
+	return s.insert(ctx, req, true)
+}
+
+func (s *Server) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, route(c), true,
+		func(r *shard.Replica) (*pb.WriteResponse, error) {
+			res, err := r.Delete(ctx, req.IntIds, req.StrIds, req.RequestId, req.SessionToken)
+			if err != nil {
+				return nil, err
+			}
+			return writeResponse(res), nil
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.WriteResponse, error) { return c.Delete(ctx, req) })
+}
+
+// --- reads ---
+
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		u := math.Float32bits(x)
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	}
+	return b
+}
+
+func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	ro, err := readOptions(req.Read, 0)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+		func(r *shard.Replica) (*pb.GetResponse, error) {
+			sc := r.FSM().Schema()
+			if sc == nil {
+				return nil, fsm.ErrNotReady
+			}
+			if err := sc.ValidateDeleteKeys(req.IntIds, req.StrIds, fsm.Limits{MaxBatchRows: fsm.DefaultLimits().MaxBatchRows}); err != nil {
+				return nil, err
+			}
+			rows, ts, err := r.Get(ctx, ro, req.IntIds, req.StrIds, req.OutputFields)
+			if err != nil {
+				return nil, err
+			}
+			return &pb.GetResponse{Rows: rowsToPB(rows, req.OutputFields, sc.Dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}, nil
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.GetResponse, error) { return c.Get(ctx, req) })
+}
+
+func rowsToPB(rows []fsm.Row, fields []string, dim int) *pb.Rows {
+	out := &pb.Rows{}
+	cols := make([]*pb.FieldColumn, 0, len(fields))
+	for _, f := range fields {
+		if f == fsm.VectorField {
+			continue
+		}
+		cols = append(cols, &pb.FieldColumn{Name: f})
+	}
+	for _, r := range rows {
+		if r.StrPK != "" {
+			out.StrIds = append(out.StrIds, r.StrPK)
+		} else {
+			out.IntIds = append(out.IntIds, r.IntPK)
+		}
+		out.Vectors = append(out.Vectors, r.Vector...)
+		for i, v := range r.Fields {
+			if i < len(cols) {
+				cols[i].Values = append(cols[i].Values, valueFromFSM(v))
+			}
+		}
+	}
+	out.Fields = cols
+	return out
+}
+
+func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	ro, err := readOptions(req.Read, 0)
+	if err != nil {
+		return nil, err
+	}
+	if req.TopK < 1 || req.TopK > 16384 {
+		return nil, invalid("top_k (%d) must be between 1 and 16384", req.TopK)
+	}
+	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+		func(r *shard.Replica) (*pb.SearchResponse, error) {
+			sc := r.FSM().Schema()
+			if sc == nil {
+				return nil, fsm.ErrNotReady
+			}
+			if len(req.Vectors) == 0 || len(req.Vectors)%sc.Dim != 0 {
+				return nil, invalid("vectors: got %d floats; want one or more query vectors of dim %d", len(req.Vectors), sc.Dim)
+			}
+			res, ts, err := r.Search(ctx, ro, fsm.SearchRequest{Vectors: req.Vectors, TopK: int(req.TopK), OutputFields: req.OutputFields})
+			if err != nil {
+				return nil, err
+			}
+			out := &pb.SearchResponse{OutputFields: req.OutputFields, Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+			for _, hits := range res {
+				hl := &pb.HitList{}
+				for _, h := range hits {
+					hit := &pb.Hit{IntId: h.IntPK, StrId: h.StrPK, Score: sc.Metric.Score(h.Dist)}
+					for _, v := range h.Fields {
+						hit.Fields = append(hit.Fields, valueFromFSM(v))
+					}
+					if h.Vector != nil {
+						hit.Vector = encodeVector(h.Vector)
+					}
+					hl.Hits = append(hl.Hits, hit)
+				}
+				out.Results = append(out.Results, hl)
+			}
+			return out, nil
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.SearchResponse, error) { return c.Search(ctx, req) })
+}
+
+// --- status and admin ---
+
+func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusResponse, error) {
+	st := s.host.Meta()
+	out := &pb.StatusResponse{Node: s.host.NodeID(), Kernel: index.KernelLevel()}
+	ids := make([]string, 0, len(st.Nodes))
+	for id := range st.Nodes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		n := st.Nodes[id]
+		out.Nodes = append(out.Nodes, &pb.NodeStatus{Id: n.ID, ApiAddr: n.APIAddr, RaftAddr: n.RaftAddr, State: "member"})
+	}
+	mg := s.host.MetaGroup()
+	mi, _ := mg.Applied()
+	leader, _ := mg.LeaderHint()
+	out.Groups = append(out.Groups, &pb.GroupStatus{Group: shard.MetaGroup, Node: s.host.NodeID(),
+		Role: mg.Raft().State().String(), Leader: leader, Term: mg.Raft().CurrentTerm(), AppliedIndex: mi, CommitIndex: mg.Raft().CommitIndex()})
+	for _, r := range s.host.Replicas() {
+		rs := r.Status()
+		out.Groups = append(out.Groups, &pb.GroupStatus{
+			Group: rs.Group, Collection: r.FSM().Stats().Collection, Node: s.host.NodeID(), Role: rs.Role, Leader: rs.LeaderID,
+			Term: rs.Term, AppliedIndex: rs.Applied, CommitIndex: rs.Commit, SafeTs: rs.SafeTs,
+			Segments: uint32(rs.Segments), Rows: uint64(rs.Rows), Digest: rs.Digest,
+		})
+	}
+	return out, nil
+}
+
+func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinResponse, error) {
+	if req.NodeId == "" || req.RaftAddr == "" || req.ApiAddr == "" {
+		return nil, invalid("node_id, raft_addr and api_addr must all be set")
+	}
+	n := fsm.NodeInfo{ID: req.NodeId, RaftAddr: req.RaftAddr, APIAddr: req.ApiAddr}
+	err := s.host.Join(ctx, n)
+	var nl *shard.NotLeaderError
+	if errors.As(err, &nl) && nl.LeaderID != "" && !isForwarded(ctx) {
+		if ln, ok := s.host.Meta().Nodes[nl.LeaderID]; ok {
+			c, cerr := s.conn(ln.APIAddr)
+			if cerr != nil {
+				return nil, cerr
+			}
+			return pb.NewAdminClient(c).Join(metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID())), req)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pb.JoinResponse{}, nil
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fails when a package imports what docs/architecture (the design's package
+# table) forbids. Checks transitive imports of every package in each tree.
+set -euo pipefail
+mod=github.com/raftvec/raftvec
+fail=0
+check() { # tree, forbidden import prefixes...
+  local tree=$1; shift
+  local deps
+  deps=$(go list -deps "./$tree/..." 2>/dev/null | grep -v '^[a-z]*$' || true)
+  for bad in "$@"; do
+    if echo "$deps" | grep -qE "^${bad}(/|$)"; then
+      echo "depcheck: $tree imports $bad (forbidden by the package table)"
+      fail=1
+    fi
+  done
+}
+check index  $mod/fsm $mod/raftnode $mod/shard $mod/rpc github.com/dgraph-io/badger/v4
+check search $mod/raftnode $mod/fsm $mod/rpc
+check fsm    $mod/raftnode $mod/shard $mod/rpc
+check raftnode $mod/fsm $mod/shard $mod/index $mod/rpc
+check shard  $mod/rpc
+check jepsen $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
+exit $fail

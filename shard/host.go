@@ -1,0 +1,401 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/raftnode"
+)
+
+// MetaGroup is the Raft group name of the cluster metadata.
+const MetaGroup = "meta"
+
+// HostConfig configures a node's host.
+type HostConfig struct {
+	NodeID  string
+	DataDir string
+	// RaftAddr and APIAddr are the addresses other nodes use to reach this
+	// node's Raft listener and gRPC API.
+	RaftAddr string
+	APIAddr  string
+	// Peers, when set, is the static initial membership of the metadata
+	// group (every node given the same list bootstraps it). A node started
+	// without peers and without Bootstrap must be added through Join.
+	Peers []fsm.NodeInfo
+	// Bootstrap starts a one-node metadata group when the node has no state.
+	Bootstrap bool
+
+	Raft         raftnode.Config // timings; ids and dirs are filled in
+	TickInterval time.Duration
+	SealRows     uint32
+	Limits       fsm.Limits
+	Logger       *slog.Logger
+	Clock        *Clock
+}
+
+// DefaultHostConfig returns defaults for everything but ids and addresses.
+func DefaultHostConfig() HostConfig {
+	return HostConfig{
+		Raft:         raftnode.DefaultConfig(),
+		TickInterval: 100 * time.Millisecond,
+		SealRows:     100_000,
+		Limits:       fsm.DefaultLimits(),
+	}
+}
+
+// Validate checks the config.
+func (c HostConfig) Validate() error {
+	switch {
+	case c.NodeID == "":
+		return errors.New("node_id must be set")
+	case c.DataDir == "":
+		return errors.New("data_dir must be set")
+	case c.RaftAddr == "" || c.APIAddr == "":
+		return errors.New("raft_addr and api_addr must be set")
+	case c.TickInterval < time.Millisecond || c.TickInterval > time.Minute:
+		return fmt.Errorf("tick_interval (%v) must be between 1ms and 1m", c.TickInterval)
+	case c.SealRows < 1 || c.SealRows > 10_000_000:
+		return fmt.Errorf("seal_rows (%d) must be between 1 and 10000000", c.SealRows)
+	case c.Limits.MaxBatchRows < 1:
+		return fmt.Errorf("max_batch_rows (%d) must be at least 1", c.Limits.MaxBatchRows)
+	}
+	return nil
+}
+
+// Host owns a node's Raft listener, the metadata group and every local
+// shard replica. It starts and stops replicas as the metadata says.
+type Host struct {
+	cfg  HostConfig
+	log  *slog.Logger
+	mux  *raftnode.Mux
+	meta *fsm.Meta
+	mg   *raftnode.Group
+
+	mu       sync.Mutex
+	replicas map[uint64]*Replica
+	closed   bool
+
+	changed chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// NewHost starts a host serving Raft traffic on ln.
+func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewClock(nil)
+	}
+	h := &Host{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replicas: map[uint64]*Replica{},
+		changed: make(chan struct{}, 1), done: make(chan struct{})}
+	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
+	h.meta = fsm.NewMeta(h.poke)
+	mc := cfg.Raft
+	mc.NodeID, mc.Group, mc.Dir, mc.RestoreOnStart = cfg.NodeID, MetaGroup, filepath.Join(cfg.DataDir, "meta"), true
+	switch {
+	case len(cfg.Peers) > 0:
+		for _, p := range cfg.Peers {
+			mc.Bootstrap = append(mc.Bootstrap, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr), Suffrage: raft.Voter})
+		}
+	case cfg.Bootstrap:
+		mc.Bootstrap = []raft.Server{{ID: raft.ServerID(cfg.NodeID), Address: raft.ServerAddress(cfg.RaftAddr), Suffrage: raft.Voter}}
+	}
+	mg, err := raftnode.New(mc, h.meta, h.mux)
+	if err != nil {
+		h.mux.Close()
+		return nil, err
+	}
+	h.mg = mg
+	h.wg.Add(2)
+	go h.reconcileLoop()
+	go h.registerLoop()
+	return h, nil
+}
+
+func (h *Host) poke() {
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops every replica and the metadata group.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	close(h.done)
+	h.wg.Wait()
+	h.mu.Lock()
+	var wg sync.WaitGroup
+	for _, r := range h.replicas {
+		wg.Add(1)
+		go func(r *Replica) { defer wg.Done(); r.Close() }(r)
+	}
+	h.mu.Unlock()
+	wg.Wait()
+	err := h.mg.Shutdown()
+	h.mux.Close()
+	return err
+}
+
+// NodeID is this node's id.
+func (h *Host) NodeID() string { return h.cfg.NodeID }
+
+// Config returns the host's config.
+func (h *Host) Config() HostConfig { return h.cfg }
+
+// Mux is the node's Raft listener (for fault injection).
+func (h *Host) Mux() *raftnode.Mux { return h.mux }
+
+// Clock is the node's clock.
+func (h *Host) Clock() *Clock { return h.cfg.Clock }
+
+// MetaGroup is the metadata Raft group.
+func (h *Host) MetaGroup() *raftnode.Group { return h.mg }
+
+// Meta returns a copy of the cluster metadata as this node has applied it.
+func (h *Host) Meta() fsm.MetaState { return h.meta.State() }
+
+// MetaLeader returns the metadata leader's node info, if known.
+func (h *Host) MetaLeader() (fsm.NodeInfo, bool) {
+	id, addr := h.mg.LeaderHint()
+	if id == "" {
+		return fsm.NodeInfo{}, false
+	}
+	if n, ok := h.meta.State().Nodes[id]; ok {
+		return *n, true
+	}
+	return fsm.NodeInfo{ID: id, RaftAddr: addr}, false
+}
+
+// ProposeMeta proposes a metadata op on this node, which must be the
+// metadata leader, and returns the op's result.
+func (h *Host) ProposeMeta(ctx context.Context, op *fsm.MetaOp) error {
+	if _, err := h.mg.WaitLeader(ctx); err != nil {
+		if errors.Is(err, raftnode.ErrNotLeader) {
+			id, _ := h.mg.LeaderHint()
+			return &NotLeaderError{Group: MetaGroup, LeaderID: id}
+		}
+		return err
+	}
+	b, err := fsm.EncodeMetaOp(op)
+	if err != nil {
+		return err
+	}
+	res, err := h.mg.Apply(ctx, b)
+	if err != nil {
+		if errors.Is(err, raftnode.ErrNotLeader) {
+			return &NotLeaderError{Group: MetaGroup}
+		}
+		return err
+	}
+	if e, ok := res.(error); ok && e != nil {
+		return e
+	}
+	return nil
+}
+
+// Join adds a node to the metadata group as a voter and records it. Called
+// on the metadata leader.
+func (h *Host) Join(ctx context.Context, n fsm.NodeInfo) error {
+	if !h.mg.IsLeader() {
+		id, _ := h.mg.LeaderHint()
+		return &NotLeaderError{Group: MetaGroup, LeaderID: id}
+	}
+	cf := h.mg.Raft().GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return err
+	}
+	member := false
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == n.ID {
+			member = string(s.Address) == n.RaftAddr
+		}
+	}
+	if !member {
+		if err := h.mg.Raft().AddVoter(raft.ServerID(n.ID), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+			return fmt.Errorf("add %s to the metadata group: %w", n.ID, err)
+		}
+	}
+	return h.ProposeMeta(ctx, &fsm.MetaOp{AddNode: &n})
+}
+
+// registerLoop makes sure the metadata records this node (and, on the
+// leader, every static peer), retrying until it does.
+func (h *Host) registerLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-t.C:
+		}
+		if !h.mg.IsLeader() {
+			continue
+		}
+		st := h.meta.State()
+		want := append([]fsm.NodeInfo{{ID: h.cfg.NodeID, RaftAddr: h.cfg.RaftAddr, APIAddr: h.cfg.APIAddr}}, h.cfg.Peers...)
+		for _, n := range want {
+			if cur, ok := st.Nodes[n.ID]; ok && *cur == n {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := h.ProposeMeta(ctx, &fsm.MetaOp{AddNode: &n}); err != nil {
+				h.log.Debug("register node", "node", n.ID, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// reconcileLoop starts the replicas the metadata assigns to this node and
+// stops those it no longer does.
+func (h *Host) reconcileLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		h.reconcile()
+		select {
+		case <-h.done:
+			return
+		case <-h.changed:
+		case <-t.C:
+		}
+	}
+}
+
+func (h *Host) reconcile() {
+	st := h.meta.State()
+	want := map[uint64]bool{}
+	names := make([]string, 0, len(st.Collections))
+	for name := range st.Collections {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := st.Collections[name]
+		for _, sh := range c.Shards {
+			if !contains(sh.Voters, h.cfg.NodeID) && !contains(sh.NonVoters, h.cfg.NodeID) {
+				continue
+			}
+			want[sh.ID] = true
+			h.mu.Lock()
+			_, have := h.replicas[sh.ID]
+			h.mu.Unlock()
+			if have {
+				continue
+			}
+			if err := h.startReplica(st, c, sh); err != nil {
+				h.log.Error("start replica", "shard", sh.ID, "err", err)
+			}
+		}
+	}
+	h.mu.Lock()
+	var stop []*Replica
+	for id, r := range h.replicas {
+		if !want[id] {
+			stop = append(stop, r)
+			delete(h.replicas, id)
+		}
+	}
+	h.mu.Unlock()
+	for _, r := range stop {
+		r.Close()
+		dir := h.replicaDir(r.ShardID())
+		if err := os.RemoveAll(dir); err != nil {
+			h.log.Error("remove dropped replica", "dir", dir, "err", err)
+		}
+		h.log.Info("removed replica of a dropped collection", "shard", r.ShardID())
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Host) replicaDir(shardID uint64) string {
+	return filepath.Join(h.cfg.DataDir, "shards", fmt.Sprint(shardID))
+}
+
+func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.ShardPlacement) error {
+	schema, err := c.SchemaProto()
+	if err != nil {
+		return err
+	}
+	rc := h.cfg.Raft
+	rc.NodeID = h.cfg.NodeID
+	rc.RestoreOnStart = false
+	for _, id := range sh.Voters {
+		n, ok := st.Nodes[id]
+		if !ok {
+			return fmt.Errorf("voter %s of shard %d is not a known node", id, sh.ID)
+		}
+		rc.Bootstrap = append(rc.Bootstrap, raft.Server{ID: raft.ServerID(id), Address: raft.ServerAddress(n.RaftAddr), Suffrage: raft.Voter})
+	}
+	if !contains(sh.Voters, h.cfg.NodeID) {
+		rc.Bootstrap = nil // a non-voter is added by the shard leader
+	}
+	r, err := OpenReplica(ReplicaConfig{
+		ShardID: sh.ID, Collection: schema, SealRows: h.cfg.SealRows, TickInterval: h.cfg.TickInterval,
+		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock,
+	}, h.replicaDir(sh.ID), h.mux)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		r.Close()
+		return ErrClosed
+	}
+	h.replicas[sh.ID] = r
+	return nil
+}
+
+// Replica returns the local replica of a shard, or nil.
+func (h *Host) Replica(shardID uint64) *Replica {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.replicas[shardID]
+}
+
+// Replicas returns every local replica, by shard id.
+func (h *Host) Replicas() []*Replica {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Replica, 0, len(h.replicas))
+	for _, r := range h.replicas {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ShardID() < out[j].ShardID() })
+	return out
+}

@@ -1,0 +1,421 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+	"github.com/raftvec/raftvec/raftnode"
+)
+
+// Level is a read's consistency level.
+type Level int
+
+const (
+	Strong Level = iota + 1
+	Bounded
+	Session
+	Eventual
+)
+
+func (l Level) String() string {
+	switch l {
+	case Strong:
+		return "STRONG"
+	case Bounded:
+		return "BOUNDED"
+	case Session:
+		return "SESSION"
+	case Eventual:
+		return "EVENTUAL"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// DefaultMaxStaleness bounds a BOUNDED read that names no bound.
+const DefaultMaxStaleness = 5 * time.Second
+
+// ReadOptions say how fresh a read must be.
+type ReadOptions struct {
+	Level        Level
+	MaxStaleness time.Duration // BOUNDED
+	SessionToken uint64        // SESSION: the highest ts the client has seen
+	AsOf         uint64        // if set, read the state as of this ts
+}
+
+// ReplicaConfig configures one shard replica.
+type ReplicaConfig struct {
+	ShardID    uint64
+	Collection *fsmpb.Schema
+	// SealRows is the growing segment's threshold, fixed in the log by the
+	// first leader.
+	SealRows     uint32
+	TickInterval time.Duration
+	Limits       fsm.Limits
+	Raft         raftnode.Config // NodeID, Dir and Bootstrap set by the host
+	Logger       *slog.Logger
+	Clock        *Clock
+	// Fatal is called when the replica's state machine cannot go on.
+	Fatal func(error)
+}
+
+// Replica is one replica of a shard.
+type Replica struct {
+	cfg   ReplicaConfig
+	name  string
+	group *raftnode.Group
+	fsm   *fsm.Shard
+	log   *slog.Logger
+	clock *Clock
+
+	propMu      sync.Mutex
+	lastTs      uint64
+	term        uint64
+	lastPropose time.Time
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// GroupName is the Raft group name of a shard.
+func GroupName(shardID uint64) string { return fmt.Sprintf("shard-%d", shardID) }
+
+// OpenReplica opens the replica's state in dir and joins its Raft group.
+func OpenReplica(cfg ReplicaConfig, dir string, mux *raftnode.Mux) (*Replica, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewClock(nil)
+	}
+	if cfg.TickInterval <= 0 {
+		return nil, fmt.Errorf("tick_interval (%v) must be positive", cfg.TickInterval)
+	}
+	name := GroupName(cfg.ShardID)
+	r := &Replica{cfg: cfg, name: name, log: cfg.Logger.With("group", name), clock: cfg.Clock, done: make(chan struct{})}
+	fo := fsm.DefaultOptions()
+	fo.Dir = filepath.Join(dir, "fsm")
+	fo.Logger = r.log
+	fo.Fatal = func(err error) {
+		r.log.Error("replica stopped: state machine cannot go on", "err", err)
+		if cfg.Fatal != nil {
+			cfg.Fatal(err)
+		}
+		panic(err)
+	}
+	s, err := fsm.Open(fo)
+	if err != nil {
+		return nil, err
+	}
+	r.fsm = s
+	rc := cfg.Raft
+	rc.Group = name
+	rc.Dir = filepath.Join(dir, "raft")
+	g, err := raftnode.New(rc, s, mux)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	r.group = g
+	r.wg.Add(1)
+	go r.tickLoop()
+	return r, nil
+}
+
+// Close stops the replica. Its durable state stays on disk.
+func (r *Replica) Close() error {
+	select {
+	case <-r.done:
+		return nil
+	default:
+	}
+	close(r.done)
+	r.wg.Wait()
+	err := r.group.Shutdown()
+	if cerr := r.fsm.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Group is the replica's Raft group.
+func (r *Replica) Group() *raftnode.Group { return r.group }
+
+// FSM is the replica's state machine.
+func (r *Replica) FSM() *fsm.Shard { return r.fsm }
+
+// ShardID is the replica's shard.
+func (r *Replica) ShardID() uint64 { return r.cfg.ShardID }
+
+// tickLoop proposes a TimeTick when the leader has proposed nothing for a
+// tick interval, so that followers' safe ts keeps advancing on an idle
+// shard, and has the first leader write the collection's schema to the log.
+func (r *Replica) tickLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-t.C:
+		}
+		if !r.group.IsLeader() {
+			continue
+		}
+		var op *fsmpb.Op
+		switch {
+		case r.fsm.Schema() == nil && r.cfg.Collection != nil:
+			op = &fsmpb.Op{Kind: &fsmpb.Op_CreateCollection{CreateCollection: &fsmpb.CreateCollection{
+				Schema: r.cfg.Collection, ShardId: r.cfg.ShardID, SealRows: r.cfg.SealRows}}}
+		default:
+			r.propMu.Lock()
+			idle := time.Since(r.lastPropose) >= r.cfg.TickInterval
+			r.propMu.Unlock()
+			if !idle {
+				continue
+			}
+			op = &fsmpb.Op{Kind: &fsmpb.Op_TimeTick{TimeTick: &fsmpb.TimeTick{}}}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*r.cfg.TickInterval)
+		if _, err := r.propose(ctx, op, 0); err != nil && !isNotLeader(err) {
+			r.log.Debug("time tick", "err", err)
+		}
+		cancel()
+	}
+}
+
+func isNotLeader(err error) bool {
+	var nl *NotLeaderError
+	return errors.As(err, &nl)
+}
+
+func (r *Replica) notLeader() error {
+	id, _ := r.group.LeaderHint()
+	return &NotLeaderError{Group: r.name, LeaderID: id}
+}
+
+// propose stamps op with a ts and proposes it; it waits for the result.
+func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*fsmpb.Result, error) {
+	t, err := r.group.WaitLeader(ctx)
+	if err != nil {
+		if errors.Is(err, raftnode.ErrNotLeader) {
+			return nil, r.notLeader()
+		}
+		return nil, err
+	}
+	r.propMu.Lock()
+	if r.term != t.Term {
+		// A new term: everything committed before it is applied, so the
+		// applied ts is the floor for this leader's timestamps.
+		if _, ats := r.group.Applied(); ats > r.lastTs {
+			r.lastTs = ats
+		}
+		r.term = t.Term
+	}
+	op.Ts = NextTs(r.clock.Physical(), r.lastTs, clientTs)
+	r.lastTs = op.Ts
+	b, err := fsm.EncodeOp(op)
+	if err != nil {
+		r.propMu.Unlock()
+		return nil, err
+	}
+	f := r.group.Propose(b)
+	r.lastPropose = time.Now()
+	r.propMu.Unlock()
+
+	res, _, err := f.Wait(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, raftnode.ErrNotLeader):
+		return nil, r.notLeader()
+	case errors.Is(err, raftnode.ErrUnknownOutcome), errors.Is(err, raftnode.ErrShutdown):
+		return nil, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+	default:
+		return nil, err
+	}
+	out, ok := res.(*fsmpb.Result)
+	if !ok {
+		return nil, fmt.Errorf("%w: no result from apply", ErrUnknownOutcome)
+	}
+	if out.Code != fsm.CodeOK {
+		return out, fsm.ResultError(out)
+	}
+	return out, nil
+}
+
+// Insert validates rows and proposes them. upsert replaces live rows with
+// the same key instead of refusing the batch.
+func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, upsert bool, requestID string, clientTs uint64) (*fsmpb.Result, error) {
+	sc := r.fsm.Schema()
+	if sc == nil {
+		return nil, fsm.ErrNotReady
+	}
+	if res, ok := r.deduped(requestID); ok {
+		return res, fsm.ResultError(res)
+	}
+	rows, err := sc.BuildRows(in, r.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if !upsert {
+		if err := r.fsm.CheckAbsent(rows); err != nil {
+			return nil, err
+		}
+	}
+	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Insert{Insert: &fsmpb.Insert{Rows: rows, Upsert: upsert}}}
+	return r.propose(ctx, op, clientTs)
+}
+
+// deduped answers a retried request that this replica has applied, on the
+// leader only, so that the retry gets the first attempt's answer instead of
+// failing validation against the state that attempt created.
+func (r *Replica) deduped(requestID string) (*fsmpb.Result, bool) {
+	if !r.group.IsLeader() {
+		return nil, false
+	}
+	return r.fsm.Deduped(requestID)
+}
+
+// Delete proposes the deletion of rows by primary key.
+func (r *Replica) Delete(ctx context.Context, ints []int64, strs []string, requestID string, clientTs uint64) (*fsmpb.Result, error) {
+	sc := r.fsm.Schema()
+	if sc == nil {
+		return nil, fsm.ErrNotReady
+	}
+	if res, ok := r.deduped(requestID); ok {
+		return res, fsm.ResultError(res)
+	}
+	if err := sc.ValidateDeleteKeys(ints, strs, r.cfg.Limits); err != nil {
+		return nil, err
+	}
+	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ints, StrPks: strs}}}
+	return r.propose(ctx, op, clientTs)
+}
+
+// Seal proposes closing the growing segment.
+func (r *Replica) Seal(ctx context.Context) error {
+	_, err := r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_Seal{Seal: &fsmpb.Seal{}}}, 0)
+	return err
+}
+
+// ReadTs waits until this replica may serve a read with the given options
+// and returns the ts to read at.
+func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
+	if o.AsOf > 0 {
+		if err := r.waitTs(ctx, o.AsOf); err != nil {
+			return 0, err
+		}
+		return o.AsOf, nil
+	}
+	switch o.Level {
+	case Strong:
+		idx, err := r.group.ReadIndex(ctx)
+		if err != nil {
+			if errors.Is(err, raftnode.ErrNotLeader) {
+				return 0, r.notLeader()
+			}
+			return 0, err
+		}
+		if err := r.group.WaitApplied(ctx, idx); err != nil {
+			return 0, err
+		}
+	case Bounded:
+		if r.group.LeaseValid(time.Now()) {
+			break
+		}
+		stale := o.MaxStaleness
+		if stale <= 0 {
+			stale = DefaultMaxStaleness
+		}
+		if err := r.waitTs(ctx, MakeTs(r.clock.Now().Add(-stale))); err != nil {
+			return 0, err
+		}
+	case Session:
+		if err := r.waitTs(ctx, o.SessionToken); err != nil {
+			return 0, err
+		}
+	case Eventual:
+	default:
+		return 0, fmt.Errorf("%w: consistency level %d", fsm.ErrInvalid, o.Level)
+	}
+	_, ts := r.group.Applied()
+	return ts, nil
+}
+
+// waitTs waits for the applied ts to reach ts, giving up a little before
+// the deadline so that the caller can say how far behind it is.
+func (r *Replica) waitTs(ctx context.Context, ts uint64) error {
+	wctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		margin := time.Until(dl) / 10
+		if margin > 100*time.Millisecond {
+			margin = 100 * time.Millisecond
+		}
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, dl.Add(-margin))
+		defer cancel()
+	}
+	if err := r.group.WaitTs(wctx, ts); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			_, applied := r.group.Applied()
+			return &BehindError{Group: r.name, Applied: applied, Needed: ts}
+		}
+		return err
+	}
+	return nil
+}
+
+// Search serves a search at the level's ts.
+func (r *Replica) Search(ctx context.Context, o ReadOptions, req fsm.SearchRequest) ([][]fsm.Row, uint64, error) {
+	ts, err := r.ReadTs(ctx, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Ts = ts
+	res, err := r.fsm.Search(ctx, req)
+	return res, ts, err
+}
+
+// Get serves a get by primary keys at the level's ts.
+func (r *Replica) Get(ctx context.Context, o ReadOptions, ints []int64, strs []string, fields []string) ([]fsm.Row, uint64, error) {
+	ts, err := r.ReadTs(ctx, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := r.fsm.Get(ctx, ints, strs, ts, fields)
+	return rows, ts, err
+}
+
+// Status describes the replica.
+type Status struct {
+	Group    string
+	Role     string
+	LeaderID string
+	Term     uint64
+	Applied  uint64
+	Commit   uint64
+	SafeTs   uint64
+	Segments int
+	Rows     int
+	Digest   string
+}
+
+// Status returns the replica's role, progress and contents.
+func (r *Replica) Status() Status {
+	ra := r.group.Raft()
+	id, _ := r.group.LeaderHint()
+	idx, ts := r.group.Applied()
+	st := r.fsm.Stats()
+	return Status{
+		Group: r.name, Role: ra.State().String(), LeaderID: id, Term: ra.CurrentTerm(),
+		Applied: idx, Commit: ra.CommitIndex(), SafeTs: ts,
+		Segments: len(st.Segments), Rows: st.LiveRows, Digest: r.fsm.Digest(),
+	}
+}
