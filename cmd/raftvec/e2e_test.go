@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/raftvec/raftvec/rpc/client"
+	"github.com/raftvec/raftvec/rpc/pb"
+)
+
+// proc is one raftvec server process.
+type proc struct {
+	id, api string
+	cmd     *exec.Cmd
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startProcs builds raftvec and starts n server processes with fast Raft
+// timings; they are killed when the test ends.
+func startProcs(t *testing.T, n int) []*proc {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "raftvec")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var procs []*proc
+	var peers []string
+	raftAddrs := make([]string, n)
+	for i := 0; i < n; i++ {
+		p := &proc{id: fmt.Sprintf("n%d", i+1), api: freePort(t)}
+		raftAddrs[i] = freePort(t)
+		peers = append(peers, fmt.Sprintf("%s=%s/%s", p.id, raftAddrs[i], p.api))
+		procs = append(procs, p)
+	}
+	dir := t.TempDir()
+	for i, p := range procs {
+		logf, err := os.Create(filepath.Join(dir, p.id+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.cmd = exec.Command(bin, "server", "--node-id", p.id, "--data-dir", filepath.Join(dir, p.id),
+			"--api-addr", p.api, "--raft-addr", raftAddrs[i], "--http-addr", "", "--peers", strings.Join(peers, ","),
+			"--heartbeat-timeout", "300ms", "--election-timeout", "300ms", "--lease-drift-margin", "50ms", "--tick-interval", "50ms")
+		p.cmd.Stdout, p.cmd.Stderr = logf, logf
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	return procs
+}
+
+// shardLeader asks every live process which node leads the collection's
+// shard.
+func shardLeader(ctx context.Context, t *testing.T, cl *client.Client, procs []*proc, dead map[int]bool) int {
+	t.Helper()
+	for ctx.Err() == nil {
+		for i, p := range procs {
+			if dead[i] {
+				continue
+			}
+			st, err := cl.Status(ctx, p.api)
+			if err != nil {
+				continue
+			}
+			for _, g := range st.Groups {
+				if strings.HasPrefix(g.Group, "shard-") && g.Role == "Leader" {
+					return i
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no shard leader")
+	return -1
+}
+
+// Item 1: acknowledged inserts survive a kill -9 of the leader.
+func TestKillLeaderKeepsAcknowledgedRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	procs := startProcs(t, 3)
+	var addrs []string
+	for _, p := range procs {
+		addrs = append(addrs, p.api)
+	}
+	cl, err := client.New(addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := cl.CreateSimple(ctx, "k", 4, pb.Metric_L2); err != nil {
+		t.Fatal(err)
+	}
+	vec := func(id int64) []float32 { return []float32{float32(id), float32(id) / 2, 1, -1} }
+
+	var mu sync.Mutex
+	var acked []int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := int64(0); ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := int64(w)*1_000_000 + i
+				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+				_, err := cl.Insert(wctx, &pb.InsertRequest{Collection: "k", Rows: &pb.Rows{IntIds: []int64{id}, Vectors: vec(id)}})
+				wcancel()
+				if err == nil {
+					mu.Lock()
+					acked = append(acked, id)
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	time.Sleep(time.Second)
+	leader := shardLeader(ctx, t, cl, procs, nil)
+	mu.Lock()
+	beforeKill := len(acked)
+	mu.Unlock()
+	if err := procs[leader].cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	procs[leader].cmd.Wait()
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	ids := append([]int64(nil), acked...)
+	mu.Unlock()
+	if len(ids) <= beforeKill {
+		t.Fatalf("no insert was acknowledged after the leader was killed (%d before, %d in all)", beforeKill, len(ids))
+	}
+	newLeader := shardLeader(ctx, t, cl, procs, map[int]bool{leader: true})
+	nl, err := client.New([]string{procs[newLeader].api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nl.Close()
+	got, err := nl.Get(ctx, &pb.GetRequest{Collection: "k", IntIds: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rows.IntIds) != len(ids) {
+		t.Fatalf("new leader has %d of %d acknowledged rows", len(got.Rows.IntIds), len(ids))
+	}
+	for _, id := range []int64{ids[0], ids[len(ids)/2], ids[len(ids)-1]} {
+		res, err := nl.Search(ctx, &pb.SearchRequest{Collection: "k", Vectors: vec(id), TopK: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := res.Results[0].Hits; len(h) != 1 || h[0].IntId != id || h[0].Score != 0 {
+			t.Fatalf("exact search for %d returned %v", id, h)
+		}
+	}
+	t.Logf("%d rows acknowledged (%d before the kill); all found on the new leader", len(ids), beforeKill)
+}
