@@ -257,11 +257,9 @@ type readRound struct {
 // leader; every read waiting at that moment shares the round. The leader
 // must have committed an entry of its current term first.
 func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
-	t, err := g.WaitLeader(ctx)
-	if err != nil {
+	if _, err := g.WaitLeader(ctx); err != nil {
 		return 0, err
 	}
-	_ = t
 	b := &g.reads
 	b.mu.Lock()
 	if b.next == nil {

@@ -79,7 +79,7 @@ func rowsInput(r *pb.Rows) fsm.RowsInput {
 	return in
 }
 
-func readOptions(o *pb.ReadOptions, session uint64) (shard.ReadOptions, error) {
+func readOptions(o *pb.ReadOptions) (shard.ReadOptions, error) {
 	ro := shard.ReadOptions{
 		MaxStaleness: msDuration(o.GetMaxStalenessMs()),
 		SessionToken: o.GetSessionToken(),

@@ -410,7 +410,7 @@ func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, 
 	if err != nil {
 		return nil, err
 	}
-	ro, err := readOptions(req.Read, 0)
+	ro, err := readOptions(req.Read)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +463,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 	if err != nil {
 		return nil, err
 	}
-	ro, err := readOptions(req.Read, 0)
+	ro, err := readOptions(req.Read)
 	if err != nil {
 		return nil, err
 	}

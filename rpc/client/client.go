@@ -208,45 +208,40 @@ func (c *Client) DescribeCollection(ctx context.Context, name string) (*pb.Descr
 	})
 }
 
-func (c *Client) wrote(resp *pb.WriteResponse, err error) (*pb.WriteResponse, error) {
+// write sets a request id (kept across retries, so the write applies once
+// however often it is retried) and the session token, sends the write and
+// raises the session token to the write's ts.
+func (c *Client) write(ctx context.Context, id *string, token *uint64, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
+	if *id == "" {
+		*id = c.NewRequestID()
+	}
+	*token = max(*token, c.SessionToken())
+	resp, err := call(ctx, c, f)
 	if err == nil {
 		c.SetSessionToken(resp.SessionToken)
 	}
 	return resp, err
 }
 
-// Insert inserts rows. The request id is set if empty and kept across
-// retries, so the rows are applied once however often the call is retried.
+// Insert inserts rows; a row whose key exists fails the whole batch.
 func (c *Client) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
-	if req.RequestId == "" {
-		req.RequestId = c.NewRequestID()
-	}
-	req.SessionToken = max(req.SessionToken, c.SessionToken())
-	return c.wrote(call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
 		return r.Insert(ctx, req, o...)
-	}))
+	})
 }
 
 // Upsert inserts or replaces rows.
 func (c *Client) Upsert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
-	if req.RequestId == "" {
-		req.RequestId = c.NewRequestID()
-	}
-	req.SessionToken = max(req.SessionToken, c.SessionToken())
-	return c.wrote(call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
 		return r.Upsert(ctx, req, o...)
-	}))
+	})
 }
 
 // Delete deletes rows by primary key.
 func (c *Client) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
-	if req.RequestId == "" {
-		req.RequestId = c.NewRequestID()
-	}
-	req.SessionToken = max(req.SessionToken, c.SessionToken())
-	return c.wrote(call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
 		return r.Delete(ctx, req, o...)
-	}))
+	})
 }
 
 // withSession fills in the session token of a SESSION read.

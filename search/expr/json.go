@@ -199,7 +199,7 @@ func jsonScalar(raw []byte) dyn {
 		}
 		return dyn{kind: dString, s: s}
 	}
-	if bytes.IndexAny(raw, ".eE") < 0 {
+	if !bytes.ContainsAny(raw, ".eE") {
 		if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
 			return dyn{kind: dInt, i: i}
 		}
