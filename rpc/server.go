@@ -427,16 +427,16 @@ func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, 
 			if err != nil {
 				return nil, err
 			}
-			return &pb.GetResponse{Rows: rowsToPB(rows, req.OutputFields, sc.Dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}, nil
+			return &pb.GetResponse{Rows: rowsToPB(rows, req.OutputFields, sc.Vector.Name), Ts: ts, SessionToken: max(ts, ro.SessionToken)}, nil
 		},
 		func(c pb.RaftVecClient, ctx context.Context) (*pb.GetResponse, error) { return c.Get(ctx, req) })
 }
 
-func rowsToPB(rows []fsm.Row, fields []string, dim int) *pb.Rows {
+func rowsToPB(rows []fsm.Row, fields []string, vectorName string) *pb.Rows {
 	out := &pb.Rows{}
 	cols := make([]*pb.FieldColumn, 0, len(fields))
 	for _, f := range fields {
-		if f == fsm.VectorField {
+		if f == fsm.VectorField || f == vectorName {
 			continue
 		}
 		cols = append(cols, &pb.FieldColumn{Name: f})

@@ -301,7 +301,7 @@ func (e *apiError) Unwrap() error { return e.err }
 
 // apiErr converts an error from the SDK into an apiError. A deadline or an
 // interrupt on the client side becomes DEADLINE_EXCEEDED or CANCELLED with
-// what the user can change; an unreachable node gets the address tried.
+// what the user can change; a refused connection gets a hint.
 func apiErr(err error, cf *commonFlags) error {
 	if err == nil {
 		return nil
@@ -325,8 +325,8 @@ func apiErr(err error, cf *commonFlags) error {
 	// argument: field ..."); once is enough.
 	prefix := strings.ToLower(strings.ReplaceAll(code.Code(st.Code()).String(), "_", " ")) + ": "
 	msg = strings.TrimPrefix(msg, prefix)
-	if st.Code() == codes.Unavailable && strings.Contains(msg, "connection") {
-		msg += fmt.Sprintf(" (is a raftvec node listening on %s?)", cf.addr)
+	if st.Code() == codes.Unavailable && strings.Contains(msg, "connection refused") {
+		msg += " (is a raftvec node running at that address? --addr or $" + addrEnv + " picks the nodes)"
 	}
 	return &apiError{code: st.Code(), msg: msg, err: err}
 }

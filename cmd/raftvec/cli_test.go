@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,16 @@ func TestJSONLErrors(t *testing.T) {
 			`rows.jsonl:1: field "vector": want an array of 4 numbers, got a string`},
 		{"vector null element", testSchema(), `{"id": 1, "vector": [1, null, 3, 4]}`,
 			`rows.jsonl:1: field "vector": element 1: want a number, got null`},
+		{"vector bool element", testSchema(), `{"id": 1, "vector": [1, true, 3, 4]}`,
+			`rows.jsonl:1: field "vector": element 1: want a number, got true`},
+		{"vector string element", testSchema(), `{"id": 1, "vector": [1, 2, "3,4", 4]}`,
+			`rows.jsonl:1: field "vector": element 2: want a number, got a string`},
+		{"vector nested", testSchema(), `{"id": 1, "vector": [[1, 2], 3, 4]}`,
+			`rows.jsonl:1: field "vector": element 0: want a number, got an array`},
+		{"vector too long", testSchema(), `{"id": 1, "vector": [1, 2, 3, 4, 5]}`,
+			`rows.jsonl:1: field "vector": want 4 numbers, got 5`},
+		{"vector empty", testSchema(), `{"id": 1, "vector": [ ]}`,
+			`rows.jsonl:1: field "vector": want 4 numbers, got 0`},
 		{"vector float32 overflow", testSchema(), `{"id": 1, "vector": [1, 2, 1e39, 4]}`,
 			`rows.jsonl:1: field "vector": element 2: 1e39 is out of the float32 range`},
 		{"bool wrong type", testSchema(), `{"id": 1, "vector": [1, 2, 3, 4], "ok": "yes"}`,
@@ -576,7 +587,7 @@ func TestAPIErr(t *testing.T) {
 		{status.Error(codes.InvalidArgument, `invalid argument: field "vector": got 3 floats`), `INVALID_ARGUMENT: field "vector": got 3 floats`},
 		{status.Error(codes.NotFound, `collection "x" not found`), `NOT_FOUND: collection "x" not found`},
 		{status.Error(codes.Unavailable, "connection error: desc = dial tcp: connection refused"),
-			"UNAVAILABLE: connection error: desc = dial tcp: connection refused (is a raftvec node listening on 127.0.0.1:7400?)"},
+			"UNAVAILABLE: connection error: desc = dial tcp: connection refused (is a raftvec node running at that address? --addr or $RAFTVEC_ADDR picks the nodes)"},
 		{status.Error(codes.DeadlineExceeded, "context deadline exceeded"), "DEADLINE_EXCEEDED: no answer within --timeout 3s"},
 		{status.Error(codes.DeadlineExceeded, "replica is 2s behind the session token"), "DEADLINE_EXCEEDED: replica is 2s behind the session token"},
 		{context.DeadlineExceeded, "DEADLINE_EXCEEDED: no answer within --timeout 3s"},
@@ -661,6 +672,33 @@ func TestFormatting(t *testing.T) {
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// BenchmarkParseRow measures JSONL parsing of one 128-d row, the client's
+// share of a file import.
+func BenchmarkParseRow(b *testing.B) {
+	s := testSchema()
+	s.Fields[1].Dim = 128
+	rs, err := newRowSchema(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	sb.WriteString(`{"id": 1, "price": 9.5, "vector": [`)
+	for i := range 128 {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(strconv.FormatFloat(float64(randomVector(1, 1, 128)[i]), 'g', -1, 32))
+	}
+	sb.WriteString(`]}`)
+	line := []byte(sb.String())
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, err := parseRow(rs, line); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
