@@ -20,6 +20,10 @@ var muxMagic = [2]byte{'R', 'V'}
 
 const headerTimeout = 5 * time.Second
 
+// groupWait is how long an incoming connection waits for its group to be
+// started on this node.
+const groupWait = 5 * time.Second
+
 // ErrBlocked is returned when dialling a peer that the mux was told to cut
 // off (a test and fault-injection hook).
 var ErrBlocked = errors.New("raftnode: link blocked")
@@ -117,8 +121,21 @@ func (m *Mux) route(c net.Conn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	m.mu.Lock()
-	g := m.groups[group]
+	// A peer may dial a group this node is about to start (it learns of a
+	// new shard a moment after the peer does). Holding the connection for a
+	// while, rather than refusing it, spares the peer Raft's replication
+	// backoff, which grows to tens of seconds after repeated failures.
+	var g *streamLayer
+	deadline := time.Now().Add(groupWait)
+	for {
+		m.mu.Lock()
+		g = m.groups[group]
+		if g != nil || m.blocked[from] || m.closed || time.Now().After(deadline) {
+			break
+		}
+		m.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
 	if g == nil || m.blocked[from] || m.closed {
 		m.mu.Unlock()
 		c.Close()
