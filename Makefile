@@ -60,3 +60,12 @@ proto: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 
 clean:
 	rm -rf $(BIN) ./data
+
+## bench-write: write throughput/latency of a three-node raftvec cluster vs a
+## three-member etcd 3.4 (Debian's etcd-server) on the same machine; results
+## go into docs/benchmarks.md. The etcd client lives in the separate ./bench
+## module. Pass e.g. BENCH_ARGS='-duration 3s'.
+BENCH_ARGS ?=
+bench-write: build
+	command -v etcd >/dev/null || (apt-get update -qq && apt-get install -y -qq etcd-server) || echo "bench-write: could not install etcd-server; reporting raftvec only"
+	cd bench && $(GO) run ./cmd/benchwrite -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)

@@ -1,0 +1,761 @@
+// Command benchwrite measures write throughput and latency of a three-node
+// raftvec cluster and, side by side with the same load generator, of a
+// three-member etcd cluster on the same machine (see `make bench-write`).
+//
+// Every workload is (clients × batch): `clients` goroutines, each with its
+// own client, send requests of `batch` 128-d vectors back to back for a
+// fixed duration. For raftvec a request is one Insert of `batch` rows; for
+// etcd it is one Txn of `batch` puts whose values are as large as one
+// vector (512 bytes). The report gives rows acknowledged per second and
+// the p50/p99 latency of acknowledged requests.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/raftvec/raftvec/rpc/client"
+	"github.com/raftvec/raftvec/rpc/pb"
+)
+
+const (
+	beginMarker = "<!-- bench-write:begin -->"
+	endMarker   = "<!-- bench-write:end -->"
+)
+
+type options struct {
+	raftvecBin string
+	etcdBin    string
+	out        string
+	duration   time.Duration
+	clients    []int
+	batches    []int
+	dim        int
+	keepLogs   bool
+}
+
+// result is one (system, clients, batch) measurement.
+type result struct {
+	rows     int64
+	reqs     int64
+	errs     int64
+	firstErr error
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+func (r result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.rows) / r.elapsed.Seconds()
+}
+
+type workload struct{ clients, batch int }
+
+func main() {
+	var o options
+	var clients, batches string
+	flag.StringVar(&o.raftvecBin, "raftvec", "../bin/raftvec", "raftvec binary")
+	flag.StringVar(&o.etcdBin, "etcd", "etcd", "etcd binary (3.4, Debian's etcd-server)")
+	flag.StringVar(&o.out, "out", "../docs/benchmarks.md", "markdown file to write the results section into")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each workload runs")
+	flag.StringVar(&clients, "clients", "1,32", "concurrent client counts")
+	flag.StringVar(&batches, "batches", "1,100,1000", "vectors per request")
+	flag.IntVar(&o.dim, "dim", 128, "vector dimension")
+	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the temp dir (server logs) after the run")
+	flag.Parse()
+	var err error
+	if o.clients, err = parseInts(clients); err != nil {
+		fmt.Fprintln(os.Stderr, "benchwrite: -clients:", err)
+		os.Exit(2)
+	}
+	if o.batches, err = parseInts(batches); err != nil {
+		fmt.Fprintln(os.Stderr, "benchwrite: -batches:", err)
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "benchwrite:", err)
+		os.Exit(1)
+	}
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad value %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// procs tracks every child process so that they are all killed on any exit
+// path, including Ctrl-C.
+type procs struct {
+	mu   sync.Mutex
+	list []*exec.Cmd
+}
+
+func (p *procs) start(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p.list = append(p.list, cmd)
+	return nil
+}
+
+// killAll kills each child's process group and reaps it.
+func (p *procs) killAll() {
+	p.mu.Lock()
+	list := p.list
+	p.list = nil
+	p.mu.Unlock()
+	for _, c := range list {
+		if c.Process != nil {
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	for _, c := range list {
+		_ = c.Wait()
+	}
+}
+
+func run(o options) error {
+	raftvecBin, err := filepath.Abs(o.raftvecBin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(raftvecBin); err != nil {
+		return fmt.Errorf("raftvec binary: %w (run `make build`)", err)
+	}
+	tmp, err := os.MkdirTemp("", "benchwrite-")
+	if err != nil {
+		return err
+	}
+	ps := &procs{}
+	var cleanupOnce sync.Once
+	cleanup := func() {
+		cleanupOnce.Do(func() {
+			ps.killAll()
+			if o.keepLogs {
+				fmt.Fprintln(os.Stderr, "benchwrite: kept", tmp)
+			} else {
+				os.RemoveAll(tmp)
+			}
+		})
+	}
+	defer cleanup()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fmt.Fprintln(os.Stderr, "benchwrite: got", s, "- cleaning up")
+		cleanup()
+		os.Exit(130)
+	}()
+
+	var loads []workload
+	for _, c := range o.clients {
+		for _, b := range o.batches {
+			loads = append(loads, workload{c, b})
+		}
+	}
+	started := time.Now()
+
+	// raftvec first, alone on the machine.
+	rv := map[workload]result{}
+	fmt.Println("== raftvec: starting a three-node cluster")
+	addrs, err := startRaftvec(ps, raftvecBin, filepath.Join(tmp, "raftvec"))
+	if err != nil {
+		return fmt.Errorf("raftvec cluster: %w", err)
+	}
+	rvGen, err := newRaftvecGen(addrs, o.dim)
+	if err != nil {
+		return fmt.Errorf("raftvec: %w", err)
+	}
+	for _, w := range loads {
+		r := drive(w, o.duration, rvGen)
+		rv[w] = r
+		printResult("raftvec", w, r)
+	}
+	ps.killAll()
+
+	// Then etcd, alone on the machine.
+	et := map[workload]result{}
+	var etcdNote, etcdVersion string
+	etcdBin, err := exec.LookPath(o.etcdBin)
+	if err != nil {
+		etcdNote = fmt.Sprintf("etcd is not available (%v; `apt-get install etcd-server` failed or was not run), so only raftvec's figures are reported.", err)
+	} else {
+		etcdVersion = firstLine(exec.Command(etcdBin, "--version"))
+		fmt.Println("== etcd: starting a three-member cluster (" + etcdVersion + ")")
+		eps, err := startEtcd(ps, etcdBin, filepath.Join(tmp, "etcd"))
+		if err != nil {
+			etcdNote = fmt.Sprintf("etcd could not be started (%v), so only raftvec's figures are reported.", err)
+		} else {
+			gen := newEtcdGen(eps)
+			for _, w := range loads {
+				r := drive(w, o.duration, gen)
+				et[w] = r
+				printResult("etcd", w, r)
+			}
+		}
+		ps.killAll()
+	}
+	if etcdNote != "" {
+		fmt.Println("NOTE:", etcdNote)
+	}
+
+	section := report(o, loads, rv, et, etcdNote, etcdVersion, started)
+	if err := writeSection(o.out, section); err != nil {
+		return err
+	}
+	fmt.Println("wrote", o.out)
+	return nil
+}
+
+func firstLine(cmd *exec.Cmd) string {
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
+
+func printResult(sys string, w workload, r result) {
+	fmt.Printf("%-8s clients=%-3d batch=%-5d %10.0f vectors/s  p50=%-9s p99=%-9s reqs=%d errors=%d\n",
+		sys, w.clients, w.batch, r.rate(), fmtDur(r.p50), fmtDur(r.p99), r.reqs, r.errs)
+	if r.firstErr != nil {
+		fmt.Printf("         first error: %v\n", r.firstErr)
+	}
+}
+
+// freePorts returns n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func startRaftvec(ps *procs, bin, dir string) ([]string, error) {
+	ports, err := freePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	var api, rft, peers []string
+	for i := 0; i < 3; i++ {
+		api = append(api, fmt.Sprintf("127.0.0.1:%d", ports[2*i]))
+		rft = append(rft, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
+		peers = append(peers, fmt.Sprintf("n%d=%s/%s", i+1, rft[i], api[i]))
+	}
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprintf("n%d", i+1)
+		ndir := filepath.Join(dir, id)
+		if err := os.MkdirAll(ndir, 0o755); err != nil {
+			return nil, err
+		}
+		logf, err := os.Create(filepath.Join(dir, id+".log"))
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(bin, "server", "--node-id", id, "--data-dir", ndir,
+			"--api-addr", api[i], "--raft-addr", rft[i], "--http-addr", "",
+			"--log-level", "warn", "--peers", strings.Join(peers, ","))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		err = ps.start(cmd)
+		logf.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return api, nil
+}
+
+func startEtcd(ps *procs, bin, dir string) ([]string, error) {
+	ports, err := freePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	var names, clientURLs, peerURLs, initial []string
+	for i := 0; i < 3; i++ {
+		names = append(names, fmt.Sprintf("e%d", i+1))
+		clientURLs = append(clientURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]))
+		peerURLs = append(peerURLs, fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]))
+		initial = append(initial, names[i]+"="+peerURLs[i])
+	}
+	for i := 0; i < 3; i++ {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		logf, err := os.Create(filepath.Join(dir, names[i]+".log"))
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(bin,
+			"--name", names[i],
+			"--data-dir", filepath.Join(dir, names[i]),
+			"--listen-client-urls", clientURLs[i],
+			"--advertise-client-urls", clientURLs[i],
+			"--listen-peer-urls", peerURLs[i],
+			"--initial-advertise-peer-urls", peerURLs[i],
+			"--initial-cluster", strings.Join(initial, ","),
+			"--initial-cluster-state", "new",
+			"--initial-cluster-token", "benchwrite",
+			"--max-txn-ops", "1000",
+			"--max-request-bytes", "10485760",
+			"--quota-backend-bytes", "8589934592",
+			"--logger", "zap", "--log-level", "warn",
+		)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		err = ps.start(cmd)
+		logf.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Wait until the cluster has a leader and accepts a write.
+	cli, err := newEtcdClient(clientURLs)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := cli.Put(ctx, "benchwrite/ready", "1")
+		cancel()
+		if err == nil {
+			return clientURLs, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no write accepted within 30s: %w (logs: %s)", err, tail(filepath.Join(dir, "e1.log")))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 800 {
+		b = b[len(b)-800:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func newEtcdClient(eps []string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:          eps,
+		DialTimeout:        5 * time.Second,
+		MaxCallSendMsgSize: 16 << 20,
+		Logger:             zap.NewNop(),
+	})
+}
+
+// generator makes one writer per client; write sends one request of batch
+// items and returns how many were acknowledged.
+type generator interface {
+	newWriter() (writer, error)
+}
+
+type writer interface {
+	write(ctx context.Context, batch int) error
+	close()
+}
+
+// drive runs one workload: w.clients writers, each sending requests of
+// w.batch items back to back until the duration is over.
+func drive(w workload, d time.Duration, g generator) result {
+	var (
+		res      result
+		mu       sync.Mutex
+		lats     []time.Duration
+		rows     atomic.Int64
+		reqs     atomic.Int64
+		errs     atomic.Int64
+		firstErr error
+	)
+	ws := make([]writer, 0, w.clients)
+	for i := 0; i < w.clients; i++ {
+		wr, err := g.newWriter()
+		if err != nil {
+			res.firstErr = err
+			for _, x := range ws {
+				x.close()
+			}
+			return res
+		}
+		ws = append(ws, wr)
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for _, wr := range ws {
+		wg.Add(1)
+		go func(wr writer) {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			for time.Now().Before(end) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				t0 := time.Now()
+				err := wr.write(ctx, w.batch)
+				lat := time.Since(t0)
+				cancel()
+				reqs.Add(1)
+				if err != nil {
+					errs.Add(1)
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				rows.Add(int64(w.batch))
+				local = append(local, lat)
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}(wr)
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	for _, wr := range ws {
+		wr.close()
+	}
+	res.rows, res.reqs, res.errs, res.firstErr = rows.Load(), reqs.Load(), errs.Load(), firstErr
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	res.p50, res.p99 = percentile(lats, 0.50), percentile(lats, 0.99)
+	return res
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	return sorted[i]
+}
+
+// nextID hands out ids (raftvec primary keys, etcd keys) unique across the run.
+var nextID atomic.Int64
+
+// ---- raftvec ----
+
+type raftvecGen struct {
+	addrs []string
+	dim   int
+	pool  []float32 // maxBatch*dim random floats, shared read-only
+}
+
+func newRaftvecGen(addrs []string, dim int) (*raftvecGen, error) {
+	c, err := client.New(addrs)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	// The cluster needs a leader first; retry until the collection exists.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = c.CreateSimple(ctx, "bench", uint32(dim), pb.Metric_L2)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("create collection: %w", err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	pool := make([]float32, 1000*dim)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range pool {
+		pool[i] = r.Float32()
+	}
+	return &raftvecGen{addrs: addrs, dim: dim, pool: pool}, nil
+}
+
+func (g *raftvecGen) newWriter() (writer, error) {
+	c, err := client.New(g.addrs)
+	if err != nil {
+		return nil, err
+	}
+	return &raftvecWriter{g: g, c: c}, nil
+}
+
+type raftvecWriter struct {
+	g *raftvecGen
+	c *client.Client
+}
+
+func (w *raftvecWriter) write(ctx context.Context, batch int) error {
+	first := nextID.Add(int64(batch)) - int64(batch)
+	ids := make([]int64, batch)
+	for i := range ids {
+		ids[i] = first + int64(i)
+	}
+	vecs := w.g.pool
+	if n := batch * w.g.dim; n <= len(vecs) {
+		vecs = vecs[:n]
+	} else {
+		vecs = make([]float32, n)
+		for i := 0; i < n; i += len(w.g.pool) {
+			copy(vecs[i:], w.g.pool)
+		}
+	}
+	_, err := w.c.Insert(ctx, &pb.InsertRequest{
+		Collection: "bench",
+		Rows:       &pb.Rows{IntIds: ids, Vectors: vecs},
+	})
+	return err
+}
+
+func (w *raftvecWriter) close() { w.c.Close() }
+
+// ---- etcd ----
+
+type etcdGen struct {
+	eps   []string
+	value string // as many bytes as one 128-d float32 vector
+}
+
+func newEtcdGen(eps []string) *etcdGen {
+	b := make([]byte, 512)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+	}
+	return &etcdGen{eps: eps, value: string(b)}
+}
+
+func (g *etcdGen) newWriter() (writer, error) {
+	c, err := newEtcdClient(g.eps)
+	if err != nil {
+		return nil, err
+	}
+	return &etcdWriter{g: g, c: c}, nil
+}
+
+type etcdWriter struct {
+	g *etcdGen
+	c *clientv3.Client
+}
+
+// write puts batch keys in one transaction (a batch of 1 is a one-put Txn).
+func (w *etcdWriter) write(ctx context.Context, batch int) error {
+	first := nextID.Add(int64(batch)) - int64(batch)
+	ops := make([]clientv3.Op, batch)
+	for i := range ops {
+		ops[i] = clientv3.OpPut(fmt.Sprintf("bench/%016d", first+int64(i)), w.g.value)
+	}
+	resp, err := w.c.Txn(ctx).Then(ops...).Commit()
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		return errors.New("etcd txn did not succeed")
+	}
+	return nil
+}
+
+func (w *etcdWriter) close() { w.c.Close() }
+
+// ---- report ----
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "–"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+}
+
+func fmtRate(r result, ok bool) string {
+	if !ok {
+		return "–"
+	}
+	v := r.rate()
+	s := fmt.Sprintf("%.0f", v)
+	if r.errs > 0 {
+		s += fmt.Sprintf(" (%d err)", r.errs)
+	}
+	return s
+}
+
+func machine() string {
+	var model, mem string
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == "MemTotal" {
+				fs := strings.Fields(v)
+				if kb, err := strconv.ParseFloat(fs[0], 64); err == nil {
+					mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
+				}
+				break
+			}
+		}
+		f.Close()
+	}
+	nproc := firstLine(exec.Command("nproc"))
+	kernel := firstLine(exec.Command("uname", "-sr"))
+	return fmt.Sprintf("`nproc` = %s, CPU: %s, memory: %s, %s, %s/%s, %s",
+		nproc, orUnknown(model), orUnknown(mem), kernel, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// commandLine is the make invocation that reproduces this run.
+func commandLine() string {
+	var args []string
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "raftvec" || f.Name == "out" {
+			return
+		}
+		args = append(args, "-"+f.Name+" "+f.Value.String())
+	})
+	if len(args) == 0 {
+		return "make bench-write"
+	}
+	return fmt.Sprintf("make bench-write BENCH_ARGS='%s'", strings.Join(args, " "))
+}
+
+func report(o options, loads []workload, rv, et map[workload]result, etcdNote, etcdVersion string, started time.Time) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, beginMarker)
+	fmt.Fprintln(&b, "## Write throughput: raftvec vs etcd (`make bench-write`)")
+	fmt.Fprintln(&b)
+	fmt.Fprintf(&b, "- Command: `%s` (runs `cd bench && go run ./cmd/benchwrite -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)`)\n", commandLine())
+	fmt.Fprintf(&b, "- Date: %s\n", started.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- Machine: %s\n", machine())
+	if etcdVersion != "" {
+		fmt.Fprintf(&b, "- etcd: `%s`, three members on loopback, `--max-txn-ops 1000 --max-request-bytes 10485760`\n", etcdVersion)
+	}
+	fmt.Fprintf(&b, "- Each workload runs %s; raftvec and etcd run one after the other, never at the same time. Both are three-node clusters on 127.0.0.1 with default Raft timings and data on the same disk.\n", o.duration)
+	fmt.Fprintf(&b, "- raftvec: one `Insert` of *batch* %d-d float32 vectors per request (SDK `rpc/client`). etcd: one `Txn` of *batch* puts of 512-byte values (the size of one vector) per request (`go.etcd.io/etcd/client/v3`). Keys/ids are unique across the run; each concurrent client has its own connection and sends requests back to back.\n", o.dim)
+	fmt.Fprintln(&b, "- vectors/s = rows acknowledged per second; p50/p99 = latency of one acknowledged request.")
+	fmt.Fprintln(&b)
+	if etcdNote != "" {
+		fmt.Fprintf(&b, "**%s**\n\n", etcdNote)
+	}
+	fmt.Fprintln(&b, "| clients | batch | raftvec vectors/s | raftvec p50 | raftvec p99 | etcd vectors/s | etcd p50 | etcd p99 | raftvec/etcd |")
+	fmt.Fprintln(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, w := range loads {
+		r, rok := rv[w]
+		e, eok := et[w]
+		ratio := "–"
+		if rok && eok && e.rate() > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.rate()/e.rate())
+		}
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			w.clients, w.batch,
+			fmtRate(r, rok), fmtDur(r.p50), fmtDur(r.p99),
+			fmtRate(e, eok), fmtDur(e.p50), fmtDur(e.p99), ratio)
+	}
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "This is one run on one noisy, shared 2-core machine where all three nodes of each cluster and the load generator compete for the same cores and disk: the absolute numbers are indicative only, and the raftvec/etcd ratio matters more than the absolutes.")
+	fmt.Fprintln(&b, endMarker)
+	return b.String()
+}
+
+// writeSection replaces the bench-write section of path, or appends it.
+func writeSection(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	if s == "" {
+		s = "# Benchmarks\n\n" + section
+	} else if i := strings.Index(s, beginMarker); i >= 0 {
+		j := strings.Index(s[i:], endMarker)
+		if j < 0 {
+			return fmt.Errorf("%s: %q without %q", path, beginMarker, endMarker)
+		}
+		rest := s[i+j+len(endMarker):]
+		rest = strings.TrimPrefix(rest, "\n")
+		s = s[:i] + section + rest
+	} else {
+		if !strings.HasSuffix(s, "\n") {
+			s += "\n"
+		}
+		s += "\n" + section
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(s), 0o644)
+}
