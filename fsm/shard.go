@@ -51,6 +51,11 @@ type Shard struct {
 	log  *slog.Logger
 	db   *badger.DB
 
+	// pins is held for reading by every snapshot that has not been released
+	// (it streams from the Badger database it pinned) and for writing while
+	// that database is swapped (Restore) or closed.
+	pins sync.RWMutex
+
 	mu       sync.RWMutex // guards everything below; apply holds it while mutating
 	create   *fsmpb.CreateCollection
 	schema   *Schema
@@ -124,6 +129,8 @@ func openBadger(dir string, log *slog.Logger) (*badger.DB, error) {
 
 // Close releases the Badger database. Reads after Close return ErrClosed.
 func (s *Shard) Close() error {
+	s.pins.Lock()
+	defer s.pins.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

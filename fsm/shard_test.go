@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -199,4 +200,51 @@ func flip(b []byte, i int) []byte {
 	c := append([]byte(nil), b...)
 	c[i] ^= 0x40
 	return c
+}
+
+// A restore waits for snapshots still streaming from the database it
+// replaces (a lagging replica can be sent a snapshot while it is taking one
+// of its own).
+func TestRestoreWaitsForPinnedSnapshot(t *testing.T) {
+	f := &feeder{t: t, s: mustOpen(t, t.TempDir())}
+	defer f.s.Close()
+	f.apply(createOp(10))
+	f.apply(insertOp(false, 1, 2))
+	var full memSink
+	sn, _ := f.s.Snapshot()
+	sn.Persist(&full)
+	sn.Release()
+
+	pinned, err := f.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.s.Restore(io.NopCloser(bytes.NewReader(full.Bytes()))) }()
+	// Give the restore time to get as far as it can: with the pin it stops
+	// before touching the database; without it, it would close it.
+	time.Sleep(time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("restore finished (%v) while a snapshot was still pinned", err)
+	default:
+	}
+	persisted := make(chan error, 1)
+	var sink memSink
+	go func() { persisted <- pinned.Persist(&sink) }()
+	select {
+	case err := <-persisted:
+		if err != nil {
+			t.Fatalf("persist of the pinned snapshot: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("persist of the pinned snapshot hangs: its database was closed under it")
+	}
+	pinned.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sink.Bytes(), full.Bytes()) {
+		t.Fatal("pinned snapshot streamed different state")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/hashicorp/raft"
@@ -27,17 +28,21 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // by Raft's FSM goroutine between applies; the returned snapshot is
 // persisted on another goroutine while apply goes on.
 func (s *Shard) Snapshot() (raft.FSMSnapshot, error) {
+	s.pins.RLock()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
+		s.pins.RUnlock()
 		return nil, ErrClosed
 	}
-	return &snapshot{db: s.db, txn: s.db.NewTransaction(false)}, nil
+	return &snapshot{db: s.db, txn: s.db.NewTransaction(false), release: s.pins.RUnlock}, nil
 }
 
 type snapshot struct {
-	db  *badger.DB
-	txn *badger.Txn
+	db      *badger.DB
+	txn     *badger.Txn
+	once    sync.Once
+	release func()
 }
 
 // Persist syncs Badger, so that the state the snapshot stands for is
@@ -98,7 +103,14 @@ func (sn *snapshot) write(w io.Writer) error {
 	return err
 }
 
-func (sn *snapshot) Release() { sn.txn.Discard() }
+// Release ends the snapshot and unpins the database. Raft calls it once
+// after Persist; it is safe to call twice.
+func (sn *snapshot) Release() {
+	sn.once.Do(func() {
+		sn.txn.Discard()
+		sn.release()
+	})
+}
 
 // Restore replaces the shard's state with a snapshot stream. The stream is
 // loaded into a new Badger directory beside the live one and checked before
@@ -114,6 +126,9 @@ func (s *Shard) Restore(rc io.ReadCloser) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	// Wait for snapshots still streaming from the current database.
+	s.pins.Lock()
+	defer s.pins.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
