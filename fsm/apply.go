@@ -99,7 +99,7 @@ func (a *applier) put(key []byte, m proto.Message) {
 
 func (a *applier) apply(op *fsmpb.Op) any {
 	s := a.s
-	if op.RequestId != "" {
+	if op.RequestId != "" && !s.opts.UnsafeSkipDedup {
 		if r, ok := s.dedup[op.RequestId]; ok {
 			return r
 		}

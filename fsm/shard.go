@@ -24,6 +24,9 @@ type Options struct {
 	// Fatal is called when durable state cannot be written or a log entry
 	// cannot be decoded. The replica must stop; it must not go on applying.
 	Fatal func(error)
+	// UnsafeSkipDedup applies retried requests again (negative control of
+	// the consistency suite only).
+	UnsafeSkipDedup bool
 }
 
 // DefaultOptions returns options with every default set except Dir.

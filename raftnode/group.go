@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,6 +44,8 @@ type Group struct {
 	snaps *raft.FileSnapshotStore
 
 	wm applied
+
+	applyDelay atomic.Int64 // nanoseconds; fault injection only
 
 	propMu  sync.Mutex
 	queue   []*Future
@@ -168,6 +171,11 @@ func catchUpFromSnapshot(fsm FSM, snaps *raft.FileSnapshotStore) error {
 	}
 	return nil
 }
+
+// SetApplyDelay delays every command entry applied from now on by d, which
+// holds this replica behind the others (fault injection for tests and the
+// consistency suite). Zero removes the delay.
+func (g *Group) SetApplyDelay(d time.Duration) { g.applyDelay.Store(int64(d)) }
 
 // Raft returns the underlying raft.Raft, for membership and status.
 func (g *Group) Raft() *raft.Raft { return g.raft }
@@ -308,6 +316,9 @@ func (a *adapter) ApplyBatch(logs []*raft.Log) []any {
 			// so that a read index that lands on one is reached.
 			a.g.wm.set(l.Index, 0)
 			continue
+		}
+		if d := a.g.applyDelay.Load(); d > 0 {
+			time.Sleep(time.Duration(d))
 		}
 		cmds, err := decodeFrame(l.Data)
 		if err != nil {

@@ -96,7 +96,7 @@ func (c *testCluster) start(i int) {
 		c.t.Fatal(err)
 	}
 	nd.host = h
-	nd.srv = rpc.NewServer(h)
+	nd.srv = rpc.NewServer(h, rpc.Options{FaultInjection: true})
 	nd.gs = nd.srv.GRPCServer()
 	go nd.gs.Serve(listen(c.t, nd.api))
 }

@@ -40,11 +40,19 @@ func invalid(format string, args ...any) error {
 
 func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
 
+// Options configure a Server.
+type Options struct {
+	// FaultInjection enables the InjectFault admin call (the consistency
+	// suite's partitions, clock skew and slow applies).
+	FaultInjection bool
+}
+
 // Server serves the public API on one node.
 type Server struct {
 	pb.UnimplementedRaftVecServer
 	pb.UnimplementedAdminServer
 	host *shard.Host
+	opts Options
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
@@ -65,8 +73,8 @@ func (c *counter) get() uint64 {
 }
 
 // NewServer returns the API server of a host.
-func NewServer(h *shard.Host) *Server {
-	return &Server{host: h, conns: map[string]*grpc.ClientConn{}}
+func NewServer(h *shard.Host, o Options) *Server {
+	return &Server{host: h, opts: o, conns: map[string]*grpc.ClientConn{}}
 }
 
 // Forwarded is how many requests this node forwarded to another node.
@@ -204,7 +212,7 @@ func onShard[T any](ctx context.Context, s *Server, sh fsm.ShardPlacement, leade
 
 // --- DDL ---
 
-func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(pb.RaftVecClient, context.Context) error) error {
+func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(*grpc.ClientConn, context.Context) error) error {
 	err := s.host.ProposeMeta(ctx, op)
 	var nl *shard.NotLeaderError
 	if !errors.As(err, &nl) || nl.LeaderID == "" || isForwarded(ctx) {
@@ -219,7 +227,7 @@ func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(pb.Ra
 		return cerr
 	}
 	s.forwarded.add()
-	return remote(pb.NewRaftVecClient(c), metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID())))
+	return remote(c, metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID())))
 }
 
 // CreateCollection records the collection in the metadata and waits until
@@ -261,8 +269,8 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 		return nil, err
 	}
 	op := &fsm.MetaOp{CreateCollection: &fsm.MetaCreateCollection{Schema: js, Replicas: replicas}}
-	err = s.metaCall(ctx, op, func(c pb.RaftVecClient, ctx context.Context) error {
-		_, err := c.CreateCollection(ctx, req)
+	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
+		_, err := pb.NewRaftVecClient(c).CreateCollection(ctx, req)
 		return err
 	})
 	if errors.Is(err, fsm.ErrAlreadyExists) {
@@ -300,8 +308,8 @@ func (s *Server) DropCollection(ctx context.Context, req *pb.DropCollectionReque
 	if _, err := s.collection(req.Name); err != nil {
 		return nil, err
 	}
-	err := s.metaCall(ctx, &fsm.MetaOp{DropCollection: req.Name}, func(c pb.RaftVecClient, ctx context.Context) error {
-		_, err := c.DropCollection(ctx, req)
+	err := s.metaCall(ctx, &fsm.MetaOp{DropCollection: req.Name}, func(c *grpc.ClientConn, ctx context.Context) error {
+		_, err := pb.NewRaftVecClient(c).DropCollection(ctx, req)
 		return err
 	})
 	if err != nil {
@@ -528,6 +536,7 @@ func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusR
 			Group: rs.Group, Collection: r.FSM().Stats().Collection, Node: s.host.NodeID(), Role: rs.Role, Leader: rs.LeaderID,
 			Term: rs.Term, AppliedIndex: rs.Applied, CommitIndex: rs.Commit, SafeTs: rs.SafeTs,
 			Segments: uint32(rs.Segments), Rows: uint64(rs.Rows), Digest: rs.Digest,
+			Suffrage: rs.Suffrage, LagMs: s.host.Clock().Now().Sub(shard.TsTime(rs.SafeTs)).Milliseconds(),
 		})
 	}
 	return out, nil
@@ -553,4 +562,57 @@ func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinRespons
 		return nil, err
 	}
 	return &pb.JoinResponse{}, nil
+}
+
+// AddReplica places a non-voting (analytics) replica of a collection's
+// shards on a node. Adding voters is the placement driver's job.
+func (s *Server) AddReplica(ctx context.Context, req *pb.AddReplicaRequest) (*pb.AddReplicaResponse, error) {
+	if !req.NonVoter {
+		return nil, status.Error(codes.Unimplemented, "adding a voter by hand is not supported; use --non-voter for an analytics replica")
+	}
+	if _, err := s.collection(req.Collection); err != nil {
+		return nil, err
+	}
+	if _, ok := s.host.Meta().Nodes[req.NodeId]; !ok {
+		return nil, fmt.Errorf("%w: node %q", fsm.ErrNotFound, req.NodeId)
+	}
+	op := &fsm.MetaOp{AddNonVoter: &fsm.MetaReplica{Collection: req.Collection, Node: req.NodeId}}
+	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
+		_, err := pb.NewAdminClient(c).AddReplica(ctx, req)
+		return err
+	})
+	if errors.Is(err, fsm.ErrAlreadyExists) {
+		return nil, status.Error(codes.AlreadyExists, err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AddReplicaResponse{}, nil
+}
+
+// InjectFault cuts Raft links, skews the clock or slows applies on this
+// node. Refused unless the server runs with fault injection enabled.
+func (s *Server) InjectFault(ctx context.Context, req *pb.InjectFaultRequest) (*pb.InjectFaultResponse, error) {
+	if !s.opts.FaultInjection {
+		return nil, status.Error(codes.PermissionDenied, "fault injection is disabled on this node (start it with --enable-fault-injection)")
+	}
+	mux := s.host.Mux()
+	if req.UnblockAll {
+		for _, a := range mux.Blocked() {
+			mux.Block(a, false)
+		}
+	}
+	for _, a := range req.UnblockRaftAddrs {
+		mux.Block(a, false)
+	}
+	for _, a := range req.BlockRaftAddrs {
+		mux.Block(a, true)
+	}
+	if req.SetClockOffset {
+		s.host.Clock().SetOffset(time.Duration(req.ClockOffsetMs) * time.Millisecond)
+	}
+	if req.SetApplyDelay {
+		s.host.SetApplyDelay(time.Duration(req.ApplyDelayMs) * time.Millisecond)
+	}
+	return &pb.InjectFaultResponse{BlockedRaftAddrs: mux.Blocked()}, nil
 }

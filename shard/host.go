@@ -42,6 +42,19 @@ type HostConfig struct {
 	Limits       fsm.Limits
 	Logger       *slog.Logger
 	Clock        *Clock
+
+	// Unsafe, for the consistency suite's negative controls only.
+	Unsafe Unsafe
+}
+
+// Unsafe switches off guarantees so that the consistency suite can show
+// that its checkers notice. Never set in production.
+type Unsafe struct {
+	// LocalReads answers STRONG reads from local state, with no read index.
+	LocalReads bool
+	// SkipDedup applies a retried request again instead of answering it
+	// from the dedup table.
+	SkipDedup bool
 }
 
 // DefaultHostConfig returns defaults for everything but ids and addresses.
@@ -85,6 +98,8 @@ type Host struct {
 	mu       sync.Mutex
 	replicas map[uint64]*Replica
 	closed   bool
+
+	applyDelay time.Duration // guarded by mu
 
 	changed chan struct{}
 	done    chan struct{}
@@ -307,6 +322,7 @@ func (h *Host) reconcile() {
 			_, have := h.replicas[sh.ID]
 			h.mu.Unlock()
 			if have {
+				h.reconcileMembership(st, sh)
 				continue
 			}
 			if err := h.startReplica(st, c, sh); err != nil {
@@ -366,7 +382,7 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 	}
 	r, err := OpenReplica(ReplicaConfig{
 		ShardID: sh.ID, Collection: schema, SealRows: h.cfg.SealRows, TickInterval: h.cfg.TickInterval,
-		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock,
+		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock, Unsafe: h.cfg.Unsafe,
 	}, h.replicaDir(sh.ID), h.mux)
 	if err != nil {
 		return err
@@ -377,8 +393,48 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 		r.Close()
 		return ErrClosed
 	}
+	r.group.SetApplyDelay(h.applyDelay)
 	h.replicas[sh.ID] = r
 	return nil
+}
+
+// SetApplyDelay delays every apply on this node's shard replicas (fault
+// injection: it holds this node's replicas behind).
+func (h *Host) SetApplyDelay(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.applyDelay = d
+	for _, r := range h.replicas {
+		r.group.SetApplyDelay(d)
+	}
+}
+
+// reconcileMembership runs on a shard leader: it adds to the Raft
+// configuration the non-voters the metadata places on other nodes.
+func (h *Host) reconcileMembership(st fsm.MetaState, sh fsm.ShardPlacement) {
+	r := h.Replica(sh.ID)
+	if r == nil || !r.group.IsLeader() || len(sh.NonVoters) == 0 {
+		return
+	}
+	cf := r.group.Raft().GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	have := map[string]bool{}
+	for _, s := range cf.Configuration().Servers {
+		have[string(s.ID)] = true
+	}
+	for _, id := range sh.NonVoters {
+		n, ok := st.Nodes[id]
+		if have[id] || !ok {
+			continue
+		}
+		if err := r.group.Raft().AddNonvoter(raft.ServerID(id), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+			h.log.Warn("add non-voter", "shard", sh.ID, "node", id, "err", err)
+			continue
+		}
+		h.log.Info("added non-voter", "shard", sh.ID, "node", id)
+	}
 }
 
 // Replica returns the local replica of a shard, or nil.

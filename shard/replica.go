@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/raftnode"
@@ -63,6 +65,8 @@ type ReplicaConfig struct {
 	Clock        *Clock
 	// Fatal is called when the replica's state machine cannot go on.
 	Fatal func(error)
+	// Unsafe switches off guarantees for negative controls.
+	Unsafe Unsafe
 }
 
 // Replica is one replica of a shard.
@@ -101,6 +105,7 @@ func OpenReplica(cfg ReplicaConfig, dir string, mux *raftnode.Mux) (*Replica, er
 	r := &Replica{cfg: cfg, name: name, log: cfg.Logger.With("group", name), clock: cfg.Clock, done: make(chan struct{})}
 	fo := fsm.DefaultOptions()
 	fo.Dir = filepath.Join(dir, "fsm")
+	fo.UnsafeSkipDedup = cfg.Unsafe.SkipDedup
 	fo.Logger = r.log
 	fo.Fatal = func(err error) {
 		r.log.Error("replica stopped: state machine cannot go on", "err", err)
@@ -257,14 +262,14 @@ func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, upsert bool, req
 	if sc == nil {
 		return nil, fsm.ErrNotReady
 	}
-	if res, ok := r.deduped(requestID); ok {
+	if res, ok := r.deduped(requestID); ok && !r.cfg.Unsafe.SkipDedup {
 		return res, fsm.ResultError(res)
 	}
 	rows, err := sc.BuildRows(in, r.cfg.Limits)
 	if err != nil {
 		return nil, err
 	}
-	if !upsert {
+	if !upsert && !r.cfg.Unsafe.SkipDedup {
 		if err := r.fsm.CheckAbsent(rows); err != nil {
 			return nil, err
 		}
@@ -316,6 +321,9 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 	}
 	switch o.Level {
 	case Strong:
+		if r.cfg.Unsafe.LocalReads {
+			break // negative control: no read index, possibly stale
+		}
 		idx, err := r.group.ReadIndex(ctx)
 		if err != nil {
 			if errors.Is(err, raftnode.ErrNotLeader) {
@@ -397,6 +405,7 @@ func (r *Replica) Get(ctx context.Context, o ReadOptions, ints []int64, strs []s
 type Status struct {
 	Group    string
 	Role     string
+	Suffrage string
 	LeaderID string
 	Term     uint64
 	Applied  uint64
@@ -413,8 +422,16 @@ func (r *Replica) Status() Status {
 	id, _ := r.group.LeaderHint()
 	idx, ts := r.group.Applied()
 	st := r.fsm.Stats()
+	suffrage := "nonvoter"
+	if cf := ra.GetConfiguration(); cf.Error() == nil {
+		for _, s := range cf.Configuration().Servers {
+			if string(s.ID) == r.cfg.Raft.NodeID && s.Suffrage == raft.Voter {
+				suffrage = "voter"
+			}
+		}
+	}
 	return Status{
-		Group: r.name, Role: ra.State().String(), LeaderID: id, Term: ra.CurrentTerm(),
+		Group: r.name, Role: ra.State().String(), Suffrage: suffrage, LeaderID: id, Term: ra.CurrentTerm(),
 		Applied: idx, Commit: ra.CommitIndex(), SafeTs: ts,
 		Segments: len(st.Segments), Rows: st.LiveRows, Digest: r.fsm.Digest(),
 	}

@@ -44,6 +44,9 @@ type serverFlags struct {
 	TrailingLogs   uint64        `json:"trailing_logs"`
 	LogLevel       string        `json:"log_level"`
 	MaxBatchRows   int           `json:"max_batch_rows"`
+	FaultInjection bool          `json:"enable_fault_injection"`
+	UnsafeLocal    bool          `json:"unsafe_local_reads"`
+	UnsafeNoDedup  bool          `json:"unsafe_skip_dedup"`
 	ConfigFileUsed string        `json:"-"`
 }
 
@@ -102,6 +105,9 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.Uint64Var(&sf.TrailingLogs, "trailing-logs", sf.TrailingLogs, "log entries kept after a snapshot")
 	fs.StringVar(&sf.LogLevel, "log-level", sf.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&sf.MaxBatchRows, "max-batch-rows", sf.MaxBatchRows, "most rows one write may carry")
+	fs.BoolVar(&sf.FaultInjection, "enable-fault-injection", sf.FaultInjection, "allow the InjectFault admin call (consistency suite only)")
+	fs.BoolVar(&sf.UnsafeLocal, "unsafe-local-reads", sf.UnsafeLocal, "UNSAFE: answer STRONG reads from local state (negative control of the consistency suite)")
+	fs.BoolVar(&sf.UnsafeNoDedup, "unsafe-skip-dedup", sf.UnsafeNoDedup, "UNSAFE: apply retried requests again (negative control of the consistency suite)")
 	if err := fs.Parse(args); err != nil {
 		return sf, err
 	}
@@ -160,6 +166,10 @@ func runServer(args []string) error {
 	}
 	hc.Raft.SnapshotThreshold, hc.Raft.TrailingLogs = sf.SnapThreshold, sf.TrailingLogs
 	hc.Limits.MaxBatchRows = sf.MaxBatchRows
+	hc.Unsafe = shard.Unsafe{LocalReads: sf.UnsafeLocal, SkipDedup: sf.UnsafeNoDedup}
+	if sf.UnsafeLocal || sf.UnsafeNoDedup {
+		logger.Warn("UNSAFE mode: this node breaks raftvec's guarantees on purpose", "unsafe_local_reads", sf.UnsafeLocal, "unsafe_skip_dedup", sf.UnsafeNoDedup)
+	}
 	hc.Logger = logger
 	hc.Raft.LogOutput = os.Stderr
 	if lvl <= slog.LevelDebug {
@@ -186,7 +196,7 @@ func runServer(args []string) error {
 		apiLn.Close()
 		return err
 	}
-	srv := rpc.NewServer(host)
+	srv := rpc.NewServer(host, rpc.Options{FaultInjection: sf.FaultInjection})
 	gs := srv.GRPCServer()
 	go gs.Serve(apiLn)
 	var hs *http.Server

@@ -305,3 +305,26 @@ func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) error {
 	})
 	return err
 }
+
+// AddReplica places a replica of a collection's shards on a node;
+// nonVoter makes it an analytics replica.
+func (c *Client) AddReplica(ctx context.Context, collection, node string, nonVoter bool) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.AddReplicaResponse, error) {
+		cc, err := c.conn(c.current())
+		if err != nil {
+			return nil, err
+		}
+		return pb.NewAdminClient(cc).AddReplica(ctx, &pb.AddReplicaRequest{Collection: collection, NodeId: node, NonVoter: nonVoter}, o...)
+	})
+	return err
+}
+
+// InjectFault sends a fault-injection request to the node at addr (which
+// must run with --enable-fault-injection). It is not retried.
+func (c *Client) InjectFault(ctx context.Context, addr string, req *pb.InjectFaultRequest) (*pb.InjectFaultResponse, error) {
+	cc, err := c.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return pb.NewAdminClient(cc).InjectFault(ctx, req)
+}

@@ -1839,19 +1839,23 @@ func (x *NodeStatus) GetState() string {
 }
 
 type GroupStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	Collection    string                 `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
-	Node          string                 `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
-	Role          string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
-	Leader        string                 `protobuf:"bytes,5,opt,name=leader,proto3" json:"leader,omitempty"`
-	Term          uint64                 `protobuf:"varint,6,opt,name=term,proto3" json:"term,omitempty"`
-	AppliedIndex  uint64                 `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	CommitIndex   uint64                 `protobuf:"varint,8,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
-	SafeTs        uint64                 `protobuf:"varint,9,opt,name=safe_ts,json=safeTs,proto3" json:"safe_ts,omitempty"`
-	Segments      uint32                 `protobuf:"varint,10,opt,name=segments,proto3" json:"segments,omitempty"`
-	Rows          uint64                 `protobuf:"varint,11,opt,name=rows,proto3" json:"rows,omitempty"`
-	Digest        string                 `protobuf:"bytes,12,opt,name=digest,proto3" json:"digest,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Group        string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Collection   string                 `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	Node         string                 `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
+	Role         string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	Leader       string                 `protobuf:"bytes,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	Term         uint64                 `protobuf:"varint,6,opt,name=term,proto3" json:"term,omitempty"`
+	AppliedIndex uint64                 `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	CommitIndex  uint64                 `protobuf:"varint,8,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	// suffrage is "voter" or "nonvoter" in the group's configuration.
+	SafeTs   uint64 `protobuf:"varint,9,opt,name=safe_ts,json=safeTs,proto3" json:"safe_ts,omitempty"`
+	Segments uint32 `protobuf:"varint,10,opt,name=segments,proto3" json:"segments,omitempty"`
+	Rows     uint64 `protobuf:"varint,11,opt,name=rows,proto3" json:"rows,omitempty"`
+	Digest   string `protobuf:"bytes,12,opt,name=digest,proto3" json:"digest,omitempty"`
+	Suffrage string `protobuf:"bytes,13,opt,name=suffrage,proto3" json:"suffrage,omitempty"`
+	// lag_ms is how far this replica's safe ts trails the node's clock.
+	LagMs         int64 `protobuf:"varint,14,opt,name=lag_ms,json=lagMs,proto3" json:"lag_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1968,6 +1972,20 @@ func (x *GroupStatus) GetDigest() string {
 		return x.Digest
 	}
 	return ""
+}
+
+func (x *GroupStatus) GetSuffrage() string {
+	if x != nil {
+		return x.Suffrage
+	}
+	return ""
+}
+
+func (x *GroupStatus) GetLagMs() int64 {
+	if x != nil {
+		return x.LagMs
+	}
+	return 0
 }
 
 type StatusResponse struct {
@@ -2134,6 +2152,244 @@ func (*JoinResponse) Descriptor() ([]byte, []int) {
 	return file_raftvec_proto_rawDescGZIP(), []int{29}
 }
 
+type AddReplicaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	NonVoter      bool                   `protobuf:"varint,3,opt,name=non_voter,json=nonVoter,proto3" json:"non_voter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddReplicaRequest) Reset() {
+	*x = AddReplicaRequest{}
+	mi := &file_raftvec_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddReplicaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddReplicaRequest) ProtoMessage() {}
+
+func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
+func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *AddReplicaRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *AddReplicaRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *AddReplicaRequest) GetNonVoter() bool {
+	if x != nil {
+		return x.NonVoter
+	}
+	return false
+}
+
+type AddReplicaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddReplicaResponse) Reset() {
+	*x = AddReplicaResponse{}
+	mi := &file_raftvec_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddReplicaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddReplicaResponse) ProtoMessage() {}
+
+func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
+func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{31}
+}
+
+type InjectFaultRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// block / unblock cut or restore this node's Raft links to the given
+	// Raft addresses (both directions).
+	BlockRaftAddrs   []string `protobuf:"bytes,1,rep,name=block_raft_addrs,json=blockRaftAddrs,proto3" json:"block_raft_addrs,omitempty"`
+	UnblockRaftAddrs []string `protobuf:"bytes,2,rep,name=unblock_raft_addrs,json=unblockRaftAddrs,proto3" json:"unblock_raft_addrs,omitempty"`
+	UnblockAll       bool     `protobuf:"varint,3,opt,name=unblock_all,json=unblockAll,proto3" json:"unblock_all,omitempty"`
+	// clock_offset_ms skews this node's hybrid clock; set_clock_offset says
+	// whether to apply it (so that 0 can reset it).
+	ClockOffsetMs  int64 `protobuf:"varint,4,opt,name=clock_offset_ms,json=clockOffsetMs,proto3" json:"clock_offset_ms,omitempty"`
+	SetClockOffset bool  `protobuf:"varint,5,opt,name=set_clock_offset,json=setClockOffset,proto3" json:"set_clock_offset,omitempty"`
+	// apply_delay_ms delays every apply on this node's shard replicas, to
+	// hold a follower behind.
+	ApplyDelayMs  uint32 `protobuf:"varint,6,opt,name=apply_delay_ms,json=applyDelayMs,proto3" json:"apply_delay_ms,omitempty"`
+	SetApplyDelay bool   `protobuf:"varint,7,opt,name=set_apply_delay,json=setApplyDelay,proto3" json:"set_apply_delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectFaultRequest) Reset() {
+	*x = InjectFaultRequest{}
+	mi := &file_raftvec_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectFaultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectFaultRequest) ProtoMessage() {}
+
+func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
+func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
+	if x != nil {
+		return x.BlockRaftAddrs
+	}
+	return nil
+}
+
+func (x *InjectFaultRequest) GetUnblockRaftAddrs() []string {
+	if x != nil {
+		return x.UnblockRaftAddrs
+	}
+	return nil
+}
+
+func (x *InjectFaultRequest) GetUnblockAll() bool {
+	if x != nil {
+		return x.UnblockAll
+	}
+	return false
+}
+
+func (x *InjectFaultRequest) GetClockOffsetMs() int64 {
+	if x != nil {
+		return x.ClockOffsetMs
+	}
+	return 0
+}
+
+func (x *InjectFaultRequest) GetSetClockOffset() bool {
+	if x != nil {
+		return x.SetClockOffset
+	}
+	return false
+}
+
+func (x *InjectFaultRequest) GetApplyDelayMs() uint32 {
+	if x != nil {
+		return x.ApplyDelayMs
+	}
+	return 0
+}
+
+func (x *InjectFaultRequest) GetSetApplyDelay() bool {
+	if x != nil {
+		return x.SetApplyDelay
+	}
+	return false
+}
+
+type InjectFaultResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	BlockedRaftAddrs []string               `protobuf:"bytes,1,rep,name=blocked_raft_addrs,json=blockedRaftAddrs,proto3" json:"blocked_raft_addrs,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *InjectFaultResponse) Reset() {
+	*x = InjectFaultResponse{}
+	mi := &file_raftvec_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectFaultResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectFaultResponse) ProtoMessage() {}
+
+func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
+func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
+	if x != nil {
+		return x.BlockedRaftAddrs
+	}
+	return nil
+}
+
 var File_raftvec_proto protoreflect.FileDescriptor
 
 const file_raftvec_proto_rawDesc = "" +
@@ -2260,7 +2516,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bapi_addr\x18\x02 \x01(\tR\aapiAddr\x12\x1b\n" +
 	"\traft_addr\x18\x03 \x01(\tR\braftAddr\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\"\xc0\x02\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"\xf3\x02\n" +
 	"\vGroupStatus\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1e\n" +
 	"\n" +
@@ -2276,7 +2532,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\bsegments\x18\n" +
 	" \x01(\rR\bsegments\x12\x12\n" +
 	"\x04rows\x18\v \x01(\x04R\x04rows\x12\x16\n" +
-	"\x06digest\x18\f \x01(\tR\x06digest\"\x9b\x01\n" +
+	"\x06digest\x18\f \x01(\tR\x06digest\x12\x1a\n" +
+	"\bsuffrage\x18\r \x01(\tR\bsuffrage\x12\x15\n" +
+	"\x06lag_ms\x18\x0e \x01(\x03R\x05lagMs\"\x9b\x01\n" +
 	"\x0eStatusResponse\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12,\n" +
 	"\x05nodes\x18\x02 \x03(\v2\x16.raftvec.v1.NodeStatusR\x05nodes\x12/\n" +
@@ -2286,7 +2544,25 @@ const file_raftvec_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\x0e\n" +
-	"\fJoinResponse*q\n" +
+	"\fJoinResponse\"i\n" +
+	"\x11AddReplicaRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\tnon_voter\x18\x03 \x01(\bR\bnonVoter\"\x14\n" +
+	"\x12AddReplicaResponse\"\xad\x02\n" +
+	"\x12InjectFaultRequest\x12(\n" +
+	"\x10block_raft_addrs\x18\x01 \x03(\tR\x0eblockRaftAddrs\x12,\n" +
+	"\x12unblock_raft_addrs\x18\x02 \x03(\tR\x10unblockRaftAddrs\x12\x1f\n" +
+	"\vunblock_all\x18\x03 \x01(\bR\n" +
+	"unblockAll\x12&\n" +
+	"\x0fclock_offset_ms\x18\x04 \x01(\x03R\rclockOffsetMs\x12(\n" +
+	"\x10set_clock_offset\x18\x05 \x01(\bR\x0esetClockOffset\x12$\n" +
+	"\x0eapply_delay_ms\x18\x06 \x01(\rR\fapplyDelayMs\x12&\n" +
+	"\x0fset_apply_delay\x18\a \x01(\bR\rsetApplyDelay\"C\n" +
+	"\x13InjectFaultResponse\x12,\n" +
+	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs*q\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04BOOL\x10\x01\x12\t\n" +
@@ -2319,9 +2595,12 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06Delete\x12\x19.raftvec.v1.DeleteRequest\x1a\x19.raftvec.v1.WriteResponse\x126\n" +
 	"\x03Get\x12\x16.raftvec.v1.GetRequest\x1a\x17.raftvec.v1.GetResponse\x12?\n" +
 	"\x06Search\x12\x19.raftvec.v1.SearchRequest\x1a\x1a.raftvec.v1.SearchResponse\x12?\n" +
-	"\x06Status\x12\x19.raftvec.v1.StatusRequest\x1a\x1a.raftvec.v1.StatusResponse2B\n" +
+	"\x06Status\x12\x19.raftvec.v1.StatusRequest\x1a\x1a.raftvec.v1.StatusResponse2\xdf\x01\n" +
 	"\x05Admin\x129\n" +
-	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
+	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
+	"\n" +
+	"AddReplica\x12\x1d.raftvec.v1.AddReplicaRequest\x1a\x1e.raftvec.v1.AddReplicaResponse\x12N\n" +
+	"\vInjectFault\x12\x1e.raftvec.v1.InjectFaultRequest\x1a\x1f.raftvec.v1.InjectFaultResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
 
 var (
 	file_raftvec_proto_rawDescOnce sync.Once
@@ -2336,7 +2615,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -2371,6 +2650,10 @@ var file_raftvec_proto_goTypes = []any{
 	(*StatusResponse)(nil),             // 30: raftvec.v1.StatusResponse
 	(*JoinRequest)(nil),                // 31: raftvec.v1.JoinRequest
 	(*JoinResponse)(nil),               // 32: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 33: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 34: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 35: raftvec.v1.InjectFaultRequest
+	(*InjectFaultResponse)(nil),        // 36: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -2403,19 +2686,23 @@ var file_raftvec_proto_depIdxs = []int32{
 	23, // 27: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
 	27, // 28: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
 	31, // 29: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	7,  // 30: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 31: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 32: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 33: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 34: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 35: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 36: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 37: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	26, // 38: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	30, // 39: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	32, // 40: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	30, // [30:41] is the sub-list for method output_type
-	19, // [19:30] is the sub-list for method input_type
+	33, // 30: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	35, // 31: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 32: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 33: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 34: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 35: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 36: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 37: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 38: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 39: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	26, // 40: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	30, // 41: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	32, // 42: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	34, // 43: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	36, // 44: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	32, // [32:45] is the sub-list for method output_type
+	19, // [19:32] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -2439,7 +2726,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   30,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

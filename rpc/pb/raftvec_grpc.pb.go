@@ -466,7 +466,9 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Admin_Join_FullMethodName = "/raftvec.v1.Admin/Join"
+	Admin_Join_FullMethodName        = "/raftvec.v1.Admin/Join"
+	Admin_AddReplica_FullMethodName  = "/raftvec.v1.Admin/AddReplica"
+	Admin_InjectFault_FullMethodName = "/raftvec.v1.Admin/InjectFault"
 )
 
 // AdminClient is the client API for Admin service.
@@ -478,6 +480,13 @@ type AdminClient interface {
 	// Join adds a node to the cluster's metadata group (called on any node;
 	// forwarded to the metadata leader).
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
+	// AddReplica places a replica of every shard of a collection on a node;
+	// non_voter makes it an analytics replica that never counts toward a
+	// write quorum.
+	AddReplica(ctx context.Context, in *AddReplicaRequest, opts ...grpc.CallOption) (*AddReplicaResponse, error)
+	// InjectFault is for the consistency suite: it is refused unless the node
+	// runs with --enable-fault-injection.
+	InjectFault(ctx context.Context, in *InjectFaultRequest, opts ...grpc.CallOption) (*InjectFaultResponse, error)
 }
 
 type adminClient struct {
@@ -498,6 +507,26 @@ func (c *adminClient) Join(ctx context.Context, in *JoinRequest, opts ...grpc.Ca
 	return out, nil
 }
 
+func (c *adminClient) AddReplica(ctx context.Context, in *AddReplicaRequest, opts ...grpc.CallOption) (*AddReplicaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddReplicaResponse)
+	err := c.cc.Invoke(ctx, Admin_AddReplica_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) InjectFault(ctx context.Context, in *InjectFaultRequest, opts ...grpc.CallOption) (*InjectFaultResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InjectFaultResponse)
+	err := c.cc.Invoke(ctx, Admin_InjectFault_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -507,6 +536,13 @@ type AdminServer interface {
 	// Join adds a node to the cluster's metadata group (called on any node;
 	// forwarded to the metadata leader).
 	Join(context.Context, *JoinRequest) (*JoinResponse, error)
+	// AddReplica places a replica of every shard of a collection on a node;
+	// non_voter makes it an analytics replica that never counts toward a
+	// write quorum.
+	AddReplica(context.Context, *AddReplicaRequest) (*AddReplicaResponse, error)
+	// InjectFault is for the consistency suite: it is refused unless the node
+	// runs with --enable-fault-injection.
+	InjectFault(context.Context, *InjectFaultRequest) (*InjectFaultResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -519,6 +555,12 @@ type UnimplementedAdminServer struct{}
 
 func (UnimplementedAdminServer) Join(context.Context, *JoinRequest) (*JoinResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Join not implemented")
+}
+func (UnimplementedAdminServer) AddReplica(context.Context, *AddReplicaRequest) (*AddReplicaResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddReplica not implemented")
+}
+func (UnimplementedAdminServer) InjectFault(context.Context, *InjectFaultRequest) (*InjectFaultResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method InjectFault not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -559,6 +601,42 @@ func _Admin_Join_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_AddReplica_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddReplicaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AddReplica(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AddReplica_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AddReplica(ctx, req.(*AddReplicaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_InjectFault_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InjectFaultRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).InjectFault(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_InjectFault_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).InjectFault(ctx, req.(*InjectFaultRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -569,6 +647,14 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Join",
 			Handler:    _Admin_Join_Handler,
+		},
+		{
+			MethodName: "AddReplica",
+			Handler:    _Admin_AddReplica_Handler,
+		},
+		{
+			MethodName: "InjectFault",
+			Handler:    _Admin_InjectFault_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
