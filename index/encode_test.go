@@ -165,3 +165,17 @@ func TestEncodeForeignIndex(t *testing.T) {
 		t.Fatalf("encode foreign index: err %v, want ErrUnsupported", err)
 	}
 }
+
+// TestSingleThreadedBuildsEncodeIdentically checks the Builder contract:
+// Threads 1 and one seed give the same blob, byte for byte.
+func TestSingleThreadedBuildsEncodeIdentically(t *testing.T) {
+	rng := rand.New(rand.NewSource(25))
+	data := clustered(rng, 800, 10, 8)
+	a := smallIndexes(t, data, 10, IP)
+	b := smallIndexes(t, data, 10, IP)
+	for i := range a {
+		if !bytes.Equal(mustEncode(t, a[i]), mustEncode(t, b[i])) {
+			t.Fatalf("%v: two single-threaded builds encode differently", a[i].Spec().Type)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package index
 
-// Small binary heaps of candidates used on the search paths. They order by
-// less (distance, then row), so that every search is deterministic even when
-// distances tie. They reuse their backing arrays: no allocation once warm.
+// Small binary heaps of candidates used on the graph search paths. They
+// compare distances only (the search loop's hottest comparison); results stay
+// deterministic because the same sequence of pushes and pops always leaves
+// ties in the same places, and Search sorts its final hits by less. They
+// reuse their backing arrays: no allocation once warm.
 
 // minHeap pops the closest candidate first.
 type minHeap []Candidate
@@ -12,7 +14,7 @@ func (h *minHeap) push(c Candidate) {
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !less(s[i], s[p]) {
+		if !(s[i].Dist < s[p].Dist) {
 			break
 		}
 		s[i], s[p] = s[p], s[i]
@@ -34,10 +36,10 @@ func (h *minHeap) pop() Candidate {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && less(s[r], s[l]) {
+		if r := l + 1; r < n && s[r].Dist < s[l].Dist {
 			m = r
 		}
-		if !less(s[m], s[i]) {
+		if !(s[m].Dist < s[i].Dist) {
 			break
 		}
 		s[i], s[m] = s[m], s[i]
@@ -55,7 +57,7 @@ func (h *maxHeap) push(c Candidate) {
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !less(s[p], s[i]) {
+		if !(s[p].Dist < s[i].Dist) {
 			break
 		}
 		s[i], s[p] = s[p], s[i]
@@ -77,10 +79,10 @@ func (h *maxHeap) pop() Candidate {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && less(s[l], s[r]) {
+		if r := l + 1; r < n && s[l].Dist < s[r].Dist {
 			m = r
 		}
-		if !less(s[i], s[m]) {
+		if !(s[i].Dist < s[m].Dist) {
 			break
 		}
 		s[i], s[m] = s[m], s[i]

@@ -74,3 +74,5 @@ func mustBuild(t *testing.T, spec Spec, opts BuildOptions, data []float32, dim i
 	}
 	return ix
 }
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }

@@ -49,6 +49,7 @@ type searcher struct {
 	res     maxHeap
 	nbuf    []uint32
 	ids     []uint32
+	dists   []float32
 	sorted  []Candidate
 	sel     []Candidate
 	lsel    []Candidate // link's selection; sel is still being walked
@@ -61,7 +62,8 @@ func newSearcher(n, m0, ef int) *searcher {
 		cand:    make(minHeap, 0, 4*ef),
 		res:     make(maxHeap, 0, ef+1),
 		nbuf:    make([]uint32, m0+1),
-		ids:     make([]uint32, 0, m0),
+		ids:     make([]uint32, 0, m0+1),
+		dists:   make([]float32, m0+1),
 		sorted:  make([]Candidate, 0, ef+1),
 		sel:     make([]Candidate, 0, m0+1),
 		lsel:    make([]Candidate, 0, m0+1),
@@ -276,10 +278,12 @@ func (b *hnswBuild) link(s *searcher, from, to uint32, d float32, layer int) {
 		blk[0]++
 		return
 	}
-	vf := h.vec(from)
+	ids := blk[1 : 1+cnt]
+	dists := s.dists[:cnt]
+	h.gather(h.vec(from), ids, dists)
 	cands := s.shrink[:0]
-	for _, r := range blk[1 : 1+cnt] {
-		cands = append(cands, Candidate{Row: r, Dist: distance(h.l2, vf, h.vec(r))})
+	for i, r := range ids {
+		cands = append(cands, Candidate{Row: r, Dist: dists[i]})
 	}
 	cands = append(cands, Candidate{Row: to, Dist: d})
 	slices.SortFunc(cands, cmpCandidate)
@@ -326,6 +330,18 @@ func (h *HNSW) selectNeighbours(cands []Candidate, m int, out []Candidate) []Can
 		}
 	}
 	return out
+}
+
+// gather sets dists[i] to the distance of q and row ids[i].
+func (h *HNSW) gather(q []float32, ids []uint32, dists []float32) {
+	if h.l2 {
+		l2GatherImpl(q, h.vectors, h.dim, ids, dists)
+		return
+	}
+	dotGatherImpl(q, h.vectors, h.dim, ids, dists)
+	for i := range dists {
+		dists[i] = -dists[i]
+	}
 }
 
 // greedy walks layer from cur to a local minimum of the distance to q.
@@ -375,8 +391,10 @@ func (h *HNSW) searchLayer(s *searcher, q []float32, ep Candidate, ef, layer int
 				ids = append(ids, r)
 			}
 		}
-		for _, r := range ids {
-			d := distance(h.l2, q, h.vec(r))
+		dists := s.dists[:len(ids)]
+		h.gather(q, ids, dists)
+		for i, r := range ids {
+			d := dists[i]
 			if len(s.res) < ef || d < s.res[0].Dist {
 				cd := Candidate{Row: r, Dist: d}
 				s.cand.push(cd)
@@ -427,9 +445,8 @@ func (h *HNSW) Search(q []float32, k int, p SearchParams, allow Allow) []Candida
 		s.res.pop()
 	}
 	out := make([]Candidate, len(s.res))
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i] = s.res.pop()
-	}
+	copy(out, s.res)
+	slices.SortFunc(out, cmpCandidate)
 	return out
 }
 

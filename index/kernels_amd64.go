@@ -31,6 +31,18 @@ func dotFloatUint8BatchAVX2(q []float32, codes []uint8, dim int, out []float32)
 func sumAVX2(p []float32) float32
 
 //go:noescape
+func l2SquaredGatherAVX2(q, vectors []float32, dim int, ids []uint32, out []float32)
+
+//go:noescape
+func dotGatherAVX2(q, vectors []float32, dim int, ids []uint32, out []float32)
+
+//go:noescape
+func l2SquaredGatherAVX512(q, vectors []float32, dim int, ids []uint32, out []float32)
+
+//go:noescape
+func dotGatherAVX512(q, vectors []float32, dim int, ids []uint32, out []float32)
+
+//go:noescape
 func l2SquaredAVX512(a, b []float32) float32
 
 //go:noescape
@@ -48,6 +60,8 @@ var avx2Kernels = kernelSet{
 	dot:           dotAVX2,
 	l2Batch:       l2SquaredBatchAVX2,
 	dotBatch:      dotBatchAVX2,
+	l2Gather:      l2SquaredGatherAVX2,
+	dotGather:     dotGatherAVX2,
 	l2Uint8:       l2SquaredUint8AVX2,
 	dotInt8:       dotInt8AVX2,
 	dotFloatUint8: dotFloatUint8BatchAVX2,
@@ -62,6 +76,8 @@ var avx512Kernels = kernelSet{
 	dot:           dotAVX512,
 	l2Batch:       l2SquaredBatchAVX512,
 	dotBatch:      dotBatchAVX512,
+	l2Gather:      l2SquaredGatherAVX512,
+	dotGather:     dotGatherAVX512,
 	l2Uint8:       l2SquaredUint8AVX2,
 	dotInt8:       dotInt8AVX2,
 	dotFloatUint8: dotFloatUint8BatchAVX2,

@@ -431,3 +431,77 @@ done:
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// GATHER_ROW points DI at row (R13) of the matrix at R12 (R14 bytes per
+// row) after prefetching all of row 4(R13), the next one, if R11 > 1: the
+// graph search visits rows in no order the hardware prefetcher can guess.
+#define GATHER_ROW \
+	CMPQ       R11, $1;         \
+	JE         gnopf;           \
+	MOVL       4(R13), AX;      \
+	IMULQ      R14, AX;         \
+	LEAQ       (R12)(AX*1), DX; \
+	MOVQ       R14, BX;         \
+gpf:;                           \
+	PREFETCHT0 (DX);            \
+	ADDQ       $64, DX;         \
+	SUBQ       $64, BX;         \
+	JG         gpf;             \
+gnopf:;                         \
+	MOVL       (R13), AX;       \
+	IMULQ      R14, AX;         \
+	LEAQ       (R12)(AX*1), DI; \
+	MOVQ       R8, SI;          \
+	MOVQ       R9, CX
+
+// func l2SquaredGatherAVX2(q, vectors []float32, dim int, ids []uint32, out []float32)
+TEXT ·l2SquaredGatherAVX2(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), R8
+	MOVQ vectors_base+24(FP), R12
+	MOVQ dim+48(FP), R9
+	MOVQ ids_base+56(FP), R13
+	MOVQ ids_len+64(FP), R11
+	MOVQ out_base+80(FP), R10
+	MOVQ R9, R14
+	SHLQ $2, R14
+	TESTQ R11, R11
+	JE    done
+
+row:
+	GATHER_ROW
+	L2_AVX2
+	VMOVSS X0, (R10)
+	ADDQ   $4, R10
+	ADDQ   $4, R13
+	DECQ   R11
+	JNE    row
+
+done:
+	VZEROUPPER
+	RET
+
+// func dotGatherAVX2(q, vectors []float32, dim int, ids []uint32, out []float32)
+TEXT ·dotGatherAVX2(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), R8
+	MOVQ vectors_base+24(FP), R12
+	MOVQ dim+48(FP), R9
+	MOVQ ids_base+56(FP), R13
+	MOVQ ids_len+64(FP), R11
+	MOVQ out_base+80(FP), R10
+	MOVQ R9, R14
+	SHLQ $2, R14
+	TESTQ R11, R11
+	JE    done
+
+row:
+	GATHER_ROW
+	DOT_AVX2
+	VMOVSS X0, (R10)
+	ADDQ   $4, R10
+	ADDQ   $4, R13
+	DECQ   R11
+	JNE    row
+
+done:
+	VZEROUPPER
+	RET

@@ -183,3 +183,75 @@ row:
 done:
 	VZEROUPPER
 	RET
+
+// See GATHER_ROW in kernels_avx2_amd64.s.
+#define GATHER_ROW \
+	CMPQ       R11, $1;         \
+	JE         gnopf;           \
+	MOVL       4(R13), AX;      \
+	IMULQ      R14, AX;         \
+	LEAQ       (R12)(AX*1), DX; \
+	MOVQ       R14, BX;         \
+gpf:;                           \
+	PREFETCHT0 (DX);            \
+	ADDQ       $64, DX;         \
+	SUBQ       $64, BX;         \
+	JG         gpf;             \
+gnopf:;                         \
+	MOVL       (R13), AX;       \
+	IMULQ      R14, AX;         \
+	LEAQ       (R12)(AX*1), DI; \
+	MOVQ       R8, SI;          \
+	MOVQ       R9, CX
+
+// func l2SquaredGatherAVX512(q, vectors []float32, dim int, ids []uint32, out []float32)
+TEXT ·l2SquaredGatherAVX512(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), R8
+	MOVQ vectors_base+24(FP), R12
+	MOVQ dim+48(FP), R9
+	MOVQ ids_base+56(FP), R13
+	MOVQ ids_len+64(FP), R11
+	MOVQ out_base+80(FP), R10
+	MOVQ R9, R14
+	SHLQ $2, R14
+	TESTQ R11, R11
+	JE    done
+
+row:
+	GATHER_ROW
+	L2_AVX512
+	VMOVSS X0, (R10)
+	ADDQ   $4, R10
+	ADDQ   $4, R13
+	DECQ   R11
+	JNE    row
+
+done:
+	VZEROUPPER
+	RET
+
+// func dotGatherAVX512(q, vectors []float32, dim int, ids []uint32, out []float32)
+TEXT ·dotGatherAVX512(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), R8
+	MOVQ vectors_base+24(FP), R12
+	MOVQ dim+48(FP), R9
+	MOVQ ids_base+56(FP), R13
+	MOVQ ids_len+64(FP), R11
+	MOVQ out_base+80(FP), R10
+	MOVQ R9, R14
+	SHLQ $2, R14
+	TESTQ R11, R11
+	JE    done
+
+row:
+	GATHER_ROW
+	DOT_AVX512
+	VMOVSS X0, (R10)
+	ADDQ   $4, R10
+	ADDQ   $4, R13
+	DECQ   R11
+	JNE    row
+
+done:
+	VZEROUPPER
+	RET

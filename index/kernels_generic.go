@@ -57,6 +57,25 @@ func dotBatchGeneric(q, rows []float32, dim int, out []float32) {
 	}
 }
 
+// l2SquaredGatherGeneric scores q against the rows ids of vectors (rows of
+// dim floats): out[i] for ids[i], i < len(ids). The assembly versions
+// prefetch the next row while scoring the current one.
+func l2SquaredGatherGeneric(q, vectors []float32, dim int, ids []uint32, out []float32) {
+	q = q[:dim]
+	out = out[:len(ids)]
+	for i, r := range ids {
+		out[i] = l2SquaredGeneric(q, vectors[int(r)*dim:int(r+1)*dim])
+	}
+}
+
+func dotGatherGeneric(q, vectors []float32, dim int, ids []uint32, out []float32) {
+	q = q[:dim]
+	out = out[:len(ids)]
+	for i, r := range ids {
+		out[i] = dotGeneric(q, vectors[int(r)*dim:int(r+1)*dim])
+	}
+}
+
 func l2SquaredUint8Generic(a, b []uint8) uint32 {
 	b = b[:len(a)]
 	var s uint32
@@ -112,6 +131,8 @@ type kernelSet struct {
 	dot           func(a, b []float32) float32
 	l2Batch       func(q, rows []float32, dim int, out []float32)
 	dotBatch      func(q, rows []float32, dim int, out []float32)
+	l2Gather      func(q, vectors []float32, dim int, ids []uint32, out []float32)
+	dotGather     func(q, vectors []float32, dim int, ids []uint32, out []float32)
 	l2Uint8       func(a, b []uint8) uint32
 	dotInt8       func(a, b []int8) int32
 	dotFloatUint8 func(q []float32, codes []uint8, dim int, out []float32)
@@ -124,6 +145,8 @@ var genericKernels = kernelSet{
 	dot:           dotGeneric,
 	l2Batch:       l2SquaredBatchGeneric,
 	dotBatch:      dotBatchGeneric,
+	l2Gather:      l2SquaredGatherGeneric,
+	dotGather:     dotGatherGeneric,
 	l2Uint8:       l2SquaredUint8Generic,
 	dotInt8:       dotInt8Generic,
 	dotFloatUint8: dotFloatUint8BatchGeneric,
@@ -139,6 +162,8 @@ var (
 	dotImpl            = dotGeneric
 	l2SquaredBatchImpl = l2SquaredBatchGeneric
 	dotBatchImpl       = dotBatchGeneric
+	l2GatherImpl       = l2SquaredGatherGeneric
+	dotGatherImpl      = dotGatherGeneric
 	l2SquaredUint8Impl = l2SquaredUint8Generic
 	dotInt8Impl        = dotInt8Generic
 	dotFloatUint8Impl  = dotFloatUint8BatchGeneric
@@ -151,6 +176,8 @@ func useKernels(k kernelSet) {
 	dotImpl = k.dot
 	l2SquaredBatchImpl = k.l2Batch
 	dotBatchImpl = k.dotBatch
+	l2GatherImpl = k.l2Gather
+	dotGatherImpl = k.dotGather
 	l2SquaredUint8Impl = k.l2Uint8
 	dotInt8Impl = k.dotInt8
 	dotFloatUint8Impl = k.dotFloatUint8

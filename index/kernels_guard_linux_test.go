@@ -49,6 +49,8 @@ func TestKernelsDoNotReadPastEnd(t *testing.T) {
 				out := make([]float32, 1)
 				k.l2Batch(q, f, n, out)
 				k.dotBatch(q, f, n, out)
+				k.l2Gather(q, f, n, []uint32{0}, out)
+				k.dotGather(q, f, n, []uint32{0}, out)
 				u := guardedTail(t, n)
 				k.dotFloatUint8(q, u, n, out)
 				_ = k.l2Uint8(u, u)

@@ -236,3 +236,43 @@ func TestExportedKernelsCheckLengths(t *testing.T) {
 		t.Fatalf("L2SquaredBatch = %v, want [0 5]", out)
 	}
 }
+
+func TestGatherKernelsMatchReference(t *testing.T) {
+	for _, level := range append([]string{"generic"}, simdLevels...) {
+		t.Run(level, func(t *testing.T) {
+			k := kernelUnderTest(t, level)
+			rng := rand.New(rand.NewSource(11))
+			for _, dim := range kernelLengths[1:] {
+				const rows = 40
+				q := smallInts(rng, dim)
+				data := smallInts(rng, rows*dim+2)[2:] // unaligned rows
+				for _, nids := range []int{0, 1, 2, 33} {
+					ids := make([]uint32, nids)
+					for i := range ids {
+						ids[i] = uint32(rng.Intn(rows))
+					}
+					if nids > 1 {
+						ids[nids-1] = rows - 1 // the last row, and a prefetch before it
+					}
+					out := make([]float32, nids+1)
+					out[nids] = 42
+					k.l2Gather(q, data, dim, ids, out[:nids])
+					for i, r := range ids {
+						if want := l2SquaredGeneric(q, data[int(r)*dim:int(r+1)*dim]); out[i] != want {
+							t.Fatalf("l2Gather dim=%d id %d: got %v want %v", dim, r, out[i], want)
+						}
+					}
+					k.dotGather(q, data, dim, ids, out[:nids])
+					for i, r := range ids {
+						if want := dotGeneric(q, data[int(r)*dim:int(r+1)*dim]); out[i] != want {
+							t.Fatalf("dotGather dim=%d id %d: got %v want %v", dim, r, out[i], want)
+						}
+					}
+					if out[nids] != 42 {
+						t.Fatalf("gather dim=%d wrote past len(ids)", dim)
+					}
+				}
+			}
+		})
+	}
+}

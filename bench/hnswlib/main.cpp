@@ -53,7 +53,11 @@ int main(int argc, char **argv) {
   std::vector<float> queries = readIDX(dir + "/t10k-images-idx3-ubyte.gz", qn, qdim);
   nq = std::min(nq, qn);
 
-  // Exact ground truth, ties by lower row like raftvec's FlatSearch.
+  // Exact ground truth with hnswlib's own SIMD L2, ties by lower row like
+  // raftvec's FlatSearch.
+  hnswlib::L2Space space(dim);
+  auto dist = space.get_dist_func();
+  void *dparam = space.get_dist_func_param();
   std::vector<int> truth((size_t)nq * k);
   {
     std::vector<std::thread> ts;
@@ -63,10 +67,7 @@ int main(int argc, char **argv) {
         for (int q = t; q < nq; q += threads) {
           const float *qv = &queries[(size_t)q * dim];
           for (int i = 0; i < n; i++) {
-            const float *v = &base[(size_t)i * dim];
-            float s = 0;
-            for (int j = 0; j < dim; j++) { float x = qv[j] - v[j]; s += x * x; }
-            d[i] = {s, i};
+            d[i] = {dist(qv, &base[(size_t)i * dim], dparam), i};
           }
           std::partial_sort(d.begin(), d.begin() + k, d.end());
           for (int j = 0; j < k; j++) truth[(size_t)q * k + j] = d[j].second;
@@ -76,7 +77,6 @@ int main(int argc, char **argv) {
     for (auto &t : ts) t.join();
   }
 
-  hnswlib::L2Space space(dim);
   hnswlib::HierarchicalNSW<float> index(&space, n, M, efc, 100);
   double t0 = now();
   index.addPoint(&base[0], 0);
