@@ -29,9 +29,3 @@ func (g *Group) LeaseValid(now time.Time) bool {
 func leaseHolds(now, until time.Time, ready bool) bool {
 	return ready && !until.IsZero() && now.Before(until)
 }
-
-// RenewLease runs one quorum round, which extends the lease on success.
-func (g *Group) RenewLease() error {
-	_, err := g.verifyRound()
-	return err
-}

@@ -109,9 +109,16 @@ func (g *Group) submit(batch []*Future) {
 	for i, f := range batch {
 		cmds[i] = f.cmd
 	}
+	g.leadMu.Lock()
+	l := g.lead
+	g.leadMu.Unlock()
+	start := time.Now()
 	af := g.raft.Apply(encodeFrame(cmds), 0)
 	go func() {
 		err := af.Error()
+		if err == nil && l != nil {
+			g.extendLease(l, start)
+		}
 		if err != nil {
 			err = classify(err)
 			for _, f := range batch {
@@ -295,8 +302,13 @@ func (b *readBatcher) run() {
 	}
 }
 
-// verifyRound is one quorum round: it returns the commit index recorded
-// before the round, and on success extends the lease from the round's start.
+// verifyRound is one quorum round, made with a Raft barrier rather than
+// VerifyLeader: hashicorp/raft may count a heartbeat answer that was sent
+// before VerifyLeader was called, while a barrier is a new entry of the
+// current term, so its commit proves that a quorum still followed this
+// leader after the round started. When the barrier returns, every earlier
+// entry is applied; that is the read index. The round also extends the
+// read lease from its start.
 func (g *Group) verifyRound() (uint64, error) {
 	g.leadMu.Lock()
 	l := g.lead
@@ -305,19 +317,25 @@ func (g *Group) verifyRound() (uint64, error) {
 		return 0, ErrNotLeader
 	}
 	start := time.Now()
-	index := g.raft.CommitIndex()
-	if index < l.startIndex {
-		index = l.startIndex
-	}
-	if err := g.raft.VerifyLeader().Error(); err != nil {
+	if err := g.raft.Barrier(g.cfg.ElectionTimeout * 4).Error(); err != nil {
 		return 0, ErrNotLeader
 	}
-	g.leadMu.Lock()
-	if g.lead == l {
-		if until := start.Add(g.cfg.LeaseDuration()); until.After(l.leaseUntil) {
-			l.leaseUntil = until
-		}
-	}
-	g.leadMu.Unlock()
+	g.extendLease(l, start)
+	index, _ := g.wm.get()
 	return index, nil
+}
+
+// extendLease records that an entry proposed at start by leadership l has
+// committed: every follower that acknowledged it heard from this leader
+// after start, so none of them votes for another candidate before start +
+// HeartbeatTimeout.
+func (g *Group) extendLease(l *leadership, start time.Time) {
+	g.leadMu.Lock()
+	defer g.leadMu.Unlock()
+	if g.lead != l {
+		return
+	}
+	if until := start.Add(g.cfg.LeaseDuration()); until.After(l.leaseUntil) {
+		l.leaseUntil = until
+	}
 }

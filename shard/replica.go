@@ -310,20 +310,50 @@ func (r *Replica) Seal(ctx context.Context) error {
 	return err
 }
 
-// ReadTs waits until this replica may serve a read with the given options
-// and returns the ts to read at.
-func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
+// readPlan is what a read needs before this replica may serve it.
+type readPlan struct {
+	readIndex bool   // confirm leadership and wait for the commit index
+	waitTs    uint64 // wait until the applied ts reaches this
+	asOf      uint64 // read at this ts; 0 means at the applied ts once ready
+}
+
+// planRead decides, for a read with options o arriving at now, what the
+// replica must wait for. leaseValid says whether this replica is a leader
+// holding a read lease. A pure function: the rules of the four levels.
+func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 	if o.AsOf > 0 {
-		if err := r.waitTs(ctx, o.AsOf); err != nil {
-			return 0, err
-		}
-		return o.AsOf, nil
+		// A past-ts read needs every write at or below the ts applied; the
+		// level does not matter any more.
+		return readPlan{waitTs: o.AsOf, asOf: o.AsOf}, nil
 	}
 	switch o.Level {
 	case Strong:
-		if r.cfg.Unsafe.LocalReads {
-			break // negative control: no read index, possibly stale
+		return readPlan{readIndex: true}, nil
+	case Bounded:
+		if leaseValid {
+			return readPlan{}, nil // the leader's state is current
 		}
+		stale := o.MaxStaleness
+		if stale <= 0 {
+			stale = DefaultMaxStaleness
+		}
+		return readPlan{waitTs: MakeTs(now.Add(-stale))}, nil
+	case Session:
+		return readPlan{waitTs: o.SessionToken}, nil
+	case Eventual:
+		return readPlan{}, nil
+	}
+	return readPlan{}, fmt.Errorf("%w: consistency level %d", fsm.ErrInvalid, o.Level)
+}
+
+// ReadTs waits until this replica may serve a read with the given options
+// and returns the ts to read at.
+func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
+	p, err := planRead(o, r.clock.Now(), r.group.LeaseValid(time.Now()))
+	if err != nil {
+		return 0, err
+	}
+	if p.readIndex && !r.cfg.Unsafe.LocalReads {
 		idx, err := r.group.ReadIndex(ctx)
 		if err != nil {
 			if errors.Is(err, raftnode.ErrNotLeader) {
@@ -334,24 +364,14 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 		if err := r.group.WaitApplied(ctx, idx); err != nil {
 			return 0, err
 		}
-	case Bounded:
-		if r.group.LeaseValid(time.Now()) {
-			break
-		}
-		stale := o.MaxStaleness
-		if stale <= 0 {
-			stale = DefaultMaxStaleness
-		}
-		if err := r.waitTs(ctx, MakeTs(r.clock.Now().Add(-stale))); err != nil {
+	}
+	if p.waitTs > 0 {
+		if err := r.waitTs(ctx, p.waitTs); err != nil {
 			return 0, err
 		}
-	case Session:
-		if err := r.waitTs(ctx, o.SessionToken); err != nil {
-			return 0, err
-		}
-	case Eventual:
-	default:
-		return 0, fmt.Errorf("%w: consistency level %d", fsm.ErrInvalid, o.Level)
+	}
+	if p.asOf > 0 {
+		return p.asOf, nil
 	}
 	_, ts := r.group.Applied()
 	return ts, nil
