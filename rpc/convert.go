@@ -46,7 +46,7 @@ func valueFromFSM(v *fsmpb.Value) *pb.Value {
 }
 
 func schemaToFSM(s *pb.CollectionSchema) *fsmpb.Schema {
-	out := &fsmpb.Schema{Name: s.GetName(), Description: s.GetDescription()}
+	out := &fsmpb.Schema{Name: s.GetName(), Description: s.GetDescription(), DefaultLevel: uint32(s.GetDefaultConsistency())}
 	for _, f := range s.GetFields() {
 		out.Fields = append(out.Fields, &fsmpb.Field{
 			Name: f.Name, Type: fsmpb.FieldType(f.Type), PrimaryKey: f.PrimaryKey, AutoId: f.AutoId,
@@ -57,7 +57,7 @@ func schemaToFSM(s *pb.CollectionSchema) *fsmpb.Schema {
 }
 
 func schemaFromFSM(s *fsmpb.Schema) *pb.CollectionSchema {
-	out := &pb.CollectionSchema{Name: s.Name, Description: s.Description}
+	out := &pb.CollectionSchema{Name: s.Name, Description: s.Description, DefaultConsistency: pb.ConsistencyLevel(s.DefaultLevel)}
 	for _, f := range s.Fields {
 		out.Fields = append(out.Fields, &pb.FieldSchema{
 			Name: f.Name, Type: pb.FieldType(f.Type), PrimaryKey: f.PrimaryKey, AutoId: f.AutoId,
@@ -79,13 +79,21 @@ func rowsInput(r *pb.Rows) fsm.RowsInput {
 	return in
 }
 
-func readOptions(o *pb.ReadOptions) (shard.ReadOptions, error) {
+// readOptions turns a request's read options into the shard's, with the
+// collection's default level standing in for DEFAULT.
+func readOptions(o *pb.ReadOptions, c *fsm.CollectionInfo) (shard.ReadOptions, error) {
+	level := o.GetLevel()
+	if level == pb.ConsistencyLevel_DEFAULT {
+		if sc, err := c.SchemaProto(); err == nil {
+			level = pb.ConsistencyLevel(sc.DefaultLevel)
+		}
+	}
 	ro := shard.ReadOptions{
 		MaxStaleness: msDuration(o.GetMaxStalenessMs()),
 		SessionToken: o.GetSessionToken(),
 		AsOf:         o.GetAsOfTs(),
 	}
-	switch o.GetLevel() {
+	switch level {
 	case pb.ConsistencyLevel_DEFAULT, pb.ConsistencyLevel_STRONG:
 		ro.Level = shard.Strong
 	case pb.ConsistencyLevel_BOUNDED:
@@ -95,7 +103,7 @@ func readOptions(o *pb.ReadOptions) (shard.ReadOptions, error) {
 	case pb.ConsistencyLevel_EVENTUAL:
 		ro.Level = shard.Eventual
 	default:
-		return ro, invalid("read.level: %d is not a consistency level", o.GetLevel())
+		return ro, invalid("read.level: %d is not a consistency level", level)
 	}
 	return ro, nil
 }

@@ -302,3 +302,35 @@ func TestSafeTsAdvancesWhenIdle(t *testing.T) {
 		t.Fatalf("BOUNDED(300ms) read on an idle follower: %v", err)
 	}
 }
+
+// A collection's default level applies to reads that name none.
+func TestCollectionDefaultLevel(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 30*time.Second)
+	cl := c.client()
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Dim: dim, Metric: pb.Metric_L2,
+		Schema: &pb.CollectionSchema{Name: "d", DefaultConsistency: pb.ConsistencyLevel_EVENTUAL}}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := cl.DescribeCollection(ctx, "d")
+	if err != nil || desc.Schema.DefaultConsistency != pb.ConsistencyLevel_EVENTUAL {
+		t.Fatalf("describe: %v %v", desc, err)
+	}
+	c.converge("d")
+	slow := (c.leaderOf("d") + 1) % 3
+	cl.InjectFault(ctx, c.nodes[slow].api, &pb.InjectFaultRequest{ApplyDelayMs: 1500, SetApplyDelay: true})
+	defer cl.InjectFault(ctx, c.nodes[slow].api, &pb.InjectFaultRequest{SetApplyDelay: true})
+	if _, err := c.client(c.leaderOf("d")).Insert(ctx, &pb.InsertRequest{Collection: "d", Rows: vecRows([]int64{1}, dim)}); err != nil {
+		t.Fatal(err)
+	}
+	// No level named: EVENTUAL, so the held-back follower answers at once
+	// without the row. A STRONG read through it sees the row.
+	got, err := c.client(slow).Get(ctx, &pb.GetRequest{Collection: "d", IntIds: []int64{1}})
+	if err != nil || len(got.Rows.IntIds) != 0 {
+		t.Fatalf("default-level read on the held-back follower: %v rows, %v; want 0 rows (EVENTUAL)", len(got.GetRows().GetIntIds()), err)
+	}
+	got, err = c.client(slow).Get(ctx, &pb.GetRequest{Collection: "d", IntIds: []int64{1}, Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
+	if err != nil || len(got.Rows.IntIds) != 1 {
+		t.Fatalf("STRONG read: %v", err)
+	}
+}

@@ -235,9 +235,6 @@ func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(*grpc
 // right after succeed.
 func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionRequest) (*pb.CreateCollectionResponse, error) {
 	sc := req.GetSchema()
-	if sc != nil && len(sc.Fields) == 0 && req.Dim > 0 {
-		sc = &pb.CollectionSchema{Name: sc.Name, Description: sc.Description}
-	}
 	var schema *fsmpb.Schema
 	switch {
 	case sc == nil:
@@ -249,6 +246,10 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 		schema = fsm.SimpleSchema(sc.Name, req.Dim, fsmpb.Metric(req.Metric), false)
 	default:
 		schema = schemaToFSM(sc)
+	}
+	schema.DefaultLevel = uint32(sc.GetDefaultConsistency())
+	if schema.DefaultLevel > uint32(pb.ConsistencyLevel_EVENTUAL) {
+		return nil, invalid("schema.default_consistency: %d is not a consistency level", schema.DefaultLevel)
 	}
 	if _, err := fsm.NewSchema(schema); err != nil {
 		return nil, err
@@ -418,7 +419,7 @@ func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, 
 	if err != nil {
 		return nil, err
 	}
-	ro, err := readOptions(req.Read)
+	ro, err := readOptions(req.Read, c)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +472,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 	if err != nil {
 		return nil, err
 	}
-	ro, err := readOptions(req.Read)
+	ro, err := readOptions(req.Read, c)
 	if err != nil {
 		return nil, err
 	}

@@ -376,10 +376,13 @@ func (x *Field) GetDefaultValue() *Value {
 }
 
 type Schema struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Fields        []*Field               `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
-	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Fields      []*Field               `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// default_level is the consistency level of reads that name none, as
+	// the API's ConsistencyLevel number (0 = STRONG).
+	DefaultLevel  uint32 `protobuf:"varint,4,opt,name=default_level,json=defaultLevel,proto3" json:"default_level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -433,6 +436,13 @@ func (x *Schema) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *Schema) GetDefaultLevel() uint32 {
+	if x != nil {
+		return x.DefaultLevel
+	}
+	return 0
 }
 
 // Column holds one scalar field's values for every row of a batch.
@@ -1467,11 +1477,12 @@ const file_ops_proto_rawDesc = "" +
 	"\n" +
 	"max_length\x18\a \x01(\rR\tmaxLength\x12\x1a\n" +
 	"\bnullable\x18\b \x01(\bR\bnullable\x12:\n" +
-	"\rdefault_value\x18\t \x01(\v2\x15.raftvec.fsm.v1.ValueR\fdefaultValue\"m\n" +
+	"\rdefault_value\x18\t \x01(\v2\x15.raftvec.fsm.v1.ValueR\fdefaultValue\"\x92\x01\n" +
 	"\x06Schema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x06fields\x18\x02 \x03(\v2\x15.raftvec.fsm.v1.FieldR\x06fields\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xac\x01\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12#\n" +
+	"\rdefault_level\x18\x04 \x01(\rR\fdefaultLevel\"\xac\x01\n" +
 	"\x06Column\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x14\n" +
 	"\x05bools\x18\x02 \x03(\bR\x05bools\x12\x16\n" +

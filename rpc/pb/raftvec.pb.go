@@ -295,12 +295,15 @@ func (x *FieldSchema) GetNullable() bool {
 }
 
 type CollectionSchema struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Fields        []*FieldSchema         `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
-	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Fields      []*FieldSchema         `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// default_consistency is the level of reads that name none (DEFAULT
+	// here means STRONG).
+	DefaultConsistency ConsistencyLevel `protobuf:"varint,4,opt,name=default_consistency,json=defaultConsistency,proto3,enum=raftvec.v1.ConsistencyLevel" json:"default_consistency,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CollectionSchema) Reset() {
@@ -352,6 +355,13 @@ func (x *CollectionSchema) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *CollectionSchema) GetDefaultConsistency() ConsistencyLevel {
+	if x != nil {
+		return x.DefaultConsistency
+	}
+	return ConsistencyLevel_DEFAULT
 }
 
 type ReadOptions struct {
@@ -2406,11 +2416,12 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06metric\x18\x06 \x01(\x0e2\x12.raftvec.v1.MetricR\x06metric\x12\x1d\n" +
 	"\n" +
 	"max_length\x18\a \x01(\rR\tmaxLength\x12\x1a\n" +
-	"\bnullable\x18\b \x01(\bR\bnullable\"y\n" +
+	"\bnullable\x18\b \x01(\bR\bnullable\"\xc8\x01\n" +
 	"\x10CollectionSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\x06fields\x18\x02 \x03(\v2\x17.raftvec.v1.FieldSchemaR\x06fields\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xaa\x01\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12M\n" +
+	"\x13default_consistency\x18\x04 \x01(\x0e2\x1c.raftvec.v1.ConsistencyLevelR\x12defaultConsistency\"\xaa\x01\n" +
 	"\vReadOptions\x122\n" +
 	"\x05level\x18\x01 \x01(\x0e2\x1c.raftvec.v1.ConsistencyLevelR\x05level\x12(\n" +
 	"\x10max_staleness_ms\x18\x02 \x01(\rR\x0emaxStalenessMs\x12#\n" +
@@ -2659,53 +2670,54 @@ var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
 	1,  // 1: raftvec.v1.FieldSchema.metric:type_name -> raftvec.v1.Metric
 	3,  // 2: raftvec.v1.CollectionSchema.fields:type_name -> raftvec.v1.FieldSchema
-	2,  // 3: raftvec.v1.ReadOptions.level:type_name -> raftvec.v1.ConsistencyLevel
-	4,  // 4: raftvec.v1.CreateCollectionRequest.schema:type_name -> raftvec.v1.CollectionSchema
-	1,  // 5: raftvec.v1.CreateCollectionRequest.metric:type_name -> raftvec.v1.Metric
-	4,  // 6: raftvec.v1.DescribeCollectionResponse.schema:type_name -> raftvec.v1.CollectionSchema
-	14, // 7: raftvec.v1.DescribeCollectionResponse.shards:type_name -> raftvec.v1.ShardInfo
-	15, // 8: raftvec.v1.FieldColumn.values:type_name -> raftvec.v1.Value
-	16, // 9: raftvec.v1.Rows.fields:type_name -> raftvec.v1.FieldColumn
-	17, // 10: raftvec.v1.InsertRequest.rows:type_name -> raftvec.v1.Rows
-	5,  // 11: raftvec.v1.GetRequest.read:type_name -> raftvec.v1.ReadOptions
-	17, // 12: raftvec.v1.GetResponse.rows:type_name -> raftvec.v1.Rows
-	5,  // 13: raftvec.v1.SearchRequest.read:type_name -> raftvec.v1.ReadOptions
-	15, // 14: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
-	24, // 15: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
-	25, // 16: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
-	28, // 17: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	29, // 18: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	6,  // 19: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 20: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 21: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 22: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 23: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 24: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 25: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 26: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 27: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	27, // 28: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	31, // 29: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	33, // 30: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	35, // 31: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 32: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 33: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 34: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 35: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 36: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 37: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 38: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 39: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	26, // 40: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	30, // 41: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	32, // 42: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	34, // 43: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	36, // 44: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	32, // [32:45] is the sub-list for method output_type
-	19, // [19:32] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	2,  // 3: raftvec.v1.CollectionSchema.default_consistency:type_name -> raftvec.v1.ConsistencyLevel
+	2,  // 4: raftvec.v1.ReadOptions.level:type_name -> raftvec.v1.ConsistencyLevel
+	4,  // 5: raftvec.v1.CreateCollectionRequest.schema:type_name -> raftvec.v1.CollectionSchema
+	1,  // 6: raftvec.v1.CreateCollectionRequest.metric:type_name -> raftvec.v1.Metric
+	4,  // 7: raftvec.v1.DescribeCollectionResponse.schema:type_name -> raftvec.v1.CollectionSchema
+	14, // 8: raftvec.v1.DescribeCollectionResponse.shards:type_name -> raftvec.v1.ShardInfo
+	15, // 9: raftvec.v1.FieldColumn.values:type_name -> raftvec.v1.Value
+	16, // 10: raftvec.v1.Rows.fields:type_name -> raftvec.v1.FieldColumn
+	17, // 11: raftvec.v1.InsertRequest.rows:type_name -> raftvec.v1.Rows
+	5,  // 12: raftvec.v1.GetRequest.read:type_name -> raftvec.v1.ReadOptions
+	17, // 13: raftvec.v1.GetResponse.rows:type_name -> raftvec.v1.Rows
+	5,  // 14: raftvec.v1.SearchRequest.read:type_name -> raftvec.v1.ReadOptions
+	15, // 15: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
+	24, // 16: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
+	25, // 17: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
+	28, // 18: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	29, // 19: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	6,  // 20: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 21: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 22: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 23: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 24: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 25: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 26: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 27: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 28: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	27, // 29: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	31, // 30: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	33, // 31: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	35, // 32: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 33: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 34: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 35: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 36: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 37: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 38: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 39: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 40: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	26, // 41: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	30, // 42: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	32, // 43: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	34, // 44: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	36, // 45: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	33, // [33:46] is the sub-list for method output_type
+	20, // [20:33] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
