@@ -8,7 +8,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean
+.PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read
 
 all: build
 
@@ -69,3 +69,10 @@ BENCH_ARGS ?=
 bench-write: build
 	command -v etcd >/dev/null || (apt-get update -qq && apt-get install -y -qq etcd-server) || echo "bench-write: could not install etcd-server; reporting raftvec only"
 	cd bench && $(GO) run ./cmd/benchwrite -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
+
+## bench-read: search QPS and p50/p99 latency of a three-node raftvec cluster
+## holding 100k 128-d rows, at each read level (STRONG, BOUNDED, SESSION,
+## EVENTUAL) with 1 and 32 clients, and the STRONG/EVENTUAL QPS ratio;
+## results go into docs/benchmarks.md. Pass e.g. BENCH_ARGS='-duration 5s'.
+bench-read: build
+	cd bench && $(GO) run ./cmd/benchread -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)

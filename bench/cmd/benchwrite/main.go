@@ -11,29 +11,22 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/raftvec/raftvec/bench/internal/benchutil"
 	"github.com/raftvec/raftvec/rpc/client"
 	"github.com/raftvec/raftvec/rpc/pb"
 )
@@ -86,63 +79,17 @@ func main() {
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the temp dir (server logs) after the run")
 	flag.Parse()
 	var err error
-	if o.clients, err = parseInts(clients); err != nil {
+	if o.clients, err = benchutil.ParseInts(clients); err != nil {
 		fmt.Fprintln(os.Stderr, "benchwrite: -clients:", err)
 		os.Exit(2)
 	}
-	if o.batches, err = parseInts(batches); err != nil {
+	if o.batches, err = benchutil.ParseInts(batches); err != nil {
 		fmt.Fprintln(os.Stderr, "benchwrite: -batches:", err)
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchwrite:", err)
 		os.Exit(1)
-	}
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("bad value %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// procs tracks every child process so that they are all killed on any exit
-// path, including Ctrl-C.
-type procs struct {
-	mu   sync.Mutex
-	list []*exec.Cmd
-}
-
-func (p *procs) start(cmd *exec.Cmd) error {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	p.list = append(p.list, cmd)
-	return nil
-}
-
-// killAll kills each child's process group and reaps it.
-func (p *procs) killAll() {
-	p.mu.Lock()
-	list := p.list
-	p.list = nil
-	p.mu.Unlock()
-	for _, c := range list {
-		if c.Process != nil {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		}
-	}
-	for _, c := range list {
-		_ = c.Wait()
 	}
 }
 
@@ -154,31 +101,12 @@ func run(o options) error {
 	if _, err := os.Stat(raftvecBin); err != nil {
 		return fmt.Errorf("raftvec binary: %w (run `make build`)", err)
 	}
-	tmp, err := os.MkdirTemp("", "benchwrite-")
+	br, err := benchutil.NewRun("benchwrite", o.keepLogs)
 	if err != nil {
 		return err
 	}
-	ps := &procs{}
-	var cleanupOnce sync.Once
-	cleanup := func() {
-		cleanupOnce.Do(func() {
-			ps.killAll()
-			if o.keepLogs {
-				fmt.Fprintln(os.Stderr, "benchwrite: kept", tmp)
-			} else {
-				os.RemoveAll(tmp)
-			}
-		})
-	}
-	defer cleanup()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		s := <-sig
-		fmt.Fprintln(os.Stderr, "benchwrite: got", s, "- cleaning up")
-		cleanup()
-		os.Exit(130)
-	}()
+	defer br.Cleanup()
+	ps, tmp := br.Procs, br.Dir
 
 	var loads []workload
 	for _, c := range o.clients {
@@ -191,7 +119,7 @@ func run(o options) error {
 	// raftvec first, alone on the machine.
 	rv := map[workload]result{}
 	fmt.Println("== raftvec: starting a three-node cluster")
-	addrs, err := startRaftvec(ps, raftvecBin, filepath.Join(tmp, "raftvec"))
+	addrs, err := benchutil.StartRaftvec(ps, raftvecBin, filepath.Join(tmp, "raftvec"))
 	if err != nil {
 		return fmt.Errorf("raftvec cluster: %w", err)
 	}
@@ -204,7 +132,7 @@ func run(o options) error {
 		rv[w] = r
 		printResult("raftvec", w, r)
 	}
-	ps.killAll()
+	ps.KillAll()
 
 	// Then etcd, alone on the machine.
 	et := map[workload]result{}
@@ -213,7 +141,7 @@ func run(o options) error {
 	if err != nil {
 		etcdNote = fmt.Sprintf("etcd is not available (%v; `apt-get install etcd-server` failed or was not run), so only raftvec's figures are reported.", err)
 	} else {
-		etcdVersion = firstLine(exec.Command(etcdBin, "--version"))
+		etcdVersion = benchutil.FirstLine(exec.Command(etcdBin, "--version"))
 		fmt.Println("== etcd: starting a three-member cluster (" + etcdVersion + ")")
 		eps, err := startEtcd(ps, etcdBin, filepath.Join(tmp, "etcd"))
 		if err != nil {
@@ -226,92 +154,30 @@ func run(o options) error {
 				printResult("etcd", w, r)
 			}
 		}
-		ps.killAll()
+		ps.KillAll()
 	}
 	if etcdNote != "" {
 		fmt.Println("NOTE:", etcdNote)
 	}
 
 	section := report(o, loads, rv, et, etcdNote, etcdVersion, started)
-	if err := writeSection(o.out, section); err != nil {
+	if err := benchutil.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
 		return err
 	}
 	fmt.Println("wrote", o.out)
 	return nil
 }
 
-func firstLine(cmd *exec.Cmd) string {
-	out, err := cmd.Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
-}
-
 func printResult(sys string, w workload, r result) {
 	fmt.Printf("%-8s clients=%-3d batch=%-5d %10.0f vectors/s  p50=%-9s p99=%-9s reqs=%d errors=%d\n",
-		sys, w.clients, w.batch, r.rate(), fmtDur(r.p50), fmtDur(r.p99), r.reqs, r.errs)
+		sys, w.clients, w.batch, r.rate(), benchutil.FmtDur(r.p50), benchutil.FmtDur(r.p99), r.reqs, r.errs)
 	if r.firstErr != nil {
 		fmt.Printf("         first error: %v\n", r.firstErr)
 	}
 }
 
-// freePorts returns n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-func startRaftvec(ps *procs, bin, dir string) ([]string, error) {
-	ports, err := freePorts(6)
-	if err != nil {
-		return nil, err
-	}
-	var api, rft, peers []string
-	for i := 0; i < 3; i++ {
-		api = append(api, fmt.Sprintf("127.0.0.1:%d", ports[2*i]))
-		rft = append(rft, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
-		peers = append(peers, fmt.Sprintf("n%d=%s/%s", i+1, rft[i], api[i]))
-	}
-	for i := 0; i < 3; i++ {
-		id := fmt.Sprintf("n%d", i+1)
-		ndir := filepath.Join(dir, id)
-		if err := os.MkdirAll(ndir, 0o755); err != nil {
-			return nil, err
-		}
-		logf, err := os.Create(filepath.Join(dir, id+".log"))
-		if err != nil {
-			return nil, err
-		}
-		cmd := exec.Command(bin, "server", "--node-id", id, "--data-dir", ndir,
-			"--api-addr", api[i], "--raft-addr", rft[i], "--http-addr", "",
-			"--log-level", "warn", "--peers", strings.Join(peers, ","))
-		cmd.Stdout, cmd.Stderr = logf, logf
-		err = ps.start(cmd)
-		logf.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return api, nil
-}
-
-func startEtcd(ps *procs, bin, dir string) ([]string, error) {
-	ports, err := freePorts(6)
+func startEtcd(ps *benchutil.Procs, bin, dir string) ([]string, error) {
+	ports, err := benchutil.FreePorts(6)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +212,7 @@ func startEtcd(ps *procs, bin, dir string) ([]string, error) {
 			"--logger", "zap", "--log-level", "warn",
 		)
 		cmd.Stdout, cmd.Stderr = logf, logf
-		err = ps.start(cmd)
+		err = ps.Start(cmd)
 		logf.Close()
 		if err != nil {
 			return nil, err
@@ -367,21 +233,10 @@ func startEtcd(ps *procs, bin, dir string) ([]string, error) {
 			return clientURLs, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no write accepted within 30s: %w (logs: %s)", err, tail(filepath.Join(dir, "e1.log")))
+			return nil, fmt.Errorf("no write accepted within 30s: %w (logs: %s)", err, benchutil.Tail(filepath.Join(dir, "e1.log")))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	if len(b) > 800 {
-		b = b[len(b)-800:]
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func newEtcdClient(eps []string) (*clientv3.Client, error) {
@@ -407,85 +262,27 @@ type writer interface {
 // drive runs one workload: w.clients writers, each sending requests of
 // w.batch items back to back until the duration is over.
 func drive(w workload, d time.Duration, g generator) result {
-	var (
-		res      result
-		mu       sync.Mutex
-		lats     []time.Duration
-		rows     atomic.Int64
-		reqs     atomic.Int64
-		errs     atomic.Int64
-		firstErr error
-	)
-	ws := make([]writer, 0, w.clients)
-	for i := 0; i < w.clients; i++ {
+	r := benchutil.Drive(w.clients, d, func(int) (benchutil.Worker, error) {
 		wr, err := g.newWriter()
 		if err != nil {
-			res.firstErr = err
-			for _, x := range ws {
-				x.close()
-			}
-			return res
+			return nil, err
 		}
-		ws = append(ws, wr)
+		return batchWorker{wr, w.batch}, nil
+	})
+	return result{
+		rows: r.Ops * int64(w.batch), reqs: r.Reqs, errs: r.Errs, firstErr: r.FirstErr,
+		elapsed: r.Elapsed, p50: r.P50, p99: r.P99,
 	}
-	var wg sync.WaitGroup
-	start := time.Now()
-	end := start.Add(d)
-	for _, wr := range ws {
-		wg.Add(1)
-		go func(wr writer) {
-			defer wg.Done()
-			local := make([]time.Duration, 0, 1024)
-			for time.Now().Before(end) {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				t0 := time.Now()
-				err := wr.write(ctx, w.batch)
-				lat := time.Since(t0)
-				cancel()
-				reqs.Add(1)
-				if err != nil {
-					errs.Add(1)
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				rows.Add(int64(w.batch))
-				local = append(local, lat)
-			}
-			mu.Lock()
-			lats = append(lats, local...)
-			mu.Unlock()
-		}(wr)
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	for _, wr := range ws {
-		wr.close()
-	}
-	res.rows, res.reqs, res.errs, res.firstErr = rows.Load(), reqs.Load(), errs.Load(), firstErr
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	res.p50, res.p99 = percentile(lats, 0.50), percentile(lats, 0.99)
-	return res
 }
 
-// percentile is the nearest-rank percentile of sorted values.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p+0.999999) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(sorted) {
-		i = len(sorted) - 1
-	}
-	return sorted[i]
+// batchWorker sends requests of batch items with one writer.
+type batchWorker struct {
+	wr    writer
+	batch int
 }
+
+func (b batchWorker) Do(ctx context.Context) error { return b.wr.write(ctx, b.batch) }
+func (b batchWorker) Close()                       { b.wr.close() }
 
 // nextID hands out ids (raftvec primary keys, etcd keys) unique across the run.
 var nextID atomic.Int64
@@ -499,24 +296,9 @@ type raftvecGen struct {
 }
 
 func newRaftvecGen(addrs []string, dim int) (*raftvecGen, error) {
-	c, err := client.New(addrs)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
 	// The cluster needs a leader first; retry until the collection exists.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = c.CreateSimple(ctx, "bench", uint32(dim), pb.Metric_L2)
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("create collection: %w", err)
-		}
-		time.Sleep(250 * time.Millisecond)
+	if err := benchutil.CreateSimple(addrs, "bench", dim, pb.Metric_L2); err != nil {
+		return nil, err
 	}
 	pool := make([]float32, 1000*dim)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -613,21 +395,6 @@ func (w *etcdWriter) close() { w.c.Close() }
 
 // ---- report ----
 
-func fmtDur(d time.Duration) string {
-	switch {
-	case d == 0:
-		return "–"
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	}
-}
-
 func fmtRate(r result, ok bool) string {
 	if !ok {
 		return "–"
@@ -640,67 +407,14 @@ func fmtRate(r result, ok bool) string {
 	return s
 }
 
-func machine() string {
-	var model, mem string
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	if f, err := os.Open("/proc/meminfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == "MemTotal" {
-				fs := strings.Fields(v)
-				if kb, err := strconv.ParseFloat(fs[0], 64); err == nil {
-					mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
-				}
-				break
-			}
-		}
-		f.Close()
-	}
-	nproc := firstLine(exec.Command("nproc"))
-	kernel := firstLine(exec.Command("uname", "-sr"))
-	return fmt.Sprintf("`nproc` = %s, CPU: %s, memory: %s, %s, %s/%s, %s",
-		nproc, orUnknown(model), orUnknown(mem), kernel, runtime.GOOS, runtime.GOARCH, runtime.Version())
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
-}
-
-// commandLine is the make invocation that reproduces this run.
-func commandLine() string {
-	var args []string
-	flag.Visit(func(f *flag.Flag) {
-		if f.Name == "raftvec" || f.Name == "out" {
-			return
-		}
-		args = append(args, "-"+f.Name+" "+f.Value.String())
-	})
-	if len(args) == 0 {
-		return "make bench-write"
-	}
-	return fmt.Sprintf("make bench-write BENCH_ARGS='%s'", strings.Join(args, " "))
-}
-
 func report(o options, loads []workload, rv, et map[workload]result, etcdNote, etcdVersion string, started time.Time) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, beginMarker)
 	fmt.Fprintln(&b, "## Write throughput: raftvec vs etcd (`make bench-write`)")
 	fmt.Fprintln(&b)
-	fmt.Fprintf(&b, "- Command: `%s` (runs `cd bench && go run ./cmd/benchwrite -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)`)\n", commandLine())
+	fmt.Fprintf(&b, "- Command: `%s` (runs `cd bench && go run ./cmd/benchwrite -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)`)\n", benchutil.CommandLine("bench-write"))
 	fmt.Fprintf(&b, "- Date: %s\n", started.UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- Machine: %s\n", machine())
+	fmt.Fprintf(&b, "- Machine: %s\n", benchutil.Machine())
 	if etcdVersion != "" {
 		fmt.Fprintf(&b, "- etcd: `%s`, three members on loopback, `--max-txn-ops 1000 --max-request-bytes 10485760`\n", etcdVersion)
 	}
@@ -722,40 +436,11 @@ func report(o options, loads []workload, rv, et map[workload]result, etcdNote, e
 		}
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s | %s | %s |\n",
 			w.clients, w.batch,
-			fmtRate(r, rok), fmtDur(r.p50), fmtDur(r.p99),
-			fmtRate(e, eok), fmtDur(e.p50), fmtDur(e.p99), ratio)
+			fmtRate(r, rok), benchutil.FmtDur(r.p50), benchutil.FmtDur(r.p99),
+			fmtRate(e, eok), benchutil.FmtDur(e.p50), benchutil.FmtDur(e.p99), ratio)
 	}
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, "This is one run on one noisy, shared 2-core machine where all three nodes of each cluster and the load generator compete for the same cores and disk: the absolute numbers are indicative only, and the raftvec/etcd ratio matters more than the absolutes.")
 	fmt.Fprintln(&b, endMarker)
 	return b.String()
-}
-
-// writeSection replaces the bench-write section of path, or appends it.
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	if s == "" {
-		s = "# Benchmarks\n\n" + section
-	} else if i := strings.Index(s, beginMarker); i >= 0 {
-		j := strings.Index(s[i:], endMarker)
-		if j < 0 {
-			return fmt.Errorf("%s: %q without %q", path, beginMarker, endMarker)
-		}
-		rest := s[i+j+len(endMarker):]
-		rest = strings.TrimPrefix(rest, "\n")
-		s = s[:i] + section + rest
-	} else {
-		if !strings.HasSuffix(s, "\n") {
-			s += "\n"
-		}
-		s += "\n" + section
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(s), 0o644)
 }
