@@ -126,6 +126,14 @@ func (a *applier) apply(op *fsmpb.Op) any {
 			a.seal(op.Ts)
 		}
 	case *fsmpb.Op_TimeTick:
+	case *fsmpb.Op_CreateIndex:
+		if a.ready(res) {
+			a.createIndex(k.CreateIndex)
+		}
+	case *fsmpb.Op_DropIndex:
+		if a.ready(res) {
+			a.dropIndexes()
+		}
 	}
 	if op.RequestId != "" {
 		s.dedup[op.RequestId] = res
@@ -321,6 +329,7 @@ func (a *applier) seal(ts uint64) {
 	s.addSegment(s.applied.NextSegment)
 	s.applied.NextSegment++
 	a.manifestDirty = true
+	s.kickIndex()
 }
 
 func (s *Shard) manifest() *fsmpb.Manifest {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
@@ -79,6 +80,7 @@ type SearchRequest struct {
 	TopK         int
 	Ts           uint64
 	OutputFields []string
+	Params       index.SearchParams
 }
 
 // Search returns, for each query vector, the TopK closest rows visible at
@@ -96,6 +98,9 @@ func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) 
 
 	if req.TopK < 1 {
 		return nil, invalidf("top_k (%d) must be at least 1", req.TopK)
+	}
+	if err := req.Params.Validate(); err != nil {
+		return nil, invalidf("%v", strings.TrimPrefix(err.Error(), index.ErrInvalidSpec.Error()+": "))
 	}
 	if len(req.Vectors) == 0 || len(req.Vectors)%sc.Dim != 0 {
 		return nil, invalidf("vectors: got %d floats; want a positive multiple of dim %d", len(req.Vectors), sc.Dim)
@@ -115,7 +120,7 @@ func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) 
 		if sc.Metric == index.Cosine { // queries are normalised like rows
 			index.Normalize(q)
 		}
-		hits, err := search.Segments(ctx, sc.Metric, sc.Dim, views, q, req.TopK)
+		hits, err := search.Segments(ctx, sc.Metric, sc.Dim, views, q, req.TopK, req.Params)
 		if err != nil {
 			return nil, err
 		}

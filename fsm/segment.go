@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/raftvec/raftvec/fsm/fsmpb"
+	"github.com/raftvec/raftvec/index"
 )
 
 // live is the delete ts of a row that is not deleted.
@@ -37,6 +38,9 @@ type segment struct {
 	deleteTs []uint64
 	prev     []rowRef
 	cols     []*fsmpb.Column // one per scalar field, in schema order
+
+	ix       atomic.Pointer[indexHolder] // set once the sealed segment is indexed
+	building atomic.Bool
 }
 
 func newSegment(id uint64, dim int, scalars []*fsmpb.Field) *segment {
@@ -121,8 +125,12 @@ func (s *segment) view(ts uint64) *View {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := len(s.insertTs)
+	var ix index.Index
+	if h := s.ix.Load(); h != nil && s.sealed {
+		ix = h.ix
+	}
 	return &View{
-		seg: s, ts: ts, n: n,
+		seg: s, ts: ts, n: n, ix: ix,
 		vectors:  s.vectors[:n*s.dim],
 		insertTs: s.insertTs[:n],
 		deleteTs: s.deleteTs[:n],
@@ -137,7 +145,11 @@ type View struct {
 	vectors  []float32
 	insertTs []uint64
 	deleteTs []uint64
+	ix       index.Index
 }
+
+// Index is the segment's built index, or nil (search it exactly).
+func (v *View) Index() index.Index { return v.ix }
 
 // Len is the number of rows in the view (visible or not).
 func (v *View) Len() int { return v.n }

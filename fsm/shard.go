@@ -71,6 +71,10 @@ type Shard struct {
 	dedupAge []dedupEntry // in apply order, for pruning
 	applied  *fsmpb.Applied
 	closed   bool
+	ixSpec   *fsmpb.IndexSpec
+
+	kick chan struct{} // index builder wake-up
+	ixc  indexCounters
 
 	applies  atomic.Uint64 // entries applied since open
 	skips    atomic.Uint64 // entries skipped as already applied since open
@@ -97,7 +101,7 @@ func Open(opts Options) (*Shard, error) {
 	if opts.Fatal == nil {
 		opts.Fatal = func(err error) { panic(err) }
 	}
-	s := &Shard{opts: opts, log: opts.Logger}
+	s := &Shard{opts: opts, log: opts.Logger, kick: make(chan struct{}, 1)}
 	db, err := openBadger(opts.Dir, opts.Logger)
 	if err != nil {
 		return nil, err
@@ -145,7 +149,7 @@ func (s *Shard) Close() error {
 
 // load reads the whole durable state into memory.
 func (s *Shard) load() error {
-	s.create, s.schema, s.dropped = nil, nil, false
+	s.create, s.schema, s.dropped, s.ixSpec = nil, nil, false, nil
 	s.segs, s.segByID = nil, map[uint64]*segment{}
 	s.pkInt, s.pkStr = map[int64]rowRef{}, map[string]rowRef{}
 	s.dedup, s.dedupAge = map[string]*fsmpb.Result{}, nil
@@ -181,6 +185,9 @@ func (s *Shard) load() error {
 			return err
 		}
 		if err := s.loadDeletes(txn); err != nil {
+			return err
+		}
+		if err := s.loadIndexes(txn); err != nil {
 			return err
 		}
 		return s.loadDedup(txn)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -488,7 +489,8 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 			if len(req.Vectors) == 0 || len(req.Vectors)%sc.Dim != 0 {
 				return nil, invalid("vectors: got %d floats; want one or more query vectors of dim %d", len(req.Vectors), sc.Dim)
 			}
-			res, ts, err := r.Search(ctx, ro, fsm.SearchRequest{Vectors: req.Vectors, TopK: int(req.TopK), OutputFields: req.OutputFields})
+			res, ts, err := r.Search(ctx, ro, fsm.SearchRequest{Vectors: req.Vectors, TopK: int(req.TopK), OutputFields: req.OutputFields,
+				Params: index.SearchParams{Ef: int(req.Ef), Nprobe: int(req.Nprobe)}})
 			if err != nil {
 				return nil, err
 			}
@@ -516,7 +518,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 
 func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusResponse, error) {
 	st := s.host.Meta()
-	out := &pb.StatusResponse{Node: s.host.NodeID(), Kernel: index.KernelLevel()}
+	out := &pb.StatusResponse{Node: s.host.NodeID(), Kernel: index.KernelLevel(), IndexBuilder: s.host.IndexBuilder()}
 	ids := make([]string, 0, len(st.Nodes))
 	for id := range st.Nodes {
 		ids = append(ids, id)
@@ -538,6 +540,7 @@ func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusR
 			Term: rs.Term, AppliedIndex: rs.Applied, CommitIndex: rs.Commit, SafeTs: rs.SafeTs,
 			Segments: uint32(rs.Segments), Rows: uint64(rs.Rows), Digest: rs.Digest,
 			Suffrage: rs.Suffrage, LagMs: s.host.Clock().Now().Sub(shard.TsTime(rs.SafeTs)).Milliseconds(),
+			SealedSegments: uint32(rs.Sealed), IndexedSegments: uint32(rs.Indexed),
 		})
 	}
 	return out, nil
@@ -616,4 +619,65 @@ func (s *Server) InjectFault(ctx context.Context, req *pb.InjectFaultRequest) (*
 		s.host.SetApplyDelay(time.Duration(req.ApplyDelayMs) * time.Millisecond)
 	}
 	return &pb.InjectFaultResponse{BlockedRaftAddrs: mux.Blocked()}, nil
+}
+
+// CreateIndex sets the index every sealed segment of the collection gets;
+// replicas build them in the background. Until a segment's index is built
+// it is searched exactly.
+func (s *Server) CreateIndex(ctx context.Context, req *pb.CreateIndexRequest) (*pb.CreateIndexResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	spec := &fsmpb.IndexSpec{Field: req.FieldName, Type: strings.ToUpper(req.IndexType), M: req.M, EfConstruction: req.EfConstruction, Nlist: req.Nlist}
+	return onShard(ctx, s, route(c), true,
+		func(r *shard.Replica) (*pb.CreateIndexResponse, error) {
+			return &pb.CreateIndexResponse{}, r.CreateIndex(ctx, spec, req.RequestId)
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.CreateIndexResponse, error) {
+			return c.CreateIndex(ctx, req)
+		})
+}
+
+// DropIndex removes the collection's index.
+func (s *Server) DropIndex(ctx context.Context, req *pb.DropIndexRequest) (*pb.DropIndexResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, route(c), true,
+		func(r *shard.Replica) (*pb.DropIndexResponse, error) {
+			return &pb.DropIndexResponse{}, r.DropIndex(ctx, req.RequestId)
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.DropIndexResponse, error) {
+			return c.DropIndex(ctx, req)
+		})
+}
+
+// DescribeIndex reports the index spec and the build progress on the node
+// that answers.
+func (s *Server) DescribeIndex(ctx context.Context, req *pb.DescribeIndexRequest) (*pb.DescribeIndexResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, route(c), false,
+		func(r *shard.Replica) (*pb.DescribeIndexResponse, error) {
+			out := &pb.DescribeIndexResponse{Builder: s.host.IndexBuilder(), Node: s.host.NodeID()}
+			if sc := r.FSM().Schema(); sc != nil {
+				out.FieldName = sc.Vector.Name
+				if p := r.FSM().IndexSpec(); p != nil {
+					if spec, err := fsm.IndexSpecFromProto(p, sc.Metric); err == nil {
+						out.IndexType = spec.Type.String()
+						out.M, out.EfConstruction, out.Nlist = uint32(spec.Params.M), uint32(spec.Params.EfConstruction), uint32(spec.Params.Nlist)
+					}
+				}
+			}
+			sealed, indexed := r.FSM().IndexProgress()
+			out.SealedSegments, out.IndexedSegments = uint32(sealed), uint32(indexed)
+			return out, nil
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.DescribeIndexResponse, error) {
+			return c.DescribeIndex(ctx, req)
+		})
 }

@@ -20,6 +20,10 @@ type Segment interface {
 	// Visible reports whether a row is visible at the view's timestamp:
 	// inserted at or before it and not deleted at or before it.
 	Visible(row uint32) bool
+	// Index is the segment's built index, or nil: then it is searched
+	// exactly. An index searches with Visible as its filter, so rows
+	// deleted since it was built are skipped without a rebuild.
+	Index() index.Index
 }
 
 // Hit is a search result inside one shard: which segment (its position in
@@ -31,9 +35,10 @@ type Hit struct {
 	Dist    float32
 }
 
-// Segments runs an exact top-k search of q over segs and returns the k closest
-// visible rows, closest first. It checks ctx between segments.
-func Segments(ctx context.Context, m index.Metric, dim int, segs []Segment, q []float32, k int) ([]Hit, error) {
+// Segments runs a top-k search of q over segs and returns the k closest
+// visible rows, closest first: exact over segments without an index, with
+// the index (and params) over the others. It checks ctx between segments.
+func Segments(ctx context.Context, m index.Metric, dim int, segs []Segment, q []float32, k int, params index.SearchParams) ([]Hit, error) {
 	var all []Hit
 	for i, s := range segs {
 		if err := ctx.Err(); err != nil {
@@ -42,7 +47,13 @@ func Segments(ctx context.Context, m index.Metric, dim int, segs []Segment, q []
 		if s.Len() == 0 {
 			continue
 		}
-		for _, c := range index.FlatSearch(m, q, s.Vectors(), dim, k, s.Visible) {
+		var cands []index.Candidate
+		if ix := s.Index(); ix != nil {
+			cands = ix.Search(q, k, params, s.Visible)
+		} else {
+			cands = index.FlatSearch(m, q, s.Vectors(), dim, k, s.Visible)
+		}
+		for _, c := range cands {
 			all = append(all, Hit{Segment: i, Row: c.Row, Dist: c.Dist})
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/index"
 	"github.com/raftvec/raftvec/raftnode"
 )
 
@@ -45,6 +46,10 @@ type HostConfig struct {
 
 	// Unsafe, for the consistency suite's negative controls only.
 	Unsafe Unsafe
+
+	// IndexBuilds bounds how many index builds run at once on the node;
+	// each build uses every core.
+	IndexBuilds int
 }
 
 // Unsafe switches off guarantees so that the consistency suite can show
@@ -64,6 +69,7 @@ func DefaultHostConfig() HostConfig {
 		TickInterval: 100 * time.Millisecond,
 		SealRows:     100_000,
 		Limits:       fsm.DefaultLimits(),
+		IndexBuilds:  1,
 	}
 }
 
@@ -82,6 +88,8 @@ func (c HostConfig) Validate() error {
 		return fmt.Errorf("seal_rows (%d) must be between 1 and 10000000", c.SealRows)
 	case c.Limits.MaxBatchRows < 1:
 		return fmt.Errorf("max_batch_rows (%d) must be at least 1", c.Limits.MaxBatchRows)
+	case c.IndexBuilds < 1 || c.IndexBuilds > 64:
+		return fmt.Errorf("index_builds (%d) must be between 1 and 64", c.IndexBuilds)
 	}
 	return nil
 }
@@ -101,6 +109,9 @@ type Host struct {
 
 	applyDelay time.Duration // guarded by mu
 
+	builder index.Builder
+	builds  chan struct{}
+
 	changed chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -117,7 +128,12 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = NewClock(nil)
 	}
+	b, err := index.NewBuilder(index.DefaultBuildOptions())
+	if err != nil {
+		return nil, err
+	}
 	h := &Host{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replicas: map[uint64]*Replica{},
+		builder: b, builds: make(chan struct{}, cfg.IndexBuilds),
 		changed: make(chan struct{}, 1), done: make(chan struct{})}
 	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
 	h.meta = fsm.NewMeta(h.poke)
@@ -173,6 +189,9 @@ func (h *Host) Close() error {
 	h.mux.Close()
 	return err
 }
+
+// IndexBuilder names the backend that builds indexes, e.g. "cpu (avx2)".
+func (h *Host) IndexBuilder() string { return h.builder.Name() }
 
 // NodeID is this node's id.
 func (h *Host) NodeID() string { return h.cfg.NodeID }
@@ -383,6 +402,7 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 	r, err := OpenReplica(ReplicaConfig{
 		ShardID: sh.ID, Collection: schema, SealRows: h.cfg.SealRows, TickInterval: h.cfg.TickInterval,
 		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock, Unsafe: h.cfg.Unsafe,
+		Builder: h.builder, Builds: h.builds,
 	}, h.replicaDir(sh.ID), h.mux)
 	if err != nil {
 		return err

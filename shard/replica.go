@@ -13,6 +13,7 @@ import (
 
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/fsm/fsmpb"
+	"github.com/raftvec/raftvec/index"
 	"github.com/raftvec/raftvec/raftnode"
 )
 
@@ -67,6 +68,10 @@ type ReplicaConfig struct {
 	Fatal func(error)
 	// Unsafe switches off guarantees for negative controls.
 	Unsafe Unsafe
+	// Builder builds indexes of sealed segments; Builds bounds how many
+	// builds run at once on the node (a token per build).
+	Builder index.Builder
+	Builds  chan struct{}
 }
 
 // Replica is one replica of a shard.
@@ -130,7 +135,65 @@ func OpenReplica(cfg ReplicaConfig, dir string, mux *raftnode.Mux) (*Replica, er
 	r.group = g
 	r.wg.Add(1)
 	go r.tickLoop()
+	if cfg.Builder != nil && cfg.Builds != nil {
+		r.wg.Add(1)
+		go r.indexLoop()
+	}
 	return r, nil
+}
+
+// indexLoop builds the indexes of sealed segments in the background, off
+// the apply path, one node-wide token per build.
+func (r *Replica) indexLoop() {
+	defer r.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-r.done; cancel() }()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		for _, job := range r.fsm.IndexJobs() {
+			select {
+			case r.cfg.Builds <- struct{}{}:
+			case <-r.done:
+				return
+			}
+			err := job.Run(ctx, r.cfg.Builder)
+			<-r.cfg.Builds
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("index build failed; will retry", "segment", job.Segment(), "err", err)
+			}
+		}
+		select {
+		case <-r.done:
+			return
+		case <-r.fsm.IndexKick():
+		case <-t.C:
+		}
+	}
+}
+
+// CreateIndex validates an index spec and proposes it.
+func (r *Replica) CreateIndex(ctx context.Context, spec *fsmpb.IndexSpec, requestID string) error {
+	sc := r.fsm.Schema()
+	if sc == nil {
+		return fsm.ErrNotReady
+	}
+	if err := sc.ValidateIndexSpec(spec); err != nil {
+		return err
+	}
+	spec.Field = sc.Vector.Name
+	_, err := r.propose(ctx, &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_CreateIndex{CreateIndex: &fsmpb.CreateIndex{Spec: spec}}}, 0)
+	return err
+}
+
+// DropIndex proposes removing the index.
+func (r *Replica) DropIndex(ctx context.Context, requestID string) error {
+	if r.fsm.Schema() == nil {
+		return fsm.ErrNotReady
+	}
+	_, err := r.propose(ctx, &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_DropIndex{DropIndex: &fsmpb.DropIndex{}}}, 0)
+	return err
 }
 
 // Close stops the replica. Its durable state stays on disk.
@@ -434,6 +497,8 @@ type Status struct {
 	Segments int
 	Rows     int
 	Digest   string
+	Sealed   int
+	Indexed  int
 }
 
 // Status returns the replica's role, progress and contents.
@@ -442,6 +507,7 @@ func (r *Replica) Status() Status {
 	id, _ := r.group.LeaderHint()
 	idx, ts := r.group.Applied()
 	st := r.fsm.Stats()
+	sealed, indexed := r.fsm.IndexProgress()
 	suffrage := "nonvoter"
 	if cf := ra.GetConfiguration(); cf.Error() == nil {
 		for _, s := range cf.Configuration().Servers {
@@ -454,5 +520,6 @@ func (r *Replica) Status() Status {
 		Group: r.name, Role: ra.State().String(), Suffrage: suffrage, LeaderID: id, Term: ra.CurrentTerm(),
 		Applied: idx, Commit: ra.CommitIndex(), SafeTs: ts,
 		Segments: len(st.Segments), Rows: st.LiveRows, Digest: r.fsm.Digest(),
+		Sealed: sealed, Indexed: indexed,
 	}
 }

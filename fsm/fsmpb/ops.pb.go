@@ -901,6 +901,8 @@ type Op struct {
 	//	*Op_Delete
 	//	*Op_Seal
 	//	*Op_TimeTick
+	//	*Op_CreateIndex
+	//	*Op_DropIndex
 	Kind          isOp_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1011,6 +1013,24 @@ func (x *Op) GetTimeTick() *TimeTick {
 	return nil
 }
 
+func (x *Op) GetCreateIndex() *CreateIndex {
+	if x != nil {
+		if x, ok := x.Kind.(*Op_CreateIndex); ok {
+			return x.CreateIndex
+		}
+	}
+	return nil
+}
+
+func (x *Op) GetDropIndex() *DropIndex {
+	if x != nil {
+		if x, ok := x.Kind.(*Op_DropIndex); ok {
+			return x.DropIndex
+		}
+	}
+	return nil
+}
+
 type isOp_Kind interface {
 	isOp_Kind()
 }
@@ -1039,6 +1059,14 @@ type Op_TimeTick struct {
 	TimeTick *TimeTick `protobuf:"bytes,15,opt,name=time_tick,json=timeTick,proto3,oneof"`
 }
 
+type Op_CreateIndex struct {
+	CreateIndex *CreateIndex `protobuf:"bytes,16,opt,name=create_index,json=createIndex,proto3,oneof"`
+}
+
+type Op_DropIndex struct {
+	DropIndex *DropIndex `protobuf:"bytes,17,opt,name=drop_index,json=dropIndex,proto3,oneof"`
+}
+
 func (*Op_CreateCollection) isOp_Kind() {}
 
 func (*Op_DropCollection) isOp_Kind() {}
@@ -1050,6 +1078,186 @@ func (*Op_Delete) isOp_Kind() {}
 func (*Op_Seal) isOp_Kind() {}
 
 func (*Op_TimeTick) isOp_Kind() {}
+
+func (*Op_CreateIndex) isOp_Kind() {}
+
+func (*Op_DropIndex) isOp_Kind() {}
+
+// IndexSpec is the index every sealed segment of the shard gets.
+type IndexSpec struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Field          string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Type           string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // FLAT, HNSW, IVF_FLAT, IVF_SQ8
+	M              uint32                 `protobuf:"varint,3,opt,name=m,proto3" json:"m,omitempty"`
+	EfConstruction uint32                 `protobuf:"varint,4,opt,name=ef_construction,json=efConstruction,proto3" json:"ef_construction,omitempty"`
+	Nlist          uint32                 `protobuf:"varint,5,opt,name=nlist,proto3" json:"nlist,omitempty"`
+	KmeansIters    uint32                 `protobuf:"varint,6,opt,name=kmeans_iters,json=kmeansIters,proto3" json:"kmeans_iters,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *IndexSpec) Reset() {
+	*x = IndexSpec{}
+	mi := &file_ops_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexSpec) ProtoMessage() {}
+
+func (x *IndexSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ops_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexSpec.ProtoReflect.Descriptor instead.
+func (*IndexSpec) Descriptor() ([]byte, []int) {
+	return file_ops_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *IndexSpec) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *IndexSpec) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *IndexSpec) GetM() uint32 {
+	if x != nil {
+		return x.M
+	}
+	return 0
+}
+
+func (x *IndexSpec) GetEfConstruction() uint32 {
+	if x != nil {
+		return x.EfConstruction
+	}
+	return 0
+}
+
+func (x *IndexSpec) GetNlist() uint32 {
+	if x != nil {
+		return x.Nlist
+	}
+	return 0
+}
+
+func (x *IndexSpec) GetKmeansIters() uint32 {
+	if x != nil {
+		return x.KmeansIters
+	}
+	return 0
+}
+
+// CreateIndex sets (or replaces) the index spec; every replica then builds
+// an index for each sealed segment in the background.
+type CreateIndex struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *IndexSpec             `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIndex) Reset() {
+	*x = CreateIndex{}
+	mi := &file_ops_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIndex) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIndex) ProtoMessage() {}
+
+func (x *CreateIndex) ProtoReflect() protoreflect.Message {
+	mi := &file_ops_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIndex.ProtoReflect.Descriptor instead.
+func (*CreateIndex) Descriptor() ([]byte, []int) {
+	return file_ops_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateIndex) GetSpec() *IndexSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// DropIndex removes the index; segments are searched exactly again.
+type DropIndex struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropIndex) Reset() {
+	*x = DropIndex{}
+	mi := &file_ops_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropIndex) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropIndex) ProtoMessage() {}
+
+func (x *DropIndex) ProtoReflect() protoreflect.Message {
+	mi := &file_ops_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropIndex.ProtoReflect.Descriptor instead.
+func (*DropIndex) Descriptor() ([]byte, []int) {
+	return file_ops_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DropIndex) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
 
 // Result is what applying an Op produced; it is stored with the request id
 // so that a retried request gets the same answer.
@@ -1069,7 +1277,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_ops_proto_msgTypes[12]
+	mi := &file_ops_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1289,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[12]
+	mi := &file_ops_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1302,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{12}
+	return file_ops_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Result) GetTs() uint64 {
@@ -1152,7 +1360,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_ops_proto_msgTypes[13]
+	mi := &file_ops_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1372,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[13]
+	mi := &file_ops_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1385,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{13}
+	return file_ops_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Segment) GetId() uint64 {
@@ -1224,7 +1432,7 @@ type Block struct {
 
 func (x *Block) Reset() {
 	*x = Block{}
-	mi := &file_ops_proto_msgTypes[14]
+	mi := &file_ops_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1444,7 @@ func (x *Block) String() string {
 func (*Block) ProtoMessage() {}
 
 func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[14]
+	mi := &file_ops_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1457,7 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Block.ProtoReflect.Descriptor instead.
 func (*Block) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{14}
+	return file_ops_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Block) GetSegment() uint64 {
@@ -1298,7 +1506,7 @@ type Deletes struct {
 
 func (x *Deletes) Reset() {
 	*x = Deletes{}
-	mi := &file_ops_proto_msgTypes[15]
+	mi := &file_ops_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1518,7 @@ func (x *Deletes) String() string {
 func (*Deletes) ProtoMessage() {}
 
 func (x *Deletes) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[15]
+	mi := &file_ops_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1531,7 @@ func (x *Deletes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deletes.ProtoReflect.Descriptor instead.
 func (*Deletes) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{15}
+	return file_ops_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Deletes) GetTs() uint64 {
@@ -1353,7 +1561,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_ops_proto_msgTypes[16]
+	mi := &file_ops_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1573,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[16]
+	mi := &file_ops_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1586,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{16}
+	return file_ops_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Applied) GetIndex() uint64 {
@@ -1419,7 +1627,7 @@ type Manifest struct {
 
 func (x *Manifest) Reset() {
 	*x = Manifest{}
-	mi := &file_ops_proto_msgTypes[17]
+	mi := &file_ops_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1639,7 @@ func (x *Manifest) String() string {
 func (*Manifest) ProtoMessage() {}
 
 func (x *Manifest) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[17]
+	mi := &file_ops_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1652,7 @@ func (x *Manifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Manifest.ProtoReflect.Descriptor instead.
 func (*Manifest) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{17}
+	return file_ops_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Manifest) GetSegments() []*Segment {
@@ -1509,7 +1717,7 @@ const file_ops_proto_rawDesc = "" +
 	"\astr_pks\x18\x02 \x03(\tR\x06strPks\"\x06\n" +
 	"\x04Seal\"\n" +
 	"\n" +
-	"\bTimeTick\"\xa0\x03\n" +
+	"\bTimeTick\"\x9e\x04\n" +
 	"\x02Op\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x1d\n" +
 	"\n" +
@@ -1520,8 +1728,22 @@ const file_ops_proto_rawDesc = "" +
 	"\x06insert\x18\f \x01(\v2\x16.raftvec.fsm.v1.InsertH\x00R\x06insert\x120\n" +
 	"\x06delete\x18\r \x01(\v2\x16.raftvec.fsm.v1.DeleteH\x00R\x06delete\x12*\n" +
 	"\x04seal\x18\x0e \x01(\v2\x14.raftvec.fsm.v1.SealH\x00R\x04seal\x127\n" +
-	"\ttime_tick\x18\x0f \x01(\v2\x18.raftvec.fsm.v1.TimeTickH\x00R\btimeTickB\x06\n" +
-	"\x04kind\"\x97\x01\n" +
+	"\ttime_tick\x18\x0f \x01(\v2\x18.raftvec.fsm.v1.TimeTickH\x00R\btimeTick\x12@\n" +
+	"\fcreate_index\x18\x10 \x01(\v2\x1b.raftvec.fsm.v1.CreateIndexH\x00R\vcreateIndex\x12:\n" +
+	"\n" +
+	"drop_index\x18\x11 \x01(\v2\x19.raftvec.fsm.v1.DropIndexH\x00R\tdropIndexB\x06\n" +
+	"\x04kind\"\xa5\x01\n" +
+	"\tIndexSpec\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\f\n" +
+	"\x01m\x18\x03 \x01(\rR\x01m\x12'\n" +
+	"\x0fef_construction\x18\x04 \x01(\rR\x0eefConstruction\x12\x14\n" +
+	"\x05nlist\x18\x05 \x01(\rR\x05nlist\x12!\n" +
+	"\fkmeans_iters\x18\x06 \x01(\rR\vkmeansIters\"<\n" +
+	"\vCreateIndex\x12-\n" +
+	"\x04spec\x18\x01 \x01(\v2\x19.raftvec.fsm.v1.IndexSpecR\x04spec\"!\n" +
+	"\tDropIndex\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\"\x97\x01\n" +
 	"\x06Result\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x1a\n" +
 	"\binserted\x18\x02 \x01(\rR\binserted\x12\x18\n" +
@@ -1580,7 +1802,7 @@ func file_ops_proto_rawDescGZIP() []byte {
 }
 
 var file_ops_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_ops_proto_goTypes = []any{
 	(FieldType)(0),           // 0: raftvec.fsm.v1.FieldType
 	(Metric)(0),              // 1: raftvec.fsm.v1.Metric
@@ -1596,12 +1818,15 @@ var file_ops_proto_goTypes = []any{
 	(*Seal)(nil),             // 11: raftvec.fsm.v1.Seal
 	(*TimeTick)(nil),         // 12: raftvec.fsm.v1.TimeTick
 	(*Op)(nil),               // 13: raftvec.fsm.v1.Op
-	(*Result)(nil),           // 14: raftvec.fsm.v1.Result
-	(*Segment)(nil),          // 15: raftvec.fsm.v1.Segment
-	(*Block)(nil),            // 16: raftvec.fsm.v1.Block
-	(*Deletes)(nil),          // 17: raftvec.fsm.v1.Deletes
-	(*Applied)(nil),          // 18: raftvec.fsm.v1.Applied
-	(*Manifest)(nil),         // 19: raftvec.fsm.v1.Manifest
+	(*IndexSpec)(nil),        // 14: raftvec.fsm.v1.IndexSpec
+	(*CreateIndex)(nil),      // 15: raftvec.fsm.v1.CreateIndex
+	(*DropIndex)(nil),        // 16: raftvec.fsm.v1.DropIndex
+	(*Result)(nil),           // 17: raftvec.fsm.v1.Result
+	(*Segment)(nil),          // 18: raftvec.fsm.v1.Segment
+	(*Block)(nil),            // 19: raftvec.fsm.v1.Block
+	(*Deletes)(nil),          // 20: raftvec.fsm.v1.Deletes
+	(*Applied)(nil),          // 21: raftvec.fsm.v1.Applied
+	(*Manifest)(nil),         // 22: raftvec.fsm.v1.Manifest
 }
 var file_ops_proto_depIdxs = []int32{
 	0,  // 0: raftvec.fsm.v1.Field.type:type_name -> raftvec.fsm.v1.FieldType
@@ -1617,13 +1842,16 @@ var file_ops_proto_depIdxs = []int32{
 	10, // 10: raftvec.fsm.v1.Op.delete:type_name -> raftvec.fsm.v1.Delete
 	11, // 11: raftvec.fsm.v1.Op.seal:type_name -> raftvec.fsm.v1.Seal
 	12, // 12: raftvec.fsm.v1.Op.time_tick:type_name -> raftvec.fsm.v1.TimeTick
-	6,  // 13: raftvec.fsm.v1.Block.rows:type_name -> raftvec.fsm.v1.Rows
-	15, // 14: raftvec.fsm.v1.Manifest.segments:type_name -> raftvec.fsm.v1.Segment
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	15, // 13: raftvec.fsm.v1.Op.create_index:type_name -> raftvec.fsm.v1.CreateIndex
+	16, // 14: raftvec.fsm.v1.Op.drop_index:type_name -> raftvec.fsm.v1.DropIndex
+	14, // 15: raftvec.fsm.v1.CreateIndex.spec:type_name -> raftvec.fsm.v1.IndexSpec
+	6,  // 16: raftvec.fsm.v1.Block.rows:type_name -> raftvec.fsm.v1.Rows
+	18, // 17: raftvec.fsm.v1.Manifest.segments:type_name -> raftvec.fsm.v1.Segment
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_ops_proto_init() }
@@ -1645,6 +1873,8 @@ func file_ops_proto_init() {
 		(*Op_Delete)(nil),
 		(*Op_Seal)(nil),
 		(*Op_TimeTick)(nil),
+		(*Op_CreateIndex)(nil),
+		(*Op_DropIndex)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1652,7 +1882,7 @@ func file_ops_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ops_proto_rawDesc), len(file_ops_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -328,3 +328,31 @@ func (c *Client) InjectFault(ctx context.Context, addr string, req *pb.InjectFau
 	}
 	return pb.NewAdminClient(cc).InjectFault(ctx, req)
 }
+
+// CreateIndex sets the index of a collection's sealed segments.
+func (c *Client) CreateIndex(ctx context.Context, req *pb.CreateIndexRequest) error {
+	if req.RequestId == "" {
+		req.RequestId = c.NewRequestID()
+	}
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.CreateIndexResponse, error) {
+		return r.CreateIndex(ctx, req, o...)
+	})
+	return err
+}
+
+// DropIndex removes a collection's index.
+func (c *Client) DropIndex(ctx context.Context, collection string) error {
+	req := &pb.DropIndexRequest{Collection: collection, RequestId: c.NewRequestID()}
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DropIndexResponse, error) {
+		return r.DropIndex(ctx, req, o...)
+	})
+	return err
+}
+
+// DescribeIndex reports a collection's index and its build progress on the
+// node that answers.
+func (c *Client) DescribeIndex(ctx context.Context, collection string) (*pb.DescribeIndexResponse, error) {
+	return call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DescribeIndexResponse, error) {
+		return r.DescribeIndex(ctx, &pb.DescribeIndexRequest{Collection: collection}, o...)
+	})
+}

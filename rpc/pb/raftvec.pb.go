@@ -1481,10 +1481,13 @@ type SearchRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
 	// vectors holds nq*dim floats: one or many query vectors.
-	Vectors       []float32    `protobuf:"fixed32,2,rep,packed,name=vectors,proto3" json:"vectors,omitempty"`
-	TopK          uint32       `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
-	OutputFields  []string     `protobuf:"bytes,4,rep,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
-	Read          *ReadOptions `protobuf:"bytes,5,opt,name=read,proto3" json:"read,omitempty"`
+	Vectors      []float32    `protobuf:"fixed32,2,rep,packed,name=vectors,proto3" json:"vectors,omitempty"`
+	TopK         uint32       `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	OutputFields []string     `protobuf:"bytes,4,rep,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
+	Read         *ReadOptions `protobuf:"bytes,5,opt,name=read,proto3" json:"read,omitempty"`
+	// ef (HNSW) and nprobe (IVF) trade recall for speed; 0 = default.
+	Ef            uint32 `protobuf:"varint,6,opt,name=ef,proto3" json:"ef,omitempty"`
+	Nprobe        uint32 `protobuf:"varint,7,opt,name=nprobe,proto3" json:"nprobe,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1552,6 +1555,20 @@ func (x *SearchRequest) GetRead() *ReadOptions {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *SearchRequest) GetEf() uint32 {
+	if x != nil {
+		return x.Ef
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetNprobe() uint32 {
+	if x != nil {
+		return x.Nprobe
+	}
+	return 0
 }
 
 type Hit struct {
@@ -1744,6 +1761,386 @@ func (x *SearchResponse) GetSessionToken() uint64 {
 	return 0
 }
 
+type CreateIndexRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// field_name is the vector field ("" = the collection's vector field).
+	FieldName string `protobuf:"bytes,2,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	// index_type is FLAT, HNSW, IVF_FLAT or IVF_SQ8.
+	IndexType      string `protobuf:"bytes,3,opt,name=index_type,json=indexType,proto3" json:"index_type,omitempty"`
+	M              uint32 `protobuf:"varint,4,opt,name=m,proto3" json:"m,omitempty"`
+	EfConstruction uint32 `protobuf:"varint,5,opt,name=ef_construction,json=efConstruction,proto3" json:"ef_construction,omitempty"`
+	Nlist          uint32 `protobuf:"varint,6,opt,name=nlist,proto3" json:"nlist,omitempty"`
+	RequestId      string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateIndexRequest) Reset() {
+	*x = CreateIndexRequest{}
+	mi := &file_raftvec_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIndexRequest) ProtoMessage() {}
+
+func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
+func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateIndexRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *CreateIndexRequest) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
+	}
+	return ""
+}
+
+func (x *CreateIndexRequest) GetIndexType() string {
+	if x != nil {
+		return x.IndexType
+	}
+	return ""
+}
+
+func (x *CreateIndexRequest) GetM() uint32 {
+	if x != nil {
+		return x.M
+	}
+	return 0
+}
+
+func (x *CreateIndexRequest) GetEfConstruction() uint32 {
+	if x != nil {
+		return x.EfConstruction
+	}
+	return 0
+}
+
+func (x *CreateIndexRequest) GetNlist() uint32 {
+	if x != nil {
+		return x.Nlist
+	}
+	return 0
+}
+
+func (x *CreateIndexRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type CreateIndexResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIndexResponse) Reset() {
+	*x = CreateIndexResponse{}
+	mi := &file_raftvec_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIndexResponse) ProtoMessage() {}
+
+func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
+func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{25}
+}
+
+type DropIndexRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	FieldName     string                 `protobuf:"bytes,2,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropIndexRequest) Reset() {
+	*x = DropIndexRequest{}
+	mi := &file_raftvec_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropIndexRequest) ProtoMessage() {}
+
+func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
+func (*DropIndexRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DropIndexRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *DropIndexRequest) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
+	}
+	return ""
+}
+
+func (x *DropIndexRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DropIndexResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropIndexResponse) Reset() {
+	*x = DropIndexResponse{}
+	mi := &file_raftvec_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropIndexResponse) ProtoMessage() {}
+
+func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropIndexResponse.ProtoReflect.Descriptor instead.
+func (*DropIndexResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{27}
+}
+
+type DescribeIndexRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeIndexRequest) Reset() {
+	*x = DescribeIndexRequest{}
+	mi := &file_raftvec_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeIndexRequest) ProtoMessage() {}
+
+func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeIndexRequest.ProtoReflect.Descriptor instead.
+func (*DescribeIndexRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DescribeIndexRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+type DescribeIndexResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	FieldName      string                 `protobuf:"bytes,1,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	IndexType      string                 `protobuf:"bytes,2,opt,name=index_type,json=indexType,proto3" json:"index_type,omitempty"` // "" when the collection has no index
+	M              uint32                 `protobuf:"varint,3,opt,name=m,proto3" json:"m,omitempty"`
+	EfConstruction uint32                 `protobuf:"varint,4,opt,name=ef_construction,json=efConstruction,proto3" json:"ef_construction,omitempty"`
+	Nlist          uint32                 `protobuf:"varint,5,opt,name=nlist,proto3" json:"nlist,omitempty"`
+	// Progress on the node that answered: sealed segments and how many of
+	// them have their index built.
+	SealedSegments  uint32 `protobuf:"varint,6,opt,name=sealed_segments,json=sealedSegments,proto3" json:"sealed_segments,omitempty"`
+	IndexedSegments uint32 `protobuf:"varint,7,opt,name=indexed_segments,json=indexedSegments,proto3" json:"indexed_segments,omitempty"`
+	Builder         string `protobuf:"bytes,8,opt,name=builder,proto3" json:"builder,omitempty"`
+	Node            string `protobuf:"bytes,9,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DescribeIndexResponse) Reset() {
+	*x = DescribeIndexResponse{}
+	mi := &file_raftvec_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeIndexResponse) ProtoMessage() {}
+
+func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeIndexResponse.ProtoReflect.Descriptor instead.
+func (*DescribeIndexResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DescribeIndexResponse) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
+	}
+	return ""
+}
+
+func (x *DescribeIndexResponse) GetIndexType() string {
+	if x != nil {
+		return x.IndexType
+	}
+	return ""
+}
+
+func (x *DescribeIndexResponse) GetM() uint32 {
+	if x != nil {
+		return x.M
+	}
+	return 0
+}
+
+func (x *DescribeIndexResponse) GetEfConstruction() uint32 {
+	if x != nil {
+		return x.EfConstruction
+	}
+	return 0
+}
+
+func (x *DescribeIndexResponse) GetNlist() uint32 {
+	if x != nil {
+		return x.Nlist
+	}
+	return 0
+}
+
+func (x *DescribeIndexResponse) GetSealedSegments() uint32 {
+	if x != nil {
+		return x.SealedSegments
+	}
+	return 0
+}
+
+func (x *DescribeIndexResponse) GetIndexedSegments() uint32 {
+	if x != nil {
+		return x.IndexedSegments
+	}
+	return 0
+}
+
+func (x *DescribeIndexResponse) GetBuilder() string {
+	if x != nil {
+		return x.Builder
+	}
+	return ""
+}
+
+func (x *DescribeIndexResponse) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1752,7 +2149,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_raftvec_proto_msgTypes[24]
+	mi := &file_raftvec_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +2161,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[24]
+	mi := &file_raftvec_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +2174,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{24}
+	return file_raftvec_proto_rawDescGZIP(), []int{30}
 }
 
 type NodeStatus struct {
@@ -1792,7 +2189,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_raftvec_proto_msgTypes[25]
+	mi := &file_raftvec_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +2201,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[25]
+	mi := &file_raftvec_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +2214,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{25}
+	return file_raftvec_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -1865,14 +2262,16 @@ type GroupStatus struct {
 	Digest   string `protobuf:"bytes,12,opt,name=digest,proto3" json:"digest,omitempty"`
 	Suffrage string `protobuf:"bytes,13,opt,name=suffrage,proto3" json:"suffrage,omitempty"`
 	// lag_ms is how far this replica's safe ts trails the node's clock.
-	LagMs         int64 `protobuf:"varint,14,opt,name=lag_ms,json=lagMs,proto3" json:"lag_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LagMs           int64  `protobuf:"varint,14,opt,name=lag_ms,json=lagMs,proto3" json:"lag_ms,omitempty"`
+	IndexedSegments uint32 `protobuf:"varint,15,opt,name=indexed_segments,json=indexedSegments,proto3" json:"indexed_segments,omitempty"`
+	SealedSegments  uint32 `protobuf:"varint,16,opt,name=sealed_segments,json=sealedSegments,proto3" json:"sealed_segments,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[26]
+	mi := &file_raftvec_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2283,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[26]
+	mi := &file_raftvec_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2296,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{26}
+	return file_raftvec_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -1998,19 +2397,35 @@ func (x *GroupStatus) GetLagMs() int64 {
 	return 0
 }
 
+func (x *GroupStatus) GetIndexedSegments() uint32 {
+	if x != nil {
+		return x.IndexedSegments
+	}
+	return 0
+}
+
+func (x *GroupStatus) GetSealedSegments() uint32 {
+	if x != nil {
+		return x.SealedSegments
+	}
+	return 0
+}
+
 type StatusResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	Nodes         []*NodeStatus          `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	Groups        []*GroupStatus         `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
-	Kernel        string                 `protobuf:"bytes,4,opt,name=kernel,proto3" json:"kernel,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Node   string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Nodes  []*NodeStatus          `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Groups []*GroupStatus         `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
+	Kernel string                 `protobuf:"bytes,4,opt,name=kernel,proto3" json:"kernel,omitempty"`
+	// index_builder is the backend that builds indexes, e.g. "cpu (avx2)".
+	IndexBuilder  string `protobuf:"bytes,5,opt,name=index_builder,json=indexBuilder,proto3" json:"index_builder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[27]
+	mi := &file_raftvec_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2437,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[27]
+	mi := &file_raftvec_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2450,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{27}
+	return file_raftvec_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -2066,6 +2481,13 @@ func (x *StatusResponse) GetKernel() string {
 	return ""
 }
 
+func (x *StatusResponse) GetIndexBuilder() string {
+	if x != nil {
+		return x.IndexBuilder
+	}
+	return ""
+}
+
 type JoinRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
@@ -2077,7 +2499,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[28]
+	mi := &file_raftvec_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2511,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[28]
+	mi := &file_raftvec_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2524,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{28}
+	return file_raftvec_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -2134,7 +2556,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2568,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2581,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{29}
+	return file_raftvec_proto_rawDescGZIP(), []int{35}
 }
 
 type AddReplicaRequest struct {
@@ -2173,7 +2595,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2607,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2620,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{30}
+	return file_raftvec_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -2230,7 +2652,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2664,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2677,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{31}
+	return file_raftvec_proto_rawDescGZIP(), []int{37}
 }
 
 type InjectFaultRequest struct {
@@ -2279,7 +2701,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2713,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2726,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{32}
+	return file_raftvec_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -2365,7 +2787,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2799,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2812,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{33}
+	return file_raftvec_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -2499,7 +2921,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\vGetResponse\x12$\n" +
 	"\x04rows\x18\x01 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\xb0\x01\n" +
+	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\xd8\x01\n" +
 	"\rSearchRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -2507,7 +2929,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\avectors\x18\x02 \x03(\x02R\avectors\x12\x13\n" +
 	"\x05top_k\x18\x03 \x01(\rR\x04topK\x12#\n" +
 	"\routput_fields\x18\x04 \x03(\tR\foutputFields\x12+\n" +
-	"\x04read\x18\x05 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\"\x8c\x01\n" +
+	"\x04read\x18\x05 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12\x0e\n" +
+	"\x02ef\x18\x06 \x01(\rR\x02ef\x12\x16\n" +
+	"\x06nprobe\x18\a \x01(\rR\x06nprobe\"\x8c\x01\n" +
 	"\x03Hit\x12\x15\n" +
 	"\x06int_id\x18\x01 \x01(\x03R\x05intId\x12\x15\n" +
 	"\x06str_id\x18\x02 \x01(\tR\x05strId\x12\x14\n" +
@@ -2520,14 +2944,53 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aresults\x18\x01 \x03(\v2\x13.raftvec.v1.HitListR\aresults\x12#\n" +
 	"\routput_fields\x18\x02 \x03(\tR\foutputFields\x12\x0e\n" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\x0f\n" +
+	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\xde\x01\n" +
+	"\x12CreateIndexRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x02 \x01(\tR\tfieldName\x12\x1d\n" +
+	"\n" +
+	"index_type\x18\x03 \x01(\tR\tindexType\x12\f\n" +
+	"\x01m\x18\x04 \x01(\rR\x01m\x12'\n" +
+	"\x0fef_construction\x18\x05 \x01(\rR\x0eefConstruction\x12\x14\n" +
+	"\x05nlist\x18\x06 \x01(\rR\x05nlist\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tR\trequestId\"\x15\n" +
+	"\x13CreateIndexResponse\"p\n" +
+	"\x10DropIndexRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x02 \x01(\tR\tfieldName\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x13\n" +
+	"\x11DropIndexResponse\"6\n" +
+	"\x14DescribeIndexRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\"\xa4\x02\n" +
+	"\x15DescribeIndexResponse\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x01 \x01(\tR\tfieldName\x12\x1d\n" +
+	"\n" +
+	"index_type\x18\x02 \x01(\tR\tindexType\x12\f\n" +
+	"\x01m\x18\x03 \x01(\rR\x01m\x12'\n" +
+	"\x0fef_construction\x18\x04 \x01(\rR\x0eefConstruction\x12\x14\n" +
+	"\x05nlist\x18\x05 \x01(\rR\x05nlist\x12'\n" +
+	"\x0fsealed_segments\x18\x06 \x01(\rR\x0esealedSegments\x12)\n" +
+	"\x10indexed_segments\x18\a \x01(\rR\x0findexedSegments\x12\x18\n" +
+	"\abuilder\x18\b \x01(\tR\abuilder\x12\x12\n" +
+	"\x04node\x18\t \x01(\tR\x04node\"\x0f\n" +
 	"\rStatusRequest\"j\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bapi_addr\x18\x02 \x01(\tR\aapiAddr\x12\x1b\n" +
 	"\traft_addr\x18\x03 \x01(\tR\braftAddr\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\"\xf3\x02\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"\xc7\x03\n" +
 	"\vGroupStatus\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1e\n" +
 	"\n" +
@@ -2545,12 +3008,15 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x04rows\x18\v \x01(\x04R\x04rows\x12\x16\n" +
 	"\x06digest\x18\f \x01(\tR\x06digest\x12\x1a\n" +
 	"\bsuffrage\x18\r \x01(\tR\bsuffrage\x12\x15\n" +
-	"\x06lag_ms\x18\x0e \x01(\x03R\x05lagMs\"\x9b\x01\n" +
+	"\x06lag_ms\x18\x0e \x01(\x03R\x05lagMs\x12)\n" +
+	"\x10indexed_segments\x18\x0f \x01(\rR\x0findexedSegments\x12'\n" +
+	"\x0fsealed_segments\x18\x10 \x01(\rR\x0esealedSegments\"\xc0\x01\n" +
 	"\x0eStatusResponse\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12,\n" +
 	"\x05nodes\x18\x02 \x03(\v2\x16.raftvec.v1.NodeStatusR\x05nodes\x12/\n" +
 	"\x06groups\x18\x03 \x03(\v2\x17.raftvec.v1.GroupStatusR\x06groups\x12\x16\n" +
-	"\x06kernel\x18\x04 \x01(\tR\x06kernel\"^\n" +
+	"\x06kernel\x18\x04 \x01(\tR\x06kernel\x12#\n" +
+	"\rindex_builder\x18\x05 \x01(\tR\findexBuilder\"^\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
@@ -2595,7 +3061,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06STRONG\x10\x01\x12\v\n" +
 	"\aBOUNDED\x10\x02\x12\v\n" +
 	"\aSESSION\x10\x03\x12\f\n" +
-	"\bEVENTUAL\x10\x042\xfc\x05\n" +
+	"\bEVENTUAL\x10\x042\xec\a\n" +
 	"\aRaftVec\x12]\n" +
 	"\x10CreateCollection\x12#.raftvec.v1.CreateCollectionRequest\x1a$.raftvec.v1.CreateCollectionResponse\x12W\n" +
 	"\x0eDropCollection\x12!.raftvec.v1.DropCollectionRequest\x1a\".raftvec.v1.DropCollectionResponse\x12Z\n" +
@@ -2606,7 +3072,10 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06Delete\x12\x19.raftvec.v1.DeleteRequest\x1a\x19.raftvec.v1.WriteResponse\x126\n" +
 	"\x03Get\x12\x16.raftvec.v1.GetRequest\x1a\x17.raftvec.v1.GetResponse\x12?\n" +
 	"\x06Search\x12\x19.raftvec.v1.SearchRequest\x1a\x1a.raftvec.v1.SearchResponse\x12?\n" +
-	"\x06Status\x12\x19.raftvec.v1.StatusRequest\x1a\x1a.raftvec.v1.StatusResponse2\xdf\x01\n" +
+	"\x06Status\x12\x19.raftvec.v1.StatusRequest\x1a\x1a.raftvec.v1.StatusResponse\x12N\n" +
+	"\vCreateIndex\x12\x1e.raftvec.v1.CreateIndexRequest\x1a\x1f.raftvec.v1.CreateIndexResponse\x12H\n" +
+	"\tDropIndex\x12\x1c.raftvec.v1.DropIndexRequest\x1a\x1d.raftvec.v1.DropIndexResponse\x12T\n" +
+	"\rDescribeIndex\x12 .raftvec.v1.DescribeIndexRequest\x1a!.raftvec.v1.DescribeIndexResponse2\xdf\x01\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -2626,7 +3095,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -2655,16 +3124,22 @@ var file_raftvec_proto_goTypes = []any{
 	(*Hit)(nil),                        // 24: raftvec.v1.Hit
 	(*HitList)(nil),                    // 25: raftvec.v1.HitList
 	(*SearchResponse)(nil),             // 26: raftvec.v1.SearchResponse
-	(*StatusRequest)(nil),              // 27: raftvec.v1.StatusRequest
-	(*NodeStatus)(nil),                 // 28: raftvec.v1.NodeStatus
-	(*GroupStatus)(nil),                // 29: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 30: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 31: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 32: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 33: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 34: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 35: raftvec.v1.InjectFaultRequest
-	(*InjectFaultResponse)(nil),        // 36: raftvec.v1.InjectFaultResponse
+	(*CreateIndexRequest)(nil),         // 27: raftvec.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),        // 28: raftvec.v1.CreateIndexResponse
+	(*DropIndexRequest)(nil),           // 29: raftvec.v1.DropIndexRequest
+	(*DropIndexResponse)(nil),          // 30: raftvec.v1.DropIndexResponse
+	(*DescribeIndexRequest)(nil),       // 31: raftvec.v1.DescribeIndexRequest
+	(*DescribeIndexResponse)(nil),      // 32: raftvec.v1.DescribeIndexResponse
+	(*StatusRequest)(nil),              // 33: raftvec.v1.StatusRequest
+	(*NodeStatus)(nil),                 // 34: raftvec.v1.NodeStatus
+	(*GroupStatus)(nil),                // 35: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 36: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 37: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 38: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 39: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 40: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 41: raftvec.v1.InjectFaultRequest
+	(*InjectFaultResponse)(nil),        // 42: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -2685,8 +3160,8 @@ var file_raftvec_proto_depIdxs = []int32{
 	15, // 15: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
 	24, // 16: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
 	25, // 17: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
-	28, // 18: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	29, // 19: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	34, // 18: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	35, // 19: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
 	6,  // 20: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
 	8,  // 21: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
 	10, // 22: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
@@ -2696,25 +3171,31 @@ var file_raftvec_proto_depIdxs = []int32{
 	19, // 26: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
 	21, // 27: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
 	23, // 28: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	27, // 29: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	31, // 30: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	33, // 31: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	35, // 32: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 33: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 34: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 35: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 36: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 37: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 38: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 39: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 40: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	26, // 41: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	30, // 42: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	32, // 43: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	34, // 44: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	36, // 45: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	33, // [33:46] is the sub-list for method output_type
-	20, // [20:33] is the sub-list for method input_type
+	33, // 29: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	27, // 30: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	29, // 31: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	31, // 32: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	37, // 33: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	39, // 34: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	41, // 35: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 36: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 37: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 38: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 39: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 40: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 41: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 42: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 43: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	26, // 44: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	36, // 45: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	28, // 46: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	30, // 47: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	32, // 48: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	38, // 49: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	40, // 50: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	42, // 51: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	36, // [36:52] is the sub-list for method output_type
+	20, // [20:36] is the sub-list for method input_type
 	20, // [20:20] is the sub-list for extension type_name
 	20, // [20:20] is the sub-list for extension extendee
 	0,  // [0:20] is the sub-list for field type_name
@@ -2738,7 +3219,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   34,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

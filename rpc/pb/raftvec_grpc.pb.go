@@ -32,6 +32,9 @@ const (
 	RaftVec_Get_FullMethodName                = "/raftvec.v1.RaftVec/Get"
 	RaftVec_Search_FullMethodName             = "/raftvec.v1.RaftVec/Search"
 	RaftVec_Status_FullMethodName             = "/raftvec.v1.RaftVec/Status"
+	RaftVec_CreateIndex_FullMethodName        = "/raftvec.v1.RaftVec/CreateIndex"
+	RaftVec_DropIndex_FullMethodName          = "/raftvec.v1.RaftVec/DropIndex"
+	RaftVec_DescribeIndex_FullMethodName      = "/raftvec.v1.RaftVec/DescribeIndex"
 )
 
 // RaftVecClient is the client API for RaftVec service.
@@ -48,6 +51,9 @@ type RaftVecClient interface {
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetResponse, error)
 	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
+	CreateIndex(ctx context.Context, in *CreateIndexRequest, opts ...grpc.CallOption) (*CreateIndexResponse, error)
+	DropIndex(ctx context.Context, in *DropIndexRequest, opts ...grpc.CallOption) (*DropIndexResponse, error)
+	DescribeIndex(ctx context.Context, in *DescribeIndexRequest, opts ...grpc.CallOption) (*DescribeIndexResponse, error)
 }
 
 type raftVecClient struct {
@@ -158,6 +164,36 @@ func (c *raftVecClient) Status(ctx context.Context, in *StatusRequest, opts ...g
 	return out, nil
 }
 
+func (c *raftVecClient) CreateIndex(ctx context.Context, in *CreateIndexRequest, opts ...grpc.CallOption) (*CreateIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateIndexResponse)
+	err := c.cc.Invoke(ctx, RaftVec_CreateIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *raftVecClient) DropIndex(ctx context.Context, in *DropIndexRequest, opts ...grpc.CallOption) (*DropIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DropIndexResponse)
+	err := c.cc.Invoke(ctx, RaftVec_DropIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *raftVecClient) DescribeIndex(ctx context.Context, in *DescribeIndexRequest, opts ...grpc.CallOption) (*DescribeIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeIndexResponse)
+	err := c.cc.Invoke(ctx, RaftVec_DescribeIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RaftVecServer is the server API for RaftVec service.
 // All implementations must embed UnimplementedRaftVecServer
 // for forward compatibility.
@@ -172,6 +208,9 @@ type RaftVecServer interface {
 	Get(context.Context, *GetRequest) (*GetResponse, error)
 	Search(context.Context, *SearchRequest) (*SearchResponse, error)
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
+	CreateIndex(context.Context, *CreateIndexRequest) (*CreateIndexResponse, error)
+	DropIndex(context.Context, *DropIndexRequest) (*DropIndexResponse, error)
+	DescribeIndex(context.Context, *DescribeIndexRequest) (*DescribeIndexResponse, error)
 	mustEmbedUnimplementedRaftVecServer()
 }
 
@@ -211,6 +250,15 @@ func (UnimplementedRaftVecServer) Search(context.Context, *SearchRequest) (*Sear
 }
 func (UnimplementedRaftVecServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedRaftVecServer) CreateIndex(context.Context, *CreateIndexRequest) (*CreateIndexResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateIndex not implemented")
+}
+func (UnimplementedRaftVecServer) DropIndex(context.Context, *DropIndexRequest) (*DropIndexResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropIndex not implemented")
+}
+func (UnimplementedRaftVecServer) DescribeIndex(context.Context, *DescribeIndexRequest) (*DescribeIndexResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DescribeIndex not implemented")
 }
 func (UnimplementedRaftVecServer) mustEmbedUnimplementedRaftVecServer() {}
 func (UnimplementedRaftVecServer) testEmbeddedByValue()                 {}
@@ -413,6 +461,60 @@ func _RaftVec_Status_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RaftVec_CreateIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).CreateIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_CreateIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).CreateIndex(ctx, req.(*CreateIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RaftVec_DropIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DropIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).DropIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_DropIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).DropIndex(ctx, req.(*DropIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RaftVec_DescribeIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).DescribeIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_DescribeIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).DescribeIndex(ctx, req.(*DescribeIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RaftVec_ServiceDesc is the grpc.ServiceDesc for RaftVec service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -459,6 +561,18 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Status",
 			Handler:    _RaftVec_Status_Handler,
+		},
+		{
+			MethodName: "CreateIndex",
+			Handler:    _RaftVec_CreateIndex_Handler,
+		},
+		{
+			MethodName: "DropIndex",
+			Handler:    _RaftVec_DropIndex_Handler,
+		},
+		{
+			MethodName: "DescribeIndex",
+			Handler:    _RaftVec_DescribeIndex_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
