@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -134,6 +135,10 @@ func (a *applier) apply(op *fsmpb.Op) any {
 		if a.ready(res) {
 			a.dropIndexes()
 		}
+	case *fsmpb.Op_Compact:
+		if a.ready(res) {
+			a.compact(k.Compact, op.Ts, res)
+		}
 	}
 	if op.RequestId != "" {
 		s.dedup[op.RequestId] = res
@@ -179,7 +184,7 @@ func (a *applier) createCollection(cc *fsmpb.CreateCollection, res *fsmpb.Result
 	a.manifestDirty = true
 }
 
-// live returns the newest row of a key if it is not deleted.
+// liveRef returns the newest row of a key if it is not deleted.
 func (s *Shard) liveRef(intPK int64, strPK string, isInt bool) (rowRef, bool) {
 	var ref rowRef
 	if isInt {
@@ -190,7 +195,11 @@ func (s *Shard) liveRef(intPK int64, strPK string, isInt bool) (rowRef, bool) {
 	if ref == 0 {
 		return 0, false
 	}
-	return ref, s.segByID[ref.seg()].deletedAt(ref.row()) == live
+	seg := s.segByID[ref.seg()]
+	if seg == nil {
+		return 0, false
+	}
+	return ref, seg.deletedAt(ref.row()) == live
 }
 
 func (a *applier) insert(ins *fsmpb.Insert, ts uint64, res *fsmpb.Result) {
@@ -258,7 +267,7 @@ func (a *applier) insert(ins *fsmpb.Insert, ts uint64, res *fsmpb.Result) {
 		to := min(n, from+sealRows-have)
 		chunk := sliceRows(rows, from, to, s.schema.Dim)
 		p := prev[from:to]
-		g.appendRows(rows, from, to, ts, p)
+		g.appendRows(rows, from, to, rowMeta{ts: ts, partition: ins.Partition}, p)
 		for i := from; i < to; i++ {
 			s.setNewest(rows, i, makeRef(g.id, uint32(have+i-from)))
 		}
@@ -266,7 +275,7 @@ func (a *applier) insert(ins *fsmpb.Insert, ts uint64, res *fsmpb.Result) {
 		for i, r := range p {
 			pu[i] = uint64(r)
 		}
-		a.put(blockKey(g.id, uint32(have)), &fsmpb.Block{Segment: g.id, FirstRow: uint32(have), Ts: ts, Rows: chunk, Prev: pu})
+		a.put(blockKey(g.id, uint32(have)), &fsmpb.Block{Segment: g.id, FirstRow: uint32(have), Ts: ts, Rows: chunk, Prev: pu, Partition: ins.Partition})
 		if have+to-from >= sealRows {
 			a.seal(ts)
 		}
@@ -310,6 +319,23 @@ func (a *applier) delete(d *fsmpb.Delete, ts uint64, res *fsmpb.Result) {
 			s.segByID[ref.seg()].markDeleted(ref.row(), ts)
 		}
 	}
+	if len(d.Partitions) > 0 {
+		parts := map[uint32]bool{}
+		for _, p := range d.Partitions {
+			parts[p] = true
+		}
+		for _, g := range s.segs {
+			g.mu.RLock()
+			n := len(g.insertTs)
+			g.mu.RUnlock()
+			for r := 0; r < n; r++ {
+				if parts[g.parts[r]] && g.deletedAt(uint32(r)) == live {
+					g.markDeleted(uint32(r), ts)
+					rows = append(rows, uint64(makeRef(g.id, uint32(r))))
+				}
+			}
+		}
+	}
 	if len(rows) > 0 {
 		a.put(deletesKey(ts), &fsmpb.Deletes{Ts: ts, Rows: rows})
 	}
@@ -333,7 +359,11 @@ func (a *applier) seal(ts uint64) {
 }
 
 func (s *Shard) manifest() *fsmpb.Manifest {
-	m := &fsmpb.Manifest{}
+	m := &fsmpb.Manifest{Horizon: s.horizon}
+	for id := range s.compacted {
+		m.Compacted = append(m.Compacted, id)
+	}
+	sort.Slice(m.Compacted, func(i, j int) bool { return m.Compacted[i] < m.Compacted[j] })
 	for _, g := range s.segs {
 		g.mu.RLock()
 		m.Segments = append(m.Segments, &fsmpb.Segment{Id: g.id, Sealed: g.sealed, Rows: uint32(len(g.insertTs)), SealTs: g.sealTs})

@@ -32,6 +32,46 @@ type CollectionInfo struct {
 	Name   string           `json:"name"`
 	Schema json.RawMessage  `json:"schema"` // protojson of fsmpb.Schema
 	Shards []ShardPlacement `json:"shards"`
+	// Partitions maps partition names to ids; "_default" is 0.
+	Partitions    map[string]uint32 `json:"partitions"`
+	NextPartition uint32            `json:"next_partition"`
+}
+
+// MaxPartitions bounds the partitions of one collection.
+const MaxPartitions = 4096
+
+// PartitionIDs resolves partition names; no names means no restriction
+// (nil).
+func (c *CollectionInfo) PartitionIDs(names []string) ([]uint32, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := make([]uint32, 0, len(names))
+	for _, n := range names {
+		id, ok := c.partition(n)
+		if !ok {
+			return nil, fmt.Errorf("%w: partition %q of collection %q", ErrNotFound, n, c.Name)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func (c *CollectionInfo) partition(name string) (uint32, bool) {
+	if name == "" || name == DefaultPartition {
+		return 0, true
+	}
+	id, ok := c.Partitions[name]
+	return id, ok
+}
+
+// PartitionID resolves one partition name ("" is the default partition).
+func (c *CollectionInfo) PartitionID(name string) (uint32, error) {
+	id, ok := c.partition(name)
+	if !ok {
+		return 0, fmt.Errorf("%w: partition %q of collection %q", ErrNotFound, name, c.Name)
+	}
+	return id, nil
 }
 
 // SchemaProto decodes the collection's schema.
@@ -57,6 +97,14 @@ type MetaOp struct {
 	CreateCollection *MetaCreateCollection `json:"create_collection,omitempty"`
 	DropCollection   string                `json:"drop_collection,omitempty"`
 	AddNonVoter      *MetaReplica          `json:"add_non_voter,omitempty"`
+	CreatePartition  *MetaPartition        `json:"create_partition,omitempty"`
+	DropPartition    *MetaPartition        `json:"drop_partition,omitempty"`
+}
+
+// MetaPartition names a partition of a collection.
+type MetaPartition struct {
+	Collection string `json:"collection"`
+	Name       string `json:"name"`
 }
 
 // MetaCreateCollection creates a collection with one shard on Replicas
@@ -142,12 +190,43 @@ func (m *Meta) apply(op *MetaOp) error {
 		}
 		shard := ShardPlacement{ID: st.NextShard, Voters: m.leastLoaded(r)}
 		st.NextShard++
-		st.Collections[s.Name] = &CollectionInfo{Name: s.Name, Schema: op.CreateCollection.Schema, Shards: []ShardPlacement{shard}}
+		st.Collections[s.Name] = &CollectionInfo{Name: s.Name, Schema: op.CreateCollection.Schema, Shards: []ShardPlacement{shard},
+			Partitions: map[string]uint32{DefaultPartition: 0}, NextPartition: 1}
 	case op.DropCollection != "":
 		if _, ok := st.Collections[op.DropCollection]; !ok {
 			return fmt.Errorf("%w: collection %q", ErrNotFound, op.DropCollection)
 		}
 		delete(st.Collections, op.DropCollection)
+	case op.CreatePartition != nil:
+		p := op.CreatePartition
+		c, ok := st.Collections[p.Collection]
+		if !ok {
+			return fmt.Errorf("%w: collection %q", ErrNotFound, p.Collection)
+		}
+		if _, ok := c.partition(p.Name); ok {
+			return fmt.Errorf("%w: partition %q", ErrAlreadyExists, p.Name)
+		}
+		if len(c.Partitions) >= MaxPartitions {
+			return invalidf("partitions: collection %q has %d, the limit", p.Collection, MaxPartitions)
+		}
+		if c.Partitions == nil {
+			c.Partitions = map[string]uint32{DefaultPartition: 0}
+		}
+		c.Partitions[p.Name] = c.NextPartition
+		c.NextPartition++
+	case op.DropPartition != nil:
+		p := op.DropPartition
+		c, ok := st.Collections[p.Collection]
+		if !ok {
+			return fmt.Errorf("%w: collection %q", ErrNotFound, p.Collection)
+		}
+		if p.Name == DefaultPartition || p.Name == "" {
+			return invalidf("partition_name: the default partition cannot be dropped")
+		}
+		if _, ok := c.Partitions[p.Name]; !ok {
+			return fmt.Errorf("%w: partition %q", ErrNotFound, p.Name)
+		}
+		delete(c.Partitions, p.Name)
 	case op.AddNonVoter != nil:
 		c, ok := st.Collections[op.AddNonVoter.Collection]
 		if !ok {
@@ -158,10 +237,12 @@ func (m *Meta) apply(op *MetaOp) error {
 		}
 		for i := range c.Shards {
 			sh := &c.Shards[i]
-			if contains(sh.Voters, op.AddNonVoter.Node) || contains(sh.NonVoters, op.AddNonVoter.Node) {
-				return fmt.Errorf("%w: node %q already holds a replica of shard %d", ErrAlreadyExists, op.AddNonVoter.Node, sh.ID)
+			if contains(sh.Voters, op.AddNonVoter.Node) {
+				return fmt.Errorf("%w: node %q already holds a voting replica of shard %d", ErrAlreadyExists, op.AddNonVoter.Node, sh.ID)
 			}
-			sh.NonVoters = append(sh.NonVoters, op.AddNonVoter.Node)
+			if !contains(sh.NonVoters, op.AddNonVoter.Node) { // a retry changes nothing
+				sh.NonVoters = append(sh.NonVoters, op.AddNonVoter.Node)
+			}
 		}
 	}
 	return nil

@@ -78,29 +78,65 @@ func (seg *segment) row(r uint32, fields []int) Row {
 type SearchRequest struct {
 	Vectors      []float32 // nq*dim floats
 	TopK         int
+	Offset       int // results to skip before the TopK returned
 	Ts           uint64
 	OutputFields []string
 	Params       index.SearchParams
+	Filter       Filter
+	// Range, if set, keeps only hits with Lo <= distance < Hi (distances
+	// are smaller-is-closer, so callers convert similarities).
+	Range *DistRange
+}
+
+// DistRange bounds the distance of range-search hits.
+type DistRange struct{ Lo, Hi float32 }
+
+// Limits of reads.
+const (
+	MaxTopK     = 16384
+	MaxQueryRow = 16384
+)
+
+// readViews takes views of every segment at ts, narrowed by the filter.
+func (s *Shard) readViews(ts uint64, f Filter) (*Schema, []*View, error) {
+	s.mu.RLock()
+	sc, err := s.checkReadable()
+	if err == nil && ts < s.horizon {
+		err = fmt.Errorf("%w: ts %d is older than the oldest readable ts %d (compaction has merged older versions away)", ErrTsTooOld, ts, s.horizon)
+	}
+	if err != nil {
+		s.mu.RUnlock()
+		return nil, nil, err
+	}
+	views := make([]*View, len(s.segs))
+	for i, g := range s.segs {
+		views[i] = g.view(ts)
+	}
+	s.mu.RUnlock()
+	for _, v := range views {
+		if err := f.apply(v); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sc, views, nil
 }
 
 // Search returns, for each query vector, the TopK closest rows visible at
-// req.Ts. The caller has made sure the shard has applied req.Ts.
+// req.Ts that pass the filter. The caller has made sure the shard has
+// applied req.Ts.
 func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) {
-	s.mu.RLock()
-	sc, err := s.checkReadable()
-	if err != nil {
-		s.mu.RUnlock()
-		return nil, err
+	if req.TopK < 1 || req.TopK > MaxTopK {
+		return nil, invalidf("top_k (%d) must be between 1 and %d", req.TopK, MaxTopK)
 	}
-	views := s.views(req.Ts)
-	segs := append([]*segment(nil), s.segs...)
-	s.mu.RUnlock()
-
-	if req.TopK < 1 {
-		return nil, invalidf("top_k (%d) must be at least 1", req.TopK)
+	if req.Offset < 0 || req.TopK+req.Offset > MaxTopK {
+		return nil, invalidf("offset (%d) + top_k (%d) must be at most %d", req.Offset, req.TopK, MaxTopK)
 	}
 	if err := req.Params.Validate(); err != nil {
 		return nil, invalidf("%v", strings.TrimPrefix(err.Error(), index.ErrInvalidSpec.Error()+": "))
+	}
+	sc, views, err := s.readViews(req.Ts, req.Filter)
+	if err != nil {
+		return nil, err
 	}
 	if len(req.Vectors) == 0 || len(req.Vectors)%sc.Dim != 0 {
 		return nil, invalidf("vectors: got %d floats; want a positive multiple of dim %d", len(req.Vectors), sc.Dim)
@@ -108,6 +144,12 @@ func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) 
 	fields, err := sc.resolveFields(req.OutputFields)
 	if err != nil {
 		return nil, err
+	}
+	segs := make([]search.Segment, len(views))
+	total := 0
+	for i, v := range views {
+		segs[i] = v
+		total += v.n
 	}
 	nq := len(req.Vectors) / sc.Dim
 	out := make([][]Row, nq)
@@ -120,18 +162,129 @@ func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) 
 		if sc.Metric == index.Cosine { // queries are normalised like rows
 			index.Normalize(q)
 		}
-		hits, err := search.Segments(ctx, sc.Metric, sc.Dim, views, q, req.TopK, req.Params)
+		hits, err := searchRange(ctx, sc, segs, q, req, total)
 		if err != nil {
 			return nil, err
 		}
 		rows := make([]Row, len(hits))
 		for j, h := range hits {
-			rows[j] = segs[h.Segment].row(h.Row, fields)
+			rows[j] = views[h.Segment].seg.row(h.Row, fields)
 			rows[j].Dist = h.Dist
 		}
 		out[i] = rows
 	}
 	return out, nil
+}
+
+// searchRange runs one query: the top TopK after Offset, and with a range
+// only hits inside it. Hits closer than the range's near end would crowd
+// the top k, so a range search widens k until it has enough in range or
+// has looked at every row.
+func searchRange(ctx context.Context, sc *Schema, segs []search.Segment, q []float32, req SearchRequest, total int) ([]search.Hit, error) {
+	want := req.TopK + req.Offset
+	k := want
+	for {
+		hits, err := search.Segments(ctx, sc.Metric, sc.Dim, segs, q, k, req.Params)
+		if err != nil {
+			return nil, err
+		}
+		if req.Range != nil {
+			kept := hits[:0:0]
+			for _, h := range hits {
+				if h.Dist >= req.Range.Lo && h.Dist < req.Range.Hi {
+					kept = append(kept, h)
+				}
+			}
+			exhausted := len(hits) < k || k >= total || hits[len(hits)-1].Dist >= req.Range.Hi
+			if len(kept) < want && !exhausted {
+				k = min(k*4, total)
+				continue
+			}
+			hits = kept
+		}
+		if len(hits) <= req.Offset {
+			return nil, nil
+		}
+		hits = hits[req.Offset:]
+		if len(hits) > req.TopK {
+			hits = hits[:req.TopK]
+		}
+		return hits, nil
+	}
+}
+
+// QueryRequest asks for the rows that pass a filter.
+type QueryRequest struct {
+	Filter       Filter
+	Ts           uint64
+	OutputFields []string
+	Limit        int // at most MaxQueryRow
+	Offset       int
+}
+
+// Query returns the rows visible at req.Ts that pass the filter, in
+// segment and row order (insert order), after skipping Offset, at most
+// Limit of them.
+func (s *Shard) Query(ctx context.Context, req QueryRequest) ([]Row, error) {
+	if req.Limit < 1 || req.Limit > MaxQueryRow {
+		return nil, invalidf("limit (%d) must be between 1 and %d", req.Limit, MaxQueryRow)
+	}
+	if req.Offset < 0 {
+		return nil, invalidf("offset (%d) must not be negative", req.Offset)
+	}
+	sc, views, err := s.readViews(req.Ts, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := sc.resolveFields(req.OutputFields)
+	if err != nil {
+		return nil, err
+	}
+	var out []Row
+	skip := req.Offset
+	for _, v := range views {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for r := 0; r < v.n; r++ {
+			if !v.Visible(uint32(r)) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			out = append(out, v.seg.row(uint32(r), fields))
+			if len(out) == req.Limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// MatchingKeys returns the primary keys of every row visible at ts that
+// passes the filter (for delete by expression).
+func (s *Shard) MatchingKeys(ctx context.Context, f Filter, ts uint64) (ints []int64, strs []string, err error) {
+	_, views, err := s.readViews(ts, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range views {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		for r := 0; r < v.n; r++ {
+			if v.Visible(uint32(r)) {
+				if len(v.intPKs) > 0 {
+					ints = append(ints, v.intPKs[r])
+				} else {
+					strs = append(strs, v.strPKs[r])
+				}
+			}
+		}
+	}
+	return ints, strs, nil
 }
 
 // Get returns the rows with the given keys as of ts, in the order asked;
@@ -143,6 +296,9 @@ func (s *Shard) Get(ctx context.Context, intPKs []int64, strPKs []string, ts uin
 	if err != nil {
 		return nil, err
 	}
+	if ts < s.horizon {
+		return nil, fmt.Errorf("%w: ts %d is older than the oldest readable ts %d (compaction has merged older versions away)", ErrTsTooOld, ts, s.horizon)
+	}
 	fields, err := sc.resolveFields(outputFields)
 	if err != nil {
 		return nil, err
@@ -151,6 +307,9 @@ func (s *Shard) Get(ctx context.Context, intPKs []int64, strPKs []string, ts uin
 	visit := func(ref rowRef) {
 		for ref != 0 {
 			seg := s.segByID[ref.seg()]
+			if seg == nil {
+				return // merged away by compaction: older than the horizon
+			}
 			seg.mu.RLock()
 			ins, del, prev := seg.insertTs[ref.row()], atomic.LoadUint64(&seg.deleteTs[ref.row()]), seg.prev[ref.row()]
 			seg.mu.RUnlock()

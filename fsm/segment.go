@@ -25,8 +25,9 @@ func (r rowRef) row() uint32                { return uint32(r) }
 // lock. deleteTs is read and written atomically: a concurrent delete always
 // has a ts above any view's ts, so a view sees the same answer either way.
 type segment struct {
-	id  uint64
-	dim int
+	id     uint64
+	dim    int
+	pkName string
 
 	mu       sync.RWMutex // guards the slice headers and sealed
 	sealed   bool
@@ -37,14 +38,16 @@ type segment struct {
 	insertTs []uint64
 	deleteTs []uint64
 	prev     []rowRef
+	parts    []uint32        // partition of each row
 	cols     []*fsmpb.Column // one per scalar field, in schema order
 
 	ix       atomic.Pointer[indexHolder] // set once the sealed segment is indexed
 	building atomic.Bool
 }
 
-func newSegment(id uint64, dim int, scalars []*fsmpb.Field) *segment {
-	s := &segment{id: id, dim: dim}
+func newSegment(id uint64, sc *Schema) *segment {
+	s := &segment{id: id, dim: sc.Dim, pkName: sc.PK.Name}
+	scalars := sc.Scalars
 	for _, f := range scalars {
 		s.cols = append(s.cols, &fsmpb.Column{Field: f.Name})
 	}
@@ -57,9 +60,18 @@ func (s *segment) len() int {
 	return len(s.insertTs)
 }
 
-// appendRows appends rows [from, to) of r, all inserted at ts. Called by
-// the apply goroutine only.
-func (s *segment) appendRows(r *fsmpb.Rows, from, to int, ts uint64, prev []rowRef) {
+// rowMeta says when and where rows were inserted: one ts and partition for
+// all of them, or (rows moved by compaction) one of each per row.
+type rowMeta struct {
+	ts         uint64
+	partition  uint32
+	tss        []uint64
+	partitions []uint32
+}
+
+// appendRows appends rows [from, to) of r. Called by the apply goroutine
+// only.
+func (s *segment) appendRows(r *fsmpb.Rows, from, to int, m rowMeta, prev []rowRef) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.vectors = append(s.vectors, r.Vectors[from*s.dim:to*s.dim]...)
@@ -69,7 +81,13 @@ func (s *segment) appendRows(r *fsmpb.Rows, from, to int, ts uint64, prev []rowR
 		s.strPKs = append(s.strPKs, r.StrPks[from:to]...)
 	}
 	for i := from; i < to; i++ {
-		s.insertTs = append(s.insertTs, ts)
+		if m.tss != nil {
+			s.insertTs = append(s.insertTs, m.tss[i])
+			s.parts = append(s.parts, m.partitions[i])
+		} else {
+			s.insertTs = append(s.insertTs, m.ts)
+			s.parts = append(s.parts, m.partition)
+		}
 		s.deleteTs = append(s.deleteTs, live)
 	}
 	s.prev = append(s.prev, prev...)
@@ -129,12 +147,40 @@ func (s *segment) view(ts uint64) *View {
 	if h := s.ix.Load(); h != nil && s.sealed {
 		ix = h.ix
 	}
-	return &View{
+	v := &View{
 		seg: s, ts: ts, n: n, ix: ix,
 		vectors:  s.vectors[:n*s.dim],
 		insertTs: s.insertTs[:n],
 		deleteTs: s.deleteTs[:n],
+		parts:    s.parts[:n],
+		intPKs:   s.intPKs[:min(n, len(s.intPKs))],
+		strPKs:   s.strPKs[:min(n, len(s.strPKs))],
 	}
+	for _, c := range s.cols {
+		v.cols = append(v.cols, columnPrefix(c, n))
+	}
+	return v
+}
+
+// columnPrefix returns the first n rows of a column, sharing its arrays.
+func columnPrefix(c *fsmpb.Column, n int) *fsmpb.Column {
+	out := &fsmpb.Column{Field: c.Field}
+	switch {
+	case c.Bools != nil:
+		out.Bools = c.Bools[:n]
+	case c.Int64S != nil:
+		out.Int64S = c.Int64S[:n]
+	case c.Doubles != nil:
+		out.Doubles = c.Doubles[:n]
+	case c.Strings != nil:
+		out.Strings = c.Strings[:n]
+	case c.Jsons != nil:
+		out.Jsons = c.Jsons[:n]
+	}
+	if len(c.Nulls) > 0 {
+		out.Nulls = c.Nulls[:min(n, len(c.Nulls))]
+	}
+	return out
 }
 
 // View is a segment as of a read ts. It implements search.Segment.
@@ -146,6 +192,11 @@ type View struct {
 	insertTs []uint64
 	deleteTs []uint64
 	ix       index.Index
+	parts    []uint32
+	intPKs   []int64
+	strPKs   []string
+	cols     []*fsmpb.Column
+	allow    func(row uint32) bool // extra filter (expression, partitions), or nil
 }
 
 // Index is the segment's built index, or nil (search it exactly).
@@ -160,7 +211,10 @@ func (v *View) Vectors() []float32 { return v.vectors }
 // Visible reports whether row was inserted at or before the view's ts and
 // not deleted at or before it.
 func (v *View) Visible(row uint32) bool {
-	return v.insertTs[row] <= v.ts && atomic.LoadUint64(&v.deleteTs[row]) > v.ts
+	if v.insertTs[row] > v.ts || atomic.LoadUint64(&v.deleteTs[row]) <= v.ts {
+		return false
+	}
+	return v.allow == nil || v.allow(row)
 }
 
 // SegmentID is the id of the viewed segment.

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftvec/raftvec/fsm/fsmpb"
-	"github.com/raftvec/raftvec/search"
 )
 
 // Options configure a shard state machine.
@@ -59,19 +58,21 @@ type Shard struct {
 	// that database is swapped (Restore) or closed.
 	pins sync.RWMutex
 
-	mu       sync.RWMutex // guards everything below; apply holds it while mutating
-	create   *fsmpb.CreateCollection
-	schema   *Schema
-	dropped  bool
-	segs     []*segment // by id, ascending; the last is the growing one
-	segByID  map[uint64]*segment
-	pkInt    map[int64]rowRef // newest row of each key, deleted or not
-	pkStr    map[string]rowRef
-	dedup    map[string]*fsmpb.Result
-	dedupAge []dedupEntry // in apply order, for pruning
-	applied  *fsmpb.Applied
-	closed   bool
-	ixSpec   *fsmpb.IndexSpec
+	mu        sync.RWMutex // guards everything below; apply holds it while mutating
+	create    *fsmpb.CreateCollection
+	schema    *Schema
+	dropped   bool
+	segs      []*segment // by id, ascending; the last is the growing one
+	segByID   map[uint64]*segment
+	pkInt     map[int64]rowRef // newest row of each key, deleted or not
+	pkStr     map[string]rowRef
+	dedup     map[string]*fsmpb.Result
+	dedupAge  []dedupEntry // in apply order, for pruning
+	applied   *fsmpb.Applied
+	closed    bool
+	ixSpec    *fsmpb.IndexSpec
+	horizon   uint64          // oldest readable ts (compaction)
+	compacted map[uint64]bool // segments merged away
 
 	kick chan struct{} // index builder wake-up
 	ixc  indexCounters
@@ -149,7 +150,7 @@ func (s *Shard) Close() error {
 
 // load reads the whole durable state into memory.
 func (s *Shard) load() error {
-	s.create, s.schema, s.dropped, s.ixSpec = nil, nil, false, nil
+	s.create, s.schema, s.dropped, s.ixSpec, s.horizon, s.compacted = nil, nil, false, nil, 0, map[uint64]bool{}
 	s.segs, s.segByID = nil, map[uint64]*segment{}
 	s.pkInt, s.pkStr = map[int64]rowRef{}, map[string]rowRef{}
 	s.dedup, s.dedupAge = map[string]*fsmpb.Result{}, nil
@@ -181,6 +182,10 @@ func (s *Shard) load() error {
 			seg := s.addSegment(m.Id)
 			seg.sealed, seg.sealTs = m.Sealed, m.SealTs
 		}
+		s.horizon = manifest.Horizon
+		for _, id := range manifest.Compacted {
+			s.compacted[id] = true
+		}
 		if err := s.loadBlocks(txn); err != nil {
 			return err
 		}
@@ -210,9 +215,15 @@ func (s *Shard) loadBlocks(txn *badger.Txn) error {
 		if int(b.FirstRow) != len(seg.insertTs) || len(b.Prev) != n {
 			return fmt.Errorf("%w: block %d/%d does not follow row %d", ErrCorrupt, b.Segment, b.FirstRow, len(seg.insertTs))
 		}
-		seg.appendRows(b.Rows, 0, n, b.Ts, refs(b.Prev))
+		seg.appendRows(b.Rows, 0, n, rowMeta{ts: b.Ts, partition: b.Partition, tss: b.InsertTs, partitions: b.Partitions}, refs(b.Prev))
 		for i := 0; i < n; i++ {
-			s.setNewest(b.Rows, i, makeRef(seg.id, b.FirstRow+uint32(i)))
+			// Newest by insert ts, not by key order: a segment made by
+			// compaction has a higher id than the growing segment that
+			// may hold later versions.
+			ref := makeRef(seg.id, b.FirstRow+uint32(i))
+			if cur := s.newest(b.Rows, i); cur == 0 || s.segByID[cur.seg()].insertTs[cur.row()] <= seg.insertTs[ref.row()] {
+				s.setNewest(b.Rows, i, ref)
+			}
 		}
 	}
 	return nil
@@ -228,6 +239,9 @@ func (s *Shard) loadDeletes(txn *badger.Txn) error {
 		}
 		for _, r := range d.Rows {
 			ref := rowRef(r)
+			if s.compacted[ref.seg()] {
+				continue // the row was merged away (or dropped) by compaction
+			}
 			seg := s.segByID[ref.seg()]
 			if seg == nil || int(ref.row()) >= len(seg.deleteTs) {
 				return fmt.Errorf("%w: delete of unknown row %d/%d", ErrCorrupt, ref.seg(), ref.row())
@@ -270,10 +284,17 @@ func (s *Shard) setCollection(cc *fsmpb.CreateCollection) error {
 }
 
 func (s *Shard) addSegment(id uint64) *segment {
-	seg := newSegment(id, s.schema.Dim, s.schema.Scalars)
+	seg := newSegment(id, s.schema)
 	s.segs = append(s.segs, seg)
 	s.segByID[id] = seg
 	return seg
+}
+
+func (s *Shard) newest(r *fsmpb.Rows, i int) rowRef {
+	if len(r.IntPks) > 0 {
+		return s.pkInt[r.IntPks[i]]
+	}
+	return s.pkStr[r.StrPks[i]]
 }
 
 func (s *Shard) setNewest(r *fsmpb.Rows, i int, ref rowRef) {
@@ -342,15 +363,6 @@ type Counters struct {
 func (s *Shard) Counters() Counters {
 	return Counters{Applied: s.applies.Load(), Skipped: s.skips.Load(), Restores: s.restores.Load(),
 		OpenedAt: s.openedAt, FirstApplied: s.firstApplied.Load()}
-}
-
-// views returns a view of every segment as of ts. Callers hold s.mu.
-func (s *Shard) views(ts uint64) []search.Segment {
-	out := make([]search.Segment, len(s.segs))
-	for i, seg := range s.segs {
-		out[i] = seg.view(ts)
-	}
-	return out
 }
 
 // checkReadable returns the schema for a read, or why it cannot be served.

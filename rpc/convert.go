@@ -51,6 +51,7 @@ func schemaToFSM(s *pb.CollectionSchema) *fsmpb.Schema {
 		out.Fields = append(out.Fields, &fsmpb.Field{
 			Name: f.Name, Type: fsmpb.FieldType(f.Type), PrimaryKey: f.PrimaryKey, AutoId: f.AutoId,
 			Dim: f.Dim, Metric: fsmpb.Metric(f.Metric), MaxLength: f.MaxLength, Nullable: f.Nullable,
+			DefaultValue: valueToFSM(f.DefaultValue),
 		})
 	}
 	return out
@@ -62,6 +63,7 @@ func schemaFromFSM(s *fsmpb.Schema) *pb.CollectionSchema {
 		out.Fields = append(out.Fields, &pb.FieldSchema{
 			Name: f.Name, Type: pb.FieldType(f.Type), PrimaryKey: f.PrimaryKey, AutoId: f.AutoId,
 			Dim: f.Dim, Metric: pb.Metric(f.Metric), MaxLength: f.MaxLength, Nullable: f.Nullable,
+			DefaultValue: defaultFromFSM(f.DefaultValue),
 		})
 	}
 	return out
@@ -106,4 +108,11 @@ func readOptions(o *pb.ReadOptions, c *fsm.CollectionInfo) (shard.ReadOptions, e
 		return ro, invalid("read.level: %d is not a consistency level", level)
 	}
 	return ro, nil
+}
+
+func defaultFromFSM(v *fsmpb.Value) *pb.Value {
+	if v == nil {
+		return nil
+	}
+	return valueFromFSM(v)
 }

@@ -364,9 +364,13 @@ func (s *Server) insert(ctx context.Context, req *pb.InsertRequest, upsert bool)
 	if req.Rows == nil {
 		return nil, invalid("rows: missing")
 	}
+	part, err := c.PartitionID(req.PartitionName)
+	if err != nil {
+		return nil, err
+	}
 	return onShard(ctx, s, route(c), true,
 		func(r *shard.Replica) (*pb.WriteResponse, error) {
-			res, err := r.Insert(ctx, rowsInput(req.Rows), upsert, req.RequestId, req.SessionToken)
+			res, err := r.Insert(ctx, rowsInput(req.Rows), part, upsert, req.RequestId, req.SessionToken)
 			if err != nil {
 				return nil, err
 			}
@@ -393,9 +397,27 @@ func (s *Server) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteRe
 	if err != nil {
 		return nil, err
 	}
+	byFilter := req.Filter != "" || len(req.PartitionNames) > 0
+	if byFilter && len(req.IntIds)+len(req.StrIds) > 0 {
+		return nil, invalid("delete: give ids or a filter (with partition_names), not both")
+	}
+	parts, err := c.PartitionIDs(req.PartitionNames)
+	if err != nil {
+		return nil, err
+	}
 	return onShard(ctx, s, route(c), true,
 		func(r *shard.Replica) (*pb.WriteResponse, error) {
-			res, err := r.Delete(ctx, req.IntIds, req.StrIds, req.RequestId, req.SessionToken)
+			var res *fsmpb.Result
+			var err error
+			if byFilter {
+				var f fsm.Filter
+				if f, err = compileFilter(r, req.Filter, parts); err != nil {
+					return nil, err
+				}
+				res, err = r.DeleteByFilter(ctx, f, req.RequestId, req.SessionToken)
+			} else {
+				res, err = r.Delete(ctx, req.IntIds, req.StrIds, req.RequestId, req.SessionToken)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -477,8 +499,12 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 	if err != nil {
 		return nil, err
 	}
-	if req.TopK < 1 || req.TopK > 16384 {
-		return nil, invalid("top_k (%d) must be between 1 and 16384", req.TopK)
+	if req.TopK < 1 || req.TopK > fsm.MaxTopK {
+		return nil, invalid("top_k (%d) must be between 1 and %d", req.TopK, fsm.MaxTopK)
+	}
+	parts, err := c.PartitionIDs(req.PartitionNames)
+	if err != nil {
+		return nil, err
 	}
 	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.SearchResponse, error) {
@@ -489,8 +515,16 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 			if len(req.Vectors) == 0 || len(req.Vectors)%sc.Dim != 0 {
 				return nil, invalid("vectors: got %d floats; want one or more query vectors of dim %d", len(req.Vectors), sc.Dim)
 			}
-			res, ts, err := r.Search(ctx, ro, fsm.SearchRequest{Vectors: req.Vectors, TopK: int(req.TopK), OutputFields: req.OutputFields,
-				Params: index.SearchParams{Ef: int(req.Ef), Nprobe: int(req.Nprobe)}})
+			f, err := compileFilter(r, req.Filter, parts)
+			if err != nil {
+				return nil, err
+			}
+			sr := fsm.SearchRequest{Vectors: req.Vectors, TopK: int(req.TopK), Offset: int(req.Offset), OutputFields: req.OutputFields,
+				Params: index.SearchParams{Ef: int(req.Ef), Nprobe: int(req.Nprobe)}, Filter: f}
+			if req.Radius != nil {
+				sr.Range = distRange(sc, req.GetRadius(), req.RangeFilter)
+			}
+			res, ts, err := r.Search(ctx, ro, sr)
 			if err != nil {
 				return nil, err
 			}
@@ -680,4 +714,176 @@ func (s *Server) DescribeIndex(ctx context.Context, req *pb.DescribeIndexRequest
 		func(c pb.RaftVecClient, ctx context.Context) (*pb.DescribeIndexResponse, error) {
 			return c.DescribeIndex(ctx, req)
 		})
+}
+
+// compileFilter compiles a request's filter against the replica's schema.
+func compileFilter(r *shard.Replica, text string, parts []uint32) (fsm.Filter, error) {
+	f := fsm.Filter{Partitions: parts}
+	if text == "" {
+		return f, nil
+	}
+	sc := r.FSM().Schema()
+	if sc == nil {
+		return f, fsm.ErrNotReady
+	}
+	p, err := sc.CompileFilter(text)
+	if err != nil {
+		return f, err
+	}
+	f.Expr = p
+	return f, nil
+}
+
+// distRange turns a range search's radius and range filter (in the
+// metric's score terms) into a distance range. L2 scores are distances:
+// range_filter <= d < radius. IP and COSINE scores are similarities, whose
+// distance is their negation: radius < s <= range_filter.
+func distRange(sc *fsm.Schema, radius float32, rangeFilter *float32) *fsm.DistRange {
+	inf := float32(math.Inf(1))
+	if sc.Metric == index.L2 {
+		r := &fsm.DistRange{Lo: float32(math.Inf(-1)), Hi: radius}
+		if rangeFilter != nil {
+			r.Lo = *rangeFilter
+		}
+		return r
+	}
+	r := &fsm.DistRange{Lo: -inf, Hi: -radius}
+	if rangeFilter != nil {
+		r.Lo = -*rangeFilter
+	}
+	return r
+}
+
+// Query returns the rows that match a filter.
+func (s *Server) Query(ctx context.Context, req *pb.QueryRequest) (*pb.QueryResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	ro, err := readOptions(req.Read, c)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := c.PartitionIDs(req.PartitionNames)
+	if err != nil {
+		return nil, err
+	}
+	limit := int(req.Limit)
+	if limit == 0 {
+		limit = fsm.MaxQueryRow
+	}
+	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+		func(r *shard.Replica) (*pb.QueryResponse, error) {
+			sc := r.FSM().Schema()
+			if sc == nil {
+				return nil, fsm.ErrNotReady
+			}
+			f, err := compileFilter(r, req.Filter, parts)
+			if err != nil {
+				return nil, err
+			}
+			rows, ts, err := r.Query(ctx, ro, fsm.QueryRequest{Filter: f, OutputFields: req.OutputFields, Limit: limit, Offset: int(req.Offset)})
+			if err != nil {
+				return nil, err
+			}
+			return &pb.QueryResponse{Rows: rowsToPB(rows, req.OutputFields, sc.Vector.Name), Ts: ts, SessionToken: max(ts, ro.SessionToken)}, nil
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.QueryResponse, error) { return c.Query(ctx, req) })
+}
+
+// CreatePartition adds a partition to a collection.
+func (s *Server) CreatePartition(ctx context.Context, req *pb.PartitionRequest) (*pb.PartitionResponse, error) {
+	if _, err := s.collection(req.Collection); err != nil {
+		return nil, err
+	}
+	if err := fsm.ValidateName("partition_name", req.PartitionName); err != nil {
+		return nil, err
+	}
+	op := &fsm.MetaOp{CreatePartition: &fsm.MetaPartition{Collection: req.Collection, Name: req.PartitionName}}
+	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
+		_, err := pb.NewRaftVecClient(c).CreatePartition(ctx, req)
+		return err
+	})
+	if errors.Is(err, fsm.ErrAlreadyExists) {
+		return nil, status.Errorf(codes.AlreadyExists, "partition %q of collection %q already exists", req.PartitionName, req.Collection)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pb.PartitionResponse{}, nil
+}
+
+// DropPartition removes a partition and deletes its rows.
+func (s *Server) DropPartition(ctx context.Context, req *pb.PartitionRequest) (*pb.PartitionResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.PartitionID(req.PartitionName)
+	if err != nil {
+		return nil, err
+	}
+	if id == 0 {
+		return nil, invalid("partition_name: the default partition cannot be dropped")
+	}
+	// Rows first, then the name: a failure in between leaves a partition
+	// that can be dropped again, never rows no name reaches.
+	for _, sh := range c.Shards {
+		_, err := onShard(ctx, s, sh, true,
+			func(r *shard.Replica) (*pb.PartitionResponse, error) {
+				_, err := r.DeletePartition(ctx, id)
+				return &pb.PartitionResponse{}, err
+			},
+			func(cl pb.RaftVecClient, ctx context.Context) (*pb.PartitionResponse, error) {
+				return cl.DropPartition(ctx, req)
+			})
+		if err != nil {
+			return nil, err
+		}
+		if isForwarded(ctx) {
+			break
+		}
+	}
+	if isForwarded(ctx) {
+		return &pb.PartitionResponse{}, nil
+	}
+	op := &fsm.MetaOp{DropPartition: &fsm.MetaPartition{Collection: req.Collection, Name: req.PartitionName}}
+	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
+		return fmt.Errorf("metadata leader moved while dropping partition %q; retry", req.PartitionName)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.PartitionResponse{}, nil
+}
+
+// ListPartitions lists a collection's partitions.
+func (s *Server) ListPartitions(ctx context.Context, req *pb.ListPartitionsRequest) (*pb.ListPartitionsResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.ListPartitionsResponse{Names: []string{fsm.DefaultPartition}}
+	for name := range c.Partitions {
+		if name != fsm.DefaultPartition {
+			out.Names = append(out.Names, name)
+		}
+	}
+	sort.Strings(out.Names[1:])
+	return out, nil
+}
+
+// Compact merges the collection's sealed segments that hold deleted rows
+// or are small.
+func (s *Server) Compact(ctx context.Context, req *pb.CompactRequest) (*pb.CompactResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, route(c), true,
+		func(r *shard.Replica) (*pb.CompactResponse, error) {
+			n, err := r.Compact(ctx, true)
+			return &pb.CompactResponse{SegmentsMerged: uint32(n)}, err
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.CompactResponse, error) { return c.Compact(ctx, req) })
 }

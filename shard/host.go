@@ -50,6 +50,10 @@ type HostConfig struct {
 	// IndexBuilds bounds how many index builds run at once on the node;
 	// each build uses every core.
 	IndexBuilds int
+	// Compaction is the automatic compaction policy, checked by shard
+	// leaders every CompactInterval (0 turns it off).
+	Compaction      fsm.CompactionPolicy
+	CompactInterval time.Duration
 }
 
 // Unsafe switches off guarantees so that the consistency suite can show
@@ -65,11 +69,13 @@ type Unsafe struct {
 // DefaultHostConfig returns defaults for everything but ids and addresses.
 func DefaultHostConfig() HostConfig {
 	return HostConfig{
-		Raft:         raftnode.DefaultConfig(),
-		TickInterval: 100 * time.Millisecond,
-		SealRows:     100_000,
-		Limits:       fsm.DefaultLimits(),
-		IndexBuilds:  1,
+		Raft:            raftnode.DefaultConfig(),
+		TickInterval:    100 * time.Millisecond,
+		SealRows:        100_000,
+		Limits:          fsm.DefaultLimits(),
+		IndexBuilds:     1,
+		Compaction:      fsm.DefaultCompactionPolicy(),
+		CompactInterval: time.Minute,
 	}
 }
 
@@ -135,6 +141,15 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	h := &Host{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replicas: map[uint64]*Replica{},
 		builder: b, builds: make(chan struct{}, cfg.IndexBuilds),
 		changed: make(chan struct{}, 1), done: make(chan struct{})}
+	// A follower that acknowledged a leader just before this node stopped
+	// promised not to vote for anyone else for a heartbeat timeout; that
+	// promise is what the leader's read lease rests on, and hashicorp/raft
+	// keeps it only in memory. Waiting out one heartbeat timeout before
+	// taking part in any group keeps it across a fast restart.
+	select {
+	case <-time.After(cfg.Raft.HeartbeatTimeout):
+	case <-h.done:
+	}
 	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
 	h.meta = fsm.NewMeta(h.poke)
 	mc := cfg.Raft
@@ -403,6 +418,7 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 		ShardID: sh.ID, Collection: schema, SealRows: h.cfg.SealRows, TickInterval: h.cfg.TickInterval,
 		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock, Unsafe: h.cfg.Unsafe,
 		Builder: h.builder, Builds: h.builds,
+		Compaction: h.cfg.Compaction, CompactInterval: h.cfg.CompactInterval,
 	}, h.replicaDir(sh.ID), h.mux)
 	if err != nil {
 		return err

@@ -72,6 +72,10 @@ type ReplicaConfig struct {
 	// builds run at once on the node (a token per build).
 	Builder index.Builder
 	Builds  chan struct{}
+	// Compaction is the leader's automatic compaction policy, checked every
+	// CompactInterval (0 turns automatic compaction off).
+	Compaction      fsm.CompactionPolicy
+	CompactInterval time.Duration
 }
 
 // Replica is one replica of a shard.
@@ -228,6 +232,7 @@ func (r *Replica) tickLoop() {
 	defer r.wg.Done()
 	t := time.NewTicker(r.cfg.TickInterval)
 	defer t.Stop()
+	lastCompact := time.Now()
 	for {
 		select {
 		case <-r.done:
@@ -236,6 +241,14 @@ func (r *Replica) tickLoop() {
 		}
 		if !r.group.IsLeader() {
 			continue
+		}
+		if r.cfg.CompactInterval > 0 && time.Since(lastCompact) >= r.cfg.CompactInterval {
+			lastCompact = time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if _, err := r.Compact(ctx, false); err != nil && !isNotLeader(err) {
+				r.log.Warn("automatic compaction", "err", err)
+			}
+			cancel()
 		}
 		var op *fsmpb.Op
 		switch {
@@ -318,9 +331,9 @@ func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*
 	return out, nil
 }
 
-// Insert validates rows and proposes them. upsert replaces live rows with
-// the same key instead of refusing the batch.
-func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, upsert bool, requestID string, clientTs uint64) (*fsmpb.Result, error) {
+// Insert validates rows and proposes them into a partition. upsert
+// replaces live rows with the same key instead of refusing the batch.
+func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, partition uint32, upsert bool, requestID string, clientTs uint64) (*fsmpb.Result, error) {
 	sc := r.fsm.Schema()
 	if sc == nil {
 		return nil, fsm.ErrNotReady
@@ -337,7 +350,7 @@ func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, upsert bool, req
 			return nil, err
 		}
 	}
-	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Insert{Insert: &fsmpb.Insert{Rows: rows, Upsert: upsert}}}
+	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Insert{Insert: &fsmpb.Insert{Rows: rows, Upsert: upsert, Partition: partition}}}
 	return r.propose(ctx, op, clientTs)
 }
 
@@ -472,6 +485,78 @@ func (r *Replica) Search(ctx context.Context, o ReadOptions, req fsm.SearchReque
 	req.Ts = ts
 	res, err := r.fsm.Search(ctx, req)
 	return res, ts, err
+}
+
+// Query serves a query by filter at the level's ts.
+func (r *Replica) Query(ctx context.Context, o ReadOptions, req fsm.QueryRequest) ([]fsm.Row, uint64, error) {
+	ts, err := r.ReadTs(ctx, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Ts = ts
+	rows, err := r.fsm.Query(ctx, req)
+	return rows, ts, err
+}
+
+// DeleteByFilter deletes the rows that match a filter. The leader resolves
+// the filter to primary keys at its applied state and proposes their
+// deletion (in chunks of the batch limit): rows inserted after that moment
+// are not deleted even if they match.
+func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID string, clientTs uint64) (*fsmpb.Result, error) {
+	if _, err := r.group.WaitLeader(ctx); err != nil {
+		if errors.Is(err, raftnode.ErrNotLeader) {
+			return nil, r.notLeader()
+		}
+		return nil, err
+	}
+	_, ts := r.group.Applied()
+	ints, strs, err := r.fsm.MatchingKeys(ctx, f, ts)
+	if err != nil {
+		return nil, err
+	}
+	total := &fsmpb.Result{Ts: ts}
+	step := r.cfg.Limits.MaxBatchRows
+	for i := 0; i < len(ints)+len(strs); i += step {
+		var ci []int64
+		var cs []string
+		if len(ints) > 0 {
+			ci = ints[i:min(i+step, len(ints))]
+		} else {
+			cs = strs[i:min(i+step, len(strs))]
+		}
+		id := ""
+		if requestID != "" {
+			id = fmt.Sprintf("%s/%d", requestID, i/step)
+		}
+		res, err := r.propose(ctx, &fsmpb.Op{RequestId: id, Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ci, StrPks: cs}}}, clientTs)
+		if err != nil {
+			return nil, err
+		}
+		total.Deleted += res.Deleted
+		total.Ts = res.Ts
+	}
+	return total, nil
+}
+
+// DeletePartition deletes every row of a partition.
+func (r *Replica) DeletePartition(ctx context.Context, partition uint32) (*fsmpb.Result, error) {
+	return r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{Partitions: []uint32{partition}}}}, 0)
+}
+
+// Compact plans a compaction of the shard's sealed segments and proposes
+// it; manual also merges segments the automatic policy would leave. It
+// returns how many segments were merged (0: nothing to do).
+func (r *Replica) Compact(ctx context.Context, manual bool) (int, error) {
+	segs, sealRows := r.fsm.SegmentUsage()
+	plan := fsm.PlanCompaction(segs, sealRows, r.cfg.Compaction, manual)
+	if len(plan) == 0 {
+		return 0, nil
+	}
+	res, err := r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_Compact{Compact: &fsmpb.Compact{Segments: plan}}}, 0)
+	if err != nil {
+		return 0, err
+	}
+	return int(res.Deleted), nil
 }
 
 // Get serves a get by primary keys at the level's ts.

@@ -57,19 +57,34 @@ type clientCommand struct {
 func clientCommands() map[string]clientCommand {
 	return map[string]clientCommand{
 		"collection create": {
-			usage: "collection create NAME --dim D --metric l2|ip|cosine [--replicas R] [--auto-id]\n       raftvec collection create NAME --schema schema.json [--replicas R]",
+			usage: "collection create NAME --dim D --metric l2|ip|cosine [--replicas R] [--auto-id] [--consistency LEVEL]\n       raftvec collection create NAME --schema schema.json [--replicas R] [--consistency LEVEL]",
 			about: `Creates a collection. With --dim and --metric the schema is an int64
 primary key "id" (assigned by the server with --auto-id) and a float vector
 "vector". --schema reads a whole CollectionSchema written as protojson, e.g.
   {"fields": [{"name": "pk", "type": "VARCHAR", "primaryKey": true, "maxLength": 64},
               {"name": "emb", "type": "FLOAT_VECTOR", "dim": 128, "metric": "COSINE"},
               {"name": "price", "type": "DOUBLE", "nullable": true}]}
---replicas is the number of voters per shard (default: min(3, nodes)).`,
+--replicas is the number of voters per shard (default: min(3, nodes)).
+--consistency strong|bounded|session|eventual is the level of reads that
+name none (default strong; docs/consistency.md); a read's own
+--consistency overrides it. It is the schema's "defaultConsistency".`,
 			run: runCollectionCreate,
 		},
 		"collection list":     {usage: "collection list", about: "Lists the collections.", run: runCollectionList},
-		"collection describe": {usage: "collection describe NAME", about: "Shows a collection's schema, shards and row count.", run: runCollectionDescribe},
+		"collection describe": {usage: "collection describe NAME", about: "Shows a collection's schema, default read level, shards and row count.", run: runCollectionDescribe},
 		"collection drop":     {usage: "collection drop NAME", about: "Drops a collection and all its rows.", run: runCollectionDrop},
+		"replica add": {
+			usage: "replica add COLLECTION --node N --non-voter",
+			about: `Adds an analytics replica of every shard of a collection on node N: a Raft
+non-voter that receives the log but never counts toward a write quorum, so
+a slow or stopped analytics replica never slows or stops writes. It serves
+bounded, session and eventual reads and reads --as-of a past time; strong
+reads always go to the shard leader. Only non-voters can be added by hand
+for now (--non-voter is required); voters are placed when the collection is
+created (collection create --replicas). raftvec status --all shows the new
+replica's suffrage and lag.`,
+			run: runReplicaAdd,
+		},
 		"insert": {
 			usage: "insert NAME --file rows.jsonl | --random N [flags]",
 			about: insertAbout("Inserts", "A key that already exists is an error (use upsert to replace rows)."),
@@ -102,9 +117,11 @@ Varchar keys are given as --ids a,b or as a JSON array --ids '["a,b","c"]'. ` + 
 		"status": {
 			usage: "status [--all]",
 			about: `Shows the cluster's nodes and every Raft group the node reports: role,
-leader, term, applied and commit index, safe ts and how far it is behind the
-clock, segments, rows and the state digest. --all asks every node and shows
-all groups side by side, so replicas' digests can be compared.`,
+suffrage (voter, or nonvoter for an analytics replica), leader, term,
+applied and commit index, safe ts (every write at or below it is applied
+there) and its lag (how far the safe ts trails the reporting node's own
+clock), segments, rows and the state digest. --all asks every node and
+shows all groups side by side, so replicas' digests can be compared.`,
 			run: runStatus,
 		},
 	}
@@ -140,20 +157,32 @@ how many rows were written before it.
 unit vectors that depend only on --seed and the id.`
 }
 
+// commandGroups are the commands that take a subcommand, with their
+// subcommands as the error for a missing one lists them.
+var commandGroups = map[string]string{
+	"collection": "create, list, describe or drop",
+	"replica":    "add",
+}
+
+// commandList lists the commands: server and dev, then the client
+// commands sorted, a group's subcommands joined as "collection
+// create|describe|drop|list".
 func commandList() string {
-	names := []string{"server", "dev"}
-	var coll []string
+	subs := map[string][]string{}
+	var names []string
 	for k := range clientCommands() {
-		if sub, ok := strings.CutPrefix(k, "collection "); ok {
-			coll = append(coll, sub)
+		if group, sub, ok := strings.Cut(k, " "); ok {
+			subs[group] = append(subs[group], sub)
 		} else {
 			names = append(names, k)
 		}
 	}
-	slices.Sort(coll)
-	slices.Sort(names[2:])
-	names = slices.Insert(names, 2, "collection "+strings.Join(coll, "|"))
-	return strings.Join(names, ", ")
+	for group, s := range subs {
+		slices.Sort(s)
+		names = append(names, group+" "+strings.Join(s, "|"))
+	}
+	slices.Sort(names)
+	return strings.Join(append([]string{"server", "dev"}, names...), ", ")
 }
 
 // runClient runs a client subcommand; main calls it for anything that is not
@@ -170,9 +199,9 @@ func runClient(cmd string, args []string) error {
 
 func (e *cliEnv) run(cmd string, args []string) error {
 	name := cmd
-	if cmd == "collection" {
+	if subs, ok := commandGroups[cmd]; ok {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return fmt.Errorf("collection: want a subcommand: create, list, describe or drop")
+			return fmt.Errorf("%s: want a subcommand: %s", cmd, subs)
 		}
 		name, args = cmd+" "+args[0], args[1:]
 	}

@@ -148,6 +148,33 @@ func floatElems(raw []json.RawMessage) ([]float32, error) {
 	return v, nil
 }
 
+// parseLevel parses --consistency; empty (or "default") is DEFAULT, which
+// the server replaces with the collection's level.
+func parseLevel(s string) (pb.ConsistencyLevel, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "default":
+		return pb.ConsistencyLevel_DEFAULT, nil
+	case "strong":
+		return pb.ConsistencyLevel_STRONG, nil
+	case "bounded":
+		return pb.ConsistencyLevel_BOUNDED, nil
+	case "session":
+		return pb.ConsistencyLevel_SESSION, nil
+	case "eventual":
+		return pb.ConsistencyLevel_EVENTUAL, nil
+	}
+	return 0, fmt.Errorf("--consistency: %q is not a level; want strong, bounded, session or eventual", s)
+}
+
+// levelName is a level as the CLI spells it; DEFAULT is shown as the level
+// it stands for.
+func levelName(l pb.ConsistencyLevel) string {
+	if l == pb.ConsistencyLevel_DEFAULT {
+		return "strong"
+	}
+	return strings.ToLower(l.String())
+}
+
 // readFlags are the read commands' consistency flags as given.
 type readFlags struct {
 	consistency  string
@@ -161,21 +188,11 @@ type readFlags struct {
 // either with a level it does not apply to is an error rather than a flag
 // silently ignored. now resolves a relative --as-of.
 func (f readFlags) readOptions(now time.Time) (*pb.ReadOptions, error) {
-	ro := &pb.ReadOptions{}
-	switch strings.ToLower(strings.TrimSpace(f.consistency)) {
-	case "", "default":
-		ro.Level = pb.ConsistencyLevel_DEFAULT
-	case "strong":
-		ro.Level = pb.ConsistencyLevel_STRONG
-	case "bounded":
-		ro.Level = pb.ConsistencyLevel_BOUNDED
-	case "session":
-		ro.Level = pb.ConsistencyLevel_SESSION
-	case "eventual":
-		ro.Level = pb.ConsistencyLevel_EVENTUAL
-	default:
-		return nil, fmt.Errorf("--consistency: %q is not a level; want strong, bounded, session or eventual", f.consistency)
+	level, err := parseLevel(f.consistency)
+	if err != nil {
+		return nil, err
 	}
+	ro := &pb.ReadOptions{Level: level}
 	if f.maxStaleness != 0 {
 		if ro.Level == pb.ConsistencyLevel_DEFAULT {
 			ro.Level = pb.ConsistencyLevel_BOUNDED
@@ -248,13 +265,35 @@ type createFlags struct {
 	metric   string
 	replicas uint
 	autoID   bool
-	schema   []byte // contents of --schema, nil when not given
+	// consistency is --consistency: the level of reads that name none.
+	consistency string
+	schema      []byte // contents of --schema, nil when not given
 }
 
 // createRequest builds the CreateCollection request: either the simple
 // schema (int64 "id", "vector" of --dim and --metric) or the full schema
-// from --schema, never a mix of the two.
+// from --schema, never a mix of the two. --consistency goes with either;
+// it may repeat the schema's defaultConsistency but not contradict it.
 func (f createFlags) createRequest(name string) (*pb.CreateCollectionRequest, error) {
+	req, err := f.schemaRequest(name)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(f.consistency) == "" {
+		return req, nil
+	}
+	level, err := parseLevel(f.consistency)
+	if err != nil {
+		return nil, err
+	}
+	if has := req.Schema.DefaultConsistency; has != pb.ConsistencyLevel_DEFAULT && levelName(has) != levelName(level) {
+		return nil, fmt.Errorf("--consistency %s contradicts the schema's defaultConsistency %s; give one of them", levelName(level), levelName(has))
+	}
+	req.Schema.DefaultConsistency = level
+	return req, nil
+}
+
+func (f createFlags) schemaRequest(name string) (*pb.CreateCollectionRequest, error) {
 	req := &pb.CreateCollectionRequest{Replicas: uint32(f.replicas)}
 	if f.schema != nil {
 		if f.dim != 0 || f.metric != "" || f.autoID {
@@ -291,4 +330,24 @@ func (f createFlags) createRequest(name string) (*pb.CreateCollectionRequest, er
 		{Name: "vector", Type: pb.FieldType_FLOAT_VECTOR, Dim: uint32(f.dim), Metric: m},
 	}}
 	return req, nil
+}
+
+// replicaFlags are the flags of `replica add` as given.
+type replicaFlags struct {
+	node     string
+	nonVoter bool
+}
+
+// check says whether `replica add` can be sent. Voters are placed by the
+// cluster when a collection is created (--replicas); by hand one adds only
+// analytics replicas, and the flag says so explicitly.
+func (f replicaFlags) check() error {
+	if strings.TrimSpace(f.node) == "" {
+		return errors.New("--node is required: the id of the node to hold the replica (raftvec status lists the nodes)")
+	}
+	if !f.nonVoter {
+		return errors.New("only analytics (non-voter) replicas can be added by hand for now; add --non-voter " +
+			"(a voter would count toward the write quorum; voters are chosen by collection create --replicas)")
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ func runCollectionCreate(e *cliEnv, name string, args []string) error {
 	fs.StringVar(&f.metric, "metric", "", "l2, ip or cosine")
 	fs.UintVar(&f.replicas, "replicas", 0, "voters per shard (0: min(3, nodes))")
 	fs.BoolVar(&f.autoID, "auto-id", false, "the server assigns the int64 primary keys")
+	fs.StringVar(&f.consistency, "consistency", "", "level of reads that name none: strong (the default), bounded, session or eventual")
 	schemaFile := fs.String("schema", "", "file holding the whole CollectionSchema as protojson")
 	pos, err := e.parseFlags(fs, name, args, "NAME")
 	if err != nil {
@@ -120,6 +121,7 @@ func printDescribe(out io.Writer, d *pb.DescribeCollectionResponse) {
 	if s.GetDescription() != "" {
 		fmt.Fprintf(out, "description %s\n", s.GetDescription())
 	}
+	fmt.Fprintf(out, "consistency %s (reads that name no level)\n", levelName(s.GetDefaultConsistency()))
 	fmt.Fprintf(out, "rows        %d\n\n", d.GetRows())
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FIELD\tTYPE\tPRIMARY KEY\tAUTO ID\tDIM\tMETRIC\tMAX LENGTH\tNULLABLE")
@@ -166,6 +168,37 @@ func runCollectionDrop(e *cliEnv, name string, args []string) error {
 		return e.printJSON(&pb.DropCollectionResponse{})
 	}
 	fmt.Fprintf(e.stdout, "dropped collection %s\n", pos[0])
+	return nil
+}
+
+// --- replicas ---
+
+func runReplicaAdd(e *cliEnv, name string, args []string) error {
+	fs, cf := e.newFlags(name, defaultTimeout)
+	var f replicaFlags
+	fs.StringVar(&f.node, "node", "", "id of the node to hold the replica")
+	fs.BoolVar(&f.nonVoter, "non-voter", false, "an analytics replica: gets the log, never counts toward a write quorum (required)")
+	pos, err := e.parseFlags(fs, name, args, "COLLECTION")
+	if err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	c, err := e.dial(cf)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := e.ctxFor(cf)
+	defer cancel()
+	if err := c.AddReplica(ctx, pos[0], f.node, f.nonVoter); err != nil {
+		return apiErr(err, cf)
+	}
+	if cf.json {
+		return e.printJSON(&pb.AddReplicaResponse{})
+	}
+	fmt.Fprintf(e.stdout, "added an analytics (non-voter) replica of %s on node %s; it catches up from the log (raftvec status --all shows its lag)\n", pos[0], f.node)
 	return nil
 }
 
@@ -497,7 +530,7 @@ func runStatus(e *cliEnv, name string, args []string) error {
 			return err
 		}
 	} else {
-		printStatus(e.stdout, resps, e.now())
+		printStatus(e.stdout, resps)
 	}
 	for _, f := range failed {
 		fmt.Fprintln(e.stderr, f)
@@ -556,9 +589,11 @@ func (e *cliEnv) printStatusJSON(resps []*pb.StatusResponse, all bool) error {
 
 // printStatus prints the nodes of the first response, then the groups of
 // all responses in one table sorted by group and node, so the replicas of a
-// group sit on adjacent lines. BEHIND is how far a group's safe ts trails
-// now (by this machine's clock).
-func printStatus(out io.Writer, resps []*pb.StatusResponse, now time.Time) {
+// group sit on adjacent lines. SUFFRAGE says whether a replica votes (and
+// counts toward the write quorum) or is an analytics non-voter. LAG is how
+// far a group's safe ts trails the clock of the node that reported it, as
+// that node measured it, so this machine's clock does not enter into it.
+func printStatus(out io.Writer, resps []*pb.StatusResponse) {
 	if len(resps) == 0 {
 		return
 	}
@@ -588,21 +623,30 @@ func printStatus(out io.Writer, resps []*pb.StatusResponse, now time.Time) {
 	}
 	fmt.Fprintln(out)
 	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "GROUP\tCOLLECTION\tNODE\tROLE\tLEADER\tTERM\tAPPLIED\tCOMMIT\tSAFE TS\tBEHIND\tSEGMENTS\tROWS\tDIGEST")
+	fmt.Fprintln(w, "GROUP\tCOLLECTION\tNODE\tROLE\tSUFFRAGE\tLEADER\tTERM\tAPPLIED\tCOMMIT\tSAFE TS\tLAG\tSEGMENTS\tROWS\tDIGEST")
 	for _, g := range groups {
-		safe, behind := "-", "-"
+		// The metadata group has no timestamps: its safe ts is 0 and its
+		// lag means nothing.
+		safe, lag := "-", "-"
 		if g.SafeTs != 0 {
 			safe = strconv.FormatUint(g.SafeTs, 10)
-			behind = now.Sub(shard.TsTime(g.SafeTs)).Round(time.Millisecond).String()
+			lag = formatLag(g.LagMs)
 		}
 		digest := g.Digest
 		if len(digest) > 12 {
 			digest = digest[:12]
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", g.Group, dash(g.Collection), g.Node,
-			strings.ToLower(g.Role), dash(g.Leader), g.Term, g.AppliedIndex, g.CommitIndex, safe, behind, g.Segments, g.Rows, dash(digest))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", g.Group, dash(g.Collection), g.Node,
+			strings.ToLower(g.Role), dash(g.Suffrage), dash(g.Leader), g.Term, g.AppliedIndex, g.CommitIndex, safe, lag, g.Segments, g.Rows, dash(digest))
 	}
 	w.Flush()
+}
+
+// formatLag prints GroupStatus.lag_ms. It is negative when the node's clock
+// is behind the leader that stamped the safe ts; that is shown as is, since
+// it says something about the clocks.
+func formatLag(ms int64) string {
+	return (time.Duration(ms) * time.Millisecond).String()
 }
 
 func nodeNames(resps []*pb.StatusResponse) string {

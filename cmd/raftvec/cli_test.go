@@ -379,7 +379,12 @@ func TestReadOptions(t *testing.T) {
 		wantErr string
 	}{
 		{name: "nothing", want: &pb.ReadOptions{Level: pb.ConsistencyLevel_DEFAULT}},
+		{name: "default spelled out", flags: readFlags{consistency: "default"}, want: &pb.ReadOptions{Level: pb.ConsistencyLevel_DEFAULT}},
 		{name: "strong", flags: readFlags{consistency: "strong"}, want: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}},
+		{name: "bounded", flags: readFlags{consistency: "BOUNDED"}, want: &pb.ReadOptions{Level: pb.ConsistencyLevel_BOUNDED}},
+		{name: "session without token", flags: readFlags{consistency: "session"}, want: &pb.ReadOptions{Level: pb.ConsistencyLevel_SESSION}},
+		{name: "as-of with staleness", flags: readFlags{maxStaleness: time.Second, asOf: "12345"},
+			want: &pb.ReadOptions{Level: pb.ConsistencyLevel_BOUNDED, MaxStalenessMs: 1000, AsOfTs: 12345}},
 		{name: "case", flags: readFlags{consistency: " Eventual"}, want: &pb.ReadOptions{Level: pb.ConsistencyLevel_EVENTUAL}},
 		{name: "bounded with staleness", flags: readFlags{consistency: "bounded", maxStaleness: 1500 * time.Millisecond},
 			want: &pb.ReadOptions{Level: pb.ConsistencyLevel_BOUNDED, MaxStalenessMs: 1500}},
@@ -456,6 +461,9 @@ func TestCreateRequest(t *testing.T) {
 		f       createFlags
 		wantErr string
 	}{
+		{createFlags{dim: 4, metric: "l2", consistency: "linearizable"}, `--consistency: "linearizable" is not a level`},
+		{createFlags{schema: []byte(`{"defaultConsistency": "SESSION"}`), consistency: "bounded"},
+			"--consistency bounded contradicts the schema's defaultConsistency session"},
 		{createFlags{metric: "l2"}, "--dim is required"},
 		{createFlags{dim: 4}, "--metric is required"},
 		{createFlags{dim: 4, metric: "hamming"}, `--metric: "hamming" is not a metric`},
@@ -465,6 +473,109 @@ func TestCreateRequest(t *testing.T) {
 	} {
 		if _, err := tt.f.createRequest("s"); err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 			t.Errorf("createRequest(%+v) error = %v, want prefix %q", tt.f, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCreateConsistency(t *testing.T) {
+	tests := []struct {
+		name string
+		f    createFlags
+		want pb.ConsistencyLevel
+	}{
+		{"none given", createFlags{dim: 4, metric: "l2"}, pb.ConsistencyLevel_DEFAULT},
+		{"strong", createFlags{dim: 4, metric: "l2", consistency: "strong"}, pb.ConsistencyLevel_STRONG},
+		{"bounded", createFlags{dim: 4, metric: "l2", consistency: "bounded"}, pb.ConsistencyLevel_BOUNDED},
+		{"session", createFlags{dim: 4, metric: "l2", consistency: " Session "}, pb.ConsistencyLevel_SESSION},
+		{"eventual", createFlags{dim: 4, metric: "l2", consistency: "EVENTUAL"}, pb.ConsistencyLevel_EVENTUAL},
+		{"with --schema", createFlags{schema: []byte(`{}`), consistency: "eventual"}, pb.ConsistencyLevel_EVENTUAL},
+		{"from the schema", createFlags{schema: []byte(`{"defaultConsistency": "BOUNDED"}`)}, pb.ConsistencyLevel_BOUNDED},
+		{"schema and flag agree", createFlags{schema: []byte(`{"defaultConsistency": "BOUNDED"}`), consistency: "bounded"}, pb.ConsistencyLevel_BOUNDED},
+		{"schema strong, flag default", createFlags{schema: []byte(`{"defaultConsistency": "STRONG"}`), consistency: "default"}, pb.ConsistencyLevel_DEFAULT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := tt.f.createRequest("s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := req.Schema.DefaultConsistency; got != tt.want {
+				t.Errorf("default_consistency = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReplicaFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		f       replicaFlags
+		wantErr string
+	}{
+		{"non-voter", replicaFlags{node: "n4", nonVoter: true}, ""},
+		{"voter", replicaFlags{node: "n4"}, "only analytics (non-voter) replicas can be added by hand for now; add --non-voter"},
+		{"no node", replicaFlags{nonVoter: true}, "--node is required"},
+		{"blank node", replicaFlags{node: " ", nonVoter: true}, "--node is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.f.check()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("error = %v, want prefix %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestReplicaAddCommand runs the command up to the point where it would
+// dial: the flags are checked before anything is sent.
+func TestReplicaAddCommand(t *testing.T) {
+	var out bytes.Buffer
+	e := &cliEnv{ctx: context.Background(), stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"add", "c", "--node", "n4"}, "replica add: only analytics (non-voter) replicas can be added by hand"},
+		{[]string{"add", "--non-voter", "c"}, "replica add: --node is required"},
+		{[]string{"add", "--node", "n4", "--non-voter"}, "replica add: want COLLECTION"},
+		{nil, "replica: want a subcommand: add"},
+		{[]string{"remove", "c"}, `unknown command "replica remove"`},
+	}
+	for _, tt := range tests {
+		if err := e.run("replica", tt.args); err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+			t.Errorf("replica %q: error = %v, want prefix %q", tt.args, err, tt.wantErr)
+		}
+	}
+	if err := e.run("replica", []string{"add", "-h"}); err != nil {
+		t.Fatalf("replica add -h: %v", err)
+	}
+	if !strings.Contains(out.String(), "Usage: raftvec replica add COLLECTION --node N --non-voter") || !strings.Contains(out.String(), "-non-voter") {
+		t.Errorf("replica add -h printed:\n%s", out.String())
+	}
+}
+
+func TestPrintDescribe(t *testing.T) {
+	for _, tt := range []struct {
+		level pb.ConsistencyLevel
+		want  string
+	}{
+		{pb.ConsistencyLevel_DEFAULT, "consistency strong (reads that name no level)\n"},
+		{pb.ConsistencyLevel_BOUNDED, "consistency bounded (reads that name no level)\n"},
+		{pb.ConsistencyLevel_EVENTUAL, "consistency eventual (reads that name no level)\n"},
+	} {
+		s := testSchema()
+		s.DefaultConsistency = tt.level
+		var out bytes.Buffer
+		printDescribe(&out, &pb.DescribeCollectionResponse{Schema: s, Rows: 3})
+		if !strings.Contains(out.String(), "collection  c\n"+tt.want+"rows        3\n") {
+			t.Errorf("describe with %v printed:\n%s", tt.level, out.String())
 		}
 	}
 }
@@ -529,7 +640,8 @@ func TestHelpAndUnknownCommand(t *testing.T) {
 	}
 	err := e.run("frobnicate", nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) ||
-		!strings.Contains(err.Error(), "collection create|describe|drop|list") || !strings.Contains(err.Error(), "search") {
+		!strings.Contains(err.Error(), "collection create|describe|drop|list") || !strings.Contains(err.Error(), "search") ||
+		!strings.Contains(err.Error(), "replica add") || !strings.Contains(err.Error(), "the commands are server, dev, ") {
 		t.Errorf("unknown command error = %v", err)
 	}
 	if err := e.run("collection", nil); err == nil || !strings.Contains(err.Error(), "create, list, describe or drop") {
@@ -623,26 +735,51 @@ func TestPrintStatus(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	safe := shard.MakeTs(now.Add(-1500 * time.Millisecond))
 	nodes := []*pb.NodeStatus{{Id: "n1", ApiAddr: "127.0.0.1:7400", RaftAddr: "127.0.0.1:7401", State: "member"},
-		{Id: "n2", ApiAddr: "127.0.0.1:7410", RaftAddr: "127.0.0.1:7411", State: "member"}}
+		{Id: "n2", ApiAddr: "127.0.0.1:7410", RaftAddr: "127.0.0.1:7411", State: "member"},
+		{Id: "n3", ApiAddr: "127.0.0.1:7420", RaftAddr: "127.0.0.1:7421", State: "member"}}
 	r1 := &pb.StatusResponse{Node: "n1", Kernel: "avx2", Nodes: nodes, Groups: []*pb.GroupStatus{
-		{Group: "demo-1", Collection: "demo", Node: "n1", Role: "Leader", Leader: "n1", Term: 2, AppliedIndex: 10, CommitIndex: 10,
-			SafeTs: safe, Segments: 1, Rows: 100, Digest: "0123456789abcdef"},
+		{Group: "demo-1", Collection: "demo", Node: "n1", Role: "Leader", Suffrage: "voter", Leader: "n1", Term: 2, AppliedIndex: 10, CommitIndex: 10,
+			SafeTs: safe, LagMs: 40, Segments: 1, Rows: 100, Digest: "0123456789abcdef"},
 		{Group: "_meta", Node: "n1", Role: "Leader", Leader: "n1", Term: 2, AppliedIndex: 5, CommitIndex: 5},
 	}}
 	r2 := &pb.StatusResponse{Node: "n2", Kernel: "generic", Nodes: nodes, Groups: []*pb.GroupStatus{
-		{Group: "demo-1", Collection: "demo", Node: "n2", Role: "Follower", Leader: "n1", Term: 2, AppliedIndex: 9, CommitIndex: 10,
-			SafeTs: safe, Segments: 1, Rows: 99, Digest: "fedcba9876543210"},
+		{Group: "demo-1", Collection: "demo", Node: "n2", Role: "Follower", Suffrage: "voter", Leader: "n1", Term: 2, AppliedIndex: 9, CommitIndex: 10,
+			SafeTs: safe, LagMs: 1500, Segments: 1, Rows: 99, Digest: "fedcba9876543210"},
+	}}
+	// n3's clock is behind the leader's: its lag is negative.
+	r3 := &pb.StatusResponse{Node: "n3", Kernel: "generic", Nodes: nodes, Groups: []*pb.GroupStatus{
+		{Group: "demo-1", Collection: "demo", Node: "n3", Role: "Follower", Suffrage: "nonvoter", Leader: "n1", Term: 2, AppliedIndex: 10, CommitIndex: 10,
+			SafeTs: safe, LagMs: -20, Segments: 1, Rows: 100, Digest: "0123456789abcdef"},
 	}}
 	var out bytes.Buffer
-	printStatus(&out, []*pb.StatusResponse{r1, r2}, now)
+	printStatus(&out, []*pb.StatusResponse{r1, r2, r3})
 	got := out.String()
+	lines := map[string]string{}
+	for _, l := range strings.Split(got, "\n") {
+		if f := strings.Fields(l); len(f) > 2 {
+			lines[f[0]+"/"+f[2]] = l
+		}
+	}
 	for _, want := range []string{
-		"answered by n1, n2; kernel: n1 avx2, n2 generic",
+		"answered by n1, n2, n3; kernel: n1 avx2, n2 generic, n3 generic",
 		"n2    127.0.0.1:7410  127.0.0.1:7411  member",
-		"0123456789ab\n", "fedcba987654\n", "1.5s",
+		"SUFFRAGE", "LAG", "0123456789ab\n", "fedcba987654\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("status output lacks %q:\n%s", want, got)
+		}
+	}
+	// SUFFRAGE and LAG come from the server: the lag is the node's own
+	// measurement, not this machine's clock against the safe ts.
+	for _, tt := range []struct{ row, suffrage, lag string }{
+		{"demo-1/n1", "voter", "40ms"},
+		{"demo-1/n2", "voter", "1.5s"},
+		{"demo-1/n3", "nonvoter", "-20ms"},
+		{"_meta/n1", "-", "-"},
+	} {
+		f := strings.Fields(lines[tt.row])
+		if len(f) != 14 || f[4] != tt.suffrage || f[10] != tt.lag {
+			t.Errorf("row %s = %q, want suffrage %s and lag %s", tt.row, lines[tt.row], tt.suffrage, tt.lag)
 		}
 	}
 	// Groups sorted by group then node: _meta, demo-1/n1, demo-1/n2.

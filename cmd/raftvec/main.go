@@ -13,16 +13,23 @@ const usage = `raftvec — a vector database in which every shard is a Raft grou
 Usage:
   raftvec server [flags]        run a node (raftvec server -h for flags)
   raftvec dev [flags]           run a three-node cluster on 127.0.0.1
-  raftvec collection create NAME --dim D --metric l2|ip|cosine
+  raftvec collection create NAME --dim D --metric l2|ip|cosine [--consistency LEVEL]
   raftvec collection list | describe NAME | drop NAME
-  raftvec insert NAME --file rows.jsonl | --random N
-  raftvec search NAME --vector '[...]' --top-k K
-  raftvec get NAME --ids 1,2,3
+  raftvec replica add COLLECTION --node N --non-voter
+  raftvec insert | upsert NAME --file rows.jsonl | --random N
+  raftvec search NAME --vector '[...]' --top-k K [read flags]
+  raftvec get NAME --ids 1,2,3 [read flags]
   raftvec delete NAME --ids 1,2
-  raftvec status
+  raftvec status [--all]
+
+Read flags say how fresh the answer must be (docs/consistency.md):
+  --consistency strong|bounded|session|eventual   default: the collection's
+  --max-staleness 5s          bounded: how old the answer may be
+  --session-token T           session: wait until this token is applied
+  --as-of TS|RFC3339|-30s     read the state as of a past time
 
 Client commands talk to --addr (default 127.0.0.1:7400, or $RAFTVEC_ADDR;
-comma-separated for several nodes).
+comma-separated for several nodes). raftvec COMMAND -h shows a command's flags.
 `
 
 func main() {

@@ -711,7 +711,9 @@ type Insert struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Rows  *Rows                  `protobuf:"bytes,1,opt,name=rows,proto3" json:"rows,omitempty"`
 	// upsert replaces live rows with the same primary key instead of failing.
-	Upsert        bool `protobuf:"varint,2,opt,name=upsert,proto3" json:"upsert,omitempty"`
+	Upsert bool `protobuf:"varint,2,opt,name=upsert,proto3" json:"upsert,omitempty"`
+	// partition is the id of the partition the rows go to (0 = _default).
+	Partition     uint32 `protobuf:"varint,3,opt,name=partition,proto3" json:"partition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -760,10 +762,19 @@ func (x *Insert) GetUpsert() bool {
 	return false
 }
 
+func (x *Insert) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
 type Delete struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	IntPks        []int64                `protobuf:"varint,1,rep,packed,name=int_pks,json=intPks,proto3" json:"int_pks,omitempty"`
-	StrPks        []string               `protobuf:"bytes,2,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	IntPks []int64                `protobuf:"varint,1,rep,packed,name=int_pks,json=intPks,proto3" json:"int_pks,omitempty"`
+	StrPks []string               `protobuf:"bytes,2,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
+	// partitions deletes every live row of these partitions (drop partition).
+	Partitions    []uint32 `protobuf:"varint,3,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -812,6 +823,60 @@ func (x *Delete) GetStrPks() []string {
 	return nil
 }
 
+func (x *Delete) GetPartitions() []uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+// Compact merges sealed segments into one new sealed segment holding
+// their rows that are live at the op's ts. Reads older than that ts are
+// refused afterwards (the compaction horizon).
+type Compact struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Segments      []uint64               `protobuf:"varint,1,rep,packed,name=segments,proto3" json:"segments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Compact) Reset() {
+	*x = Compact{}
+	mi := &file_ops_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Compact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Compact) ProtoMessage() {}
+
+func (x *Compact) ProtoReflect() protoreflect.Message {
+	mi := &file_ops_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Compact.ProtoReflect.Descriptor instead.
+func (*Compact) Descriptor() ([]byte, []int) {
+	return file_ops_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Compact) GetSegments() []uint64 {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
 // Seal closes the growing segment even if it is below the threshold.
 type Seal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -821,7 +886,7 @@ type Seal struct {
 
 func (x *Seal) Reset() {
 	*x = Seal{}
-	mi := &file_ops_proto_msgTypes[9]
+	mi := &file_ops_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +898,7 @@ func (x *Seal) String() string {
 func (*Seal) ProtoMessage() {}
 
 func (x *Seal) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[9]
+	mi := &file_ops_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +911,7 @@ func (x *Seal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Seal.ProtoReflect.Descriptor instead.
 func (*Seal) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{9}
+	return file_ops_proto_rawDescGZIP(), []int{10}
 }
 
 // TimeTick carries only a timestamp: it advances every replica's safe ts
@@ -859,7 +924,7 @@ type TimeTick struct {
 
 func (x *TimeTick) Reset() {
 	*x = TimeTick{}
-	mi := &file_ops_proto_msgTypes[10]
+	mi := &file_ops_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +936,7 @@ func (x *TimeTick) String() string {
 func (*TimeTick) ProtoMessage() {}
 
 func (x *TimeTick) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[10]
+	mi := &file_ops_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +949,7 @@ func (x *TimeTick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeTick.ProtoReflect.Descriptor instead.
 func (*TimeTick) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{10}
+	return file_ops_proto_rawDescGZIP(), []int{11}
 }
 
 type Op struct {
@@ -903,6 +968,7 @@ type Op struct {
 	//	*Op_TimeTick
 	//	*Op_CreateIndex
 	//	*Op_DropIndex
+	//	*Op_Compact
 	Kind          isOp_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -910,7 +976,7 @@ type Op struct {
 
 func (x *Op) Reset() {
 	*x = Op{}
-	mi := &file_ops_proto_msgTypes[11]
+	mi := &file_ops_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +988,7 @@ func (x *Op) String() string {
 func (*Op) ProtoMessage() {}
 
 func (x *Op) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[11]
+	mi := &file_ops_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1001,7 @@ func (x *Op) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Op.ProtoReflect.Descriptor instead.
 func (*Op) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{11}
+	return file_ops_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Op) GetTs() uint64 {
@@ -1031,6 +1097,15 @@ func (x *Op) GetDropIndex() *DropIndex {
 	return nil
 }
 
+func (x *Op) GetCompact() *Compact {
+	if x != nil {
+		if x, ok := x.Kind.(*Op_Compact); ok {
+			return x.Compact
+		}
+	}
+	return nil
+}
+
 type isOp_Kind interface {
 	isOp_Kind()
 }
@@ -1067,6 +1142,10 @@ type Op_DropIndex struct {
 	DropIndex *DropIndex `protobuf:"bytes,17,opt,name=drop_index,json=dropIndex,proto3,oneof"`
 }
 
+type Op_Compact struct {
+	Compact *Compact `protobuf:"bytes,18,opt,name=compact,proto3,oneof"`
+}
+
 func (*Op_CreateCollection) isOp_Kind() {}
 
 func (*Op_DropCollection) isOp_Kind() {}
@@ -1083,6 +1162,8 @@ func (*Op_CreateIndex) isOp_Kind() {}
 
 func (*Op_DropIndex) isOp_Kind() {}
 
+func (*Op_Compact) isOp_Kind() {}
+
 // IndexSpec is the index every sealed segment of the shard gets.
 type IndexSpec struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -1098,7 +1179,7 @@ type IndexSpec struct {
 
 func (x *IndexSpec) Reset() {
 	*x = IndexSpec{}
-	mi := &file_ops_proto_msgTypes[12]
+	mi := &file_ops_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1191,7 @@ func (x *IndexSpec) String() string {
 func (*IndexSpec) ProtoMessage() {}
 
 func (x *IndexSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[12]
+	mi := &file_ops_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1204,7 @@ func (x *IndexSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexSpec.ProtoReflect.Descriptor instead.
 func (*IndexSpec) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{12}
+	return file_ops_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IndexSpec) GetField() string {
@@ -1179,7 +1260,7 @@ type CreateIndex struct {
 
 func (x *CreateIndex) Reset() {
 	*x = CreateIndex{}
-	mi := &file_ops_proto_msgTypes[13]
+	mi := &file_ops_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1272,7 @@ func (x *CreateIndex) String() string {
 func (*CreateIndex) ProtoMessage() {}
 
 func (x *CreateIndex) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[13]
+	mi := &file_ops_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1285,7 @@ func (x *CreateIndex) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndex.ProtoReflect.Descriptor instead.
 func (*CreateIndex) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{13}
+	return file_ops_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateIndex) GetSpec() *IndexSpec {
@@ -1224,7 +1305,7 @@ type DropIndex struct {
 
 func (x *DropIndex) Reset() {
 	*x = DropIndex{}
-	mi := &file_ops_proto_msgTypes[14]
+	mi := &file_ops_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1317,7 @@ func (x *DropIndex) String() string {
 func (*DropIndex) ProtoMessage() {}
 
 func (x *DropIndex) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[14]
+	mi := &file_ops_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1330,7 @@ func (x *DropIndex) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndex.ProtoReflect.Descriptor instead.
 func (*DropIndex) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{14}
+	return file_ops_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DropIndex) GetField() string {
@@ -1277,7 +1358,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_ops_proto_msgTypes[15]
+	mi := &file_ops_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1370,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[15]
+	mi := &file_ops_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1383,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{15}
+	return file_ops_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Result) GetTs() uint64 {
@@ -1360,7 +1441,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_ops_proto_msgTypes[16]
+	mi := &file_ops_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1453,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[16]
+	mi := &file_ops_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1466,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{16}
+	return file_ops_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Segment) GetId() uint64 {
@@ -1425,14 +1506,19 @@ type Block struct {
 	Rows     *Rows                  `protobuf:"bytes,4,opt,name=rows,proto3" json:"rows,omitempty"`
 	// prev[i] is the previous row of the same primary key (segment<<32|row),
 	// or 0 when there is none; kept so that reads at a past ts find it.
-	Prev          []uint64 `protobuf:"varint,5,rep,packed,name=prev,proto3" json:"prev,omitempty"`
+	Prev []uint64 `protobuf:"varint,5,rep,packed,name=prev,proto3" json:"prev,omitempty"`
+	// partition of every row of the block.
+	Partition uint32 `protobuf:"varint,6,opt,name=partition,proto3" json:"partition,omitempty"`
+	// rows of a compacted segment keep their own insert ts and partition.
+	InsertTs      []uint64 `protobuf:"varint,7,rep,packed,name=insert_ts,json=insertTs,proto3" json:"insert_ts,omitempty"`
+	Partitions    []uint32 `protobuf:"varint,8,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Block) Reset() {
 	*x = Block{}
-	mi := &file_ops_proto_msgTypes[17]
+	mi := &file_ops_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1530,7 @@ func (x *Block) String() string {
 func (*Block) ProtoMessage() {}
 
 func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[17]
+	mi := &file_ops_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1543,7 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Block.ProtoReflect.Descriptor instead.
 func (*Block) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{17}
+	return file_ops_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Block) GetSegment() uint64 {
@@ -1495,6 +1581,27 @@ func (x *Block) GetPrev() []uint64 {
 	return nil
 }
 
+func (x *Block) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *Block) GetInsertTs() []uint64 {
+	if x != nil {
+		return x.InsertTs
+	}
+	return nil
+}
+
+func (x *Block) GetPartitions() []uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
 // Deletes is the durable form of the rows one op deleted.
 type Deletes struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1506,7 +1613,7 @@ type Deletes struct {
 
 func (x *Deletes) Reset() {
 	*x = Deletes{}
-	mi := &file_ops_proto_msgTypes[18]
+	mi := &file_ops_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1625,7 @@ func (x *Deletes) String() string {
 func (*Deletes) ProtoMessage() {}
 
 func (x *Deletes) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[18]
+	mi := &file_ops_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1638,7 @@ func (x *Deletes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deletes.ProtoReflect.Descriptor instead.
 func (*Deletes) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{18}
+	return file_ops_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Deletes) GetTs() uint64 {
@@ -1561,7 +1668,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_ops_proto_msgTypes[19]
+	mi := &file_ops_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1680,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[19]
+	mi := &file_ops_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1693,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{19}
+	return file_ops_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Applied) GetIndex() uint64 {
@@ -1619,15 +1726,20 @@ func (x *Applied) GetNextAutoId() uint64 {
 
 // Manifest lists a shard's segments in id order; the last is the growing one.
 type Manifest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Segments      []*Segment             `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Segments []*Segment             `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	// compacted lists segments merged away; delete records that name their
+	// rows are obsolete.
+	Compacted []uint64 `protobuf:"varint,2,rep,packed,name=compacted,proto3" json:"compacted,omitempty"`
+	// horizon is the oldest ts a read may ask for.
+	Horizon       uint64 `protobuf:"varint,3,opt,name=horizon,proto3" json:"horizon,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Manifest) Reset() {
 	*x = Manifest{}
-	mi := &file_ops_proto_msgTypes[20]
+	mi := &file_ops_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1751,7 @@ func (x *Manifest) String() string {
 func (*Manifest) ProtoMessage() {}
 
 func (x *Manifest) ProtoReflect() protoreflect.Message {
-	mi := &file_ops_proto_msgTypes[20]
+	mi := &file_ops_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1764,7 @@ func (x *Manifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Manifest.ProtoReflect.Descriptor instead.
 func (*Manifest) Descriptor() ([]byte, []int) {
-	return file_ops_proto_rawDescGZIP(), []int{20}
+	return file_ops_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Manifest) GetSegments() []*Segment {
@@ -1660,6 +1772,20 @@ func (x *Manifest) GetSegments() []*Segment {
 		return x.Segments
 	}
 	return nil
+}
+
+func (x *Manifest) GetCompacted() []uint64 {
+	if x != nil {
+		return x.Compacted
+	}
+	return nil
+}
+
+func (x *Manifest) GetHorizon() uint64 {
+	if x != nil {
+		return x.Horizon
+	}
+	return 0
 }
 
 var File_ops_proto protoreflect.FileDescriptor
@@ -1708,16 +1834,22 @@ const file_ops_proto_rawDesc = "" +
 	"\x06schema\x18\x01 \x01(\v2\x16.raftvec.fsm.v1.SchemaR\x06schema\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\x04R\ashardId\x12\x1b\n" +
 	"\tseal_rows\x18\x03 \x01(\rR\bsealRows\"\x10\n" +
-	"\x0eDropCollection\"J\n" +
+	"\x0eDropCollection\"h\n" +
 	"\x06Insert\x12(\n" +
 	"\x04rows\x18\x01 \x01(\v2\x14.raftvec.fsm.v1.RowsR\x04rows\x12\x16\n" +
-	"\x06upsert\x18\x02 \x01(\bR\x06upsert\":\n" +
+	"\x06upsert\x18\x02 \x01(\bR\x06upsert\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\rR\tpartition\"Z\n" +
 	"\x06Delete\x12\x17\n" +
 	"\aint_pks\x18\x01 \x03(\x03R\x06intPks\x12\x17\n" +
-	"\astr_pks\x18\x02 \x03(\tR\x06strPks\"\x06\n" +
+	"\astr_pks\x18\x02 \x03(\tR\x06strPks\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x03 \x03(\rR\n" +
+	"partitions\"%\n" +
+	"\aCompact\x12\x1a\n" +
+	"\bsegments\x18\x01 \x03(\x04R\bsegments\"\x06\n" +
 	"\x04Seal\"\n" +
 	"\n" +
-	"\bTimeTick\"\x9e\x04\n" +
+	"\bTimeTick\"\xd3\x04\n" +
 	"\x02Op\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x1d\n" +
 	"\n" +
@@ -1731,7 +1863,8 @@ const file_ops_proto_rawDesc = "" +
 	"\ttime_tick\x18\x0f \x01(\v2\x18.raftvec.fsm.v1.TimeTickH\x00R\btimeTick\x12@\n" +
 	"\fcreate_index\x18\x10 \x01(\v2\x1b.raftvec.fsm.v1.CreateIndexH\x00R\vcreateIndex\x12:\n" +
 	"\n" +
-	"drop_index\x18\x11 \x01(\v2\x19.raftvec.fsm.v1.DropIndexH\x00R\tdropIndexB\x06\n" +
+	"drop_index\x18\x11 \x01(\v2\x19.raftvec.fsm.v1.DropIndexH\x00R\tdropIndex\x123\n" +
+	"\acompact\x18\x12 \x01(\v2\x17.raftvec.fsm.v1.CompactH\x00R\acompactB\x06\n" +
 	"\x04kind\"\xa5\x01\n" +
 	"\tIndexSpec\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
@@ -1755,13 +1888,18 @@ const file_ops_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06sealed\x18\x02 \x01(\bR\x06sealed\x12\x12\n" +
 	"\x04rows\x18\x03 \x01(\rR\x04rows\x12\x17\n" +
-	"\aseal_ts\x18\x04 \x01(\x04R\x06sealTs\"\x8c\x01\n" +
+	"\aseal_ts\x18\x04 \x01(\x04R\x06sealTs\"\xe7\x01\n" +
 	"\x05Block\x12\x18\n" +
 	"\asegment\x18\x01 \x01(\x04R\asegment\x12\x1b\n" +
 	"\tfirst_row\x18\x02 \x01(\rR\bfirstRow\x12\x0e\n" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\x12(\n" +
 	"\x04rows\x18\x04 \x01(\v2\x14.raftvec.fsm.v1.RowsR\x04rows\x12\x12\n" +
-	"\x04prev\x18\x05 \x03(\x04R\x04prev\"-\n" +
+	"\x04prev\x18\x05 \x03(\x04R\x04prev\x12\x1c\n" +
+	"\tpartition\x18\x06 \x01(\rR\tpartition\x12\x1b\n" +
+	"\tinsert_ts\x18\a \x03(\x04R\binsertTs\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\b \x03(\rR\n" +
+	"partitions\"-\n" +
 	"\aDeletes\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x12\n" +
 	"\x04rows\x18\x02 \x03(\x04R\x04rows\"t\n" +
@@ -1770,9 +1908,11 @@ const file_ops_proto_rawDesc = "" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12!\n" +
 	"\fnext_segment\x18\x03 \x01(\x04R\vnextSegment\x12 \n" +
 	"\fnext_auto_id\x18\x04 \x01(\x04R\n" +
-	"nextAutoId\"?\n" +
+	"nextAutoId\"w\n" +
 	"\bManifest\x123\n" +
-	"\bsegments\x18\x01 \x03(\v2\x17.raftvec.fsm.v1.SegmentR\bsegments*q\n" +
+	"\bsegments\x18\x01 \x03(\v2\x17.raftvec.fsm.v1.SegmentR\bsegments\x12\x1c\n" +
+	"\tcompacted\x18\x02 \x03(\x04R\tcompacted\x12\x18\n" +
+	"\ahorizon\x18\x03 \x01(\x04R\ahorizon*q\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04BOOL\x10\x01\x12\t\n" +
@@ -1802,7 +1942,7 @@ func file_ops_proto_rawDescGZIP() []byte {
 }
 
 var file_ops_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_ops_proto_goTypes = []any{
 	(FieldType)(0),           // 0: raftvec.fsm.v1.FieldType
 	(Metric)(0),              // 1: raftvec.fsm.v1.Metric
@@ -1815,18 +1955,19 @@ var file_ops_proto_goTypes = []any{
 	(*DropCollection)(nil),   // 8: raftvec.fsm.v1.DropCollection
 	(*Insert)(nil),           // 9: raftvec.fsm.v1.Insert
 	(*Delete)(nil),           // 10: raftvec.fsm.v1.Delete
-	(*Seal)(nil),             // 11: raftvec.fsm.v1.Seal
-	(*TimeTick)(nil),         // 12: raftvec.fsm.v1.TimeTick
-	(*Op)(nil),               // 13: raftvec.fsm.v1.Op
-	(*IndexSpec)(nil),        // 14: raftvec.fsm.v1.IndexSpec
-	(*CreateIndex)(nil),      // 15: raftvec.fsm.v1.CreateIndex
-	(*DropIndex)(nil),        // 16: raftvec.fsm.v1.DropIndex
-	(*Result)(nil),           // 17: raftvec.fsm.v1.Result
-	(*Segment)(nil),          // 18: raftvec.fsm.v1.Segment
-	(*Block)(nil),            // 19: raftvec.fsm.v1.Block
-	(*Deletes)(nil),          // 20: raftvec.fsm.v1.Deletes
-	(*Applied)(nil),          // 21: raftvec.fsm.v1.Applied
-	(*Manifest)(nil),         // 22: raftvec.fsm.v1.Manifest
+	(*Compact)(nil),          // 11: raftvec.fsm.v1.Compact
+	(*Seal)(nil),             // 12: raftvec.fsm.v1.Seal
+	(*TimeTick)(nil),         // 13: raftvec.fsm.v1.TimeTick
+	(*Op)(nil),               // 14: raftvec.fsm.v1.Op
+	(*IndexSpec)(nil),        // 15: raftvec.fsm.v1.IndexSpec
+	(*CreateIndex)(nil),      // 16: raftvec.fsm.v1.CreateIndex
+	(*DropIndex)(nil),        // 17: raftvec.fsm.v1.DropIndex
+	(*Result)(nil),           // 18: raftvec.fsm.v1.Result
+	(*Segment)(nil),          // 19: raftvec.fsm.v1.Segment
+	(*Block)(nil),            // 20: raftvec.fsm.v1.Block
+	(*Deletes)(nil),          // 21: raftvec.fsm.v1.Deletes
+	(*Applied)(nil),          // 22: raftvec.fsm.v1.Applied
+	(*Manifest)(nil),         // 23: raftvec.fsm.v1.Manifest
 }
 var file_ops_proto_depIdxs = []int32{
 	0,  // 0: raftvec.fsm.v1.Field.type:type_name -> raftvec.fsm.v1.FieldType
@@ -1840,18 +1981,19 @@ var file_ops_proto_depIdxs = []int32{
 	8,  // 8: raftvec.fsm.v1.Op.drop_collection:type_name -> raftvec.fsm.v1.DropCollection
 	9,  // 9: raftvec.fsm.v1.Op.insert:type_name -> raftvec.fsm.v1.Insert
 	10, // 10: raftvec.fsm.v1.Op.delete:type_name -> raftvec.fsm.v1.Delete
-	11, // 11: raftvec.fsm.v1.Op.seal:type_name -> raftvec.fsm.v1.Seal
-	12, // 12: raftvec.fsm.v1.Op.time_tick:type_name -> raftvec.fsm.v1.TimeTick
-	15, // 13: raftvec.fsm.v1.Op.create_index:type_name -> raftvec.fsm.v1.CreateIndex
-	16, // 14: raftvec.fsm.v1.Op.drop_index:type_name -> raftvec.fsm.v1.DropIndex
-	14, // 15: raftvec.fsm.v1.CreateIndex.spec:type_name -> raftvec.fsm.v1.IndexSpec
-	6,  // 16: raftvec.fsm.v1.Block.rows:type_name -> raftvec.fsm.v1.Rows
-	18, // 17: raftvec.fsm.v1.Manifest.segments:type_name -> raftvec.fsm.v1.Segment
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	12, // 11: raftvec.fsm.v1.Op.seal:type_name -> raftvec.fsm.v1.Seal
+	13, // 12: raftvec.fsm.v1.Op.time_tick:type_name -> raftvec.fsm.v1.TimeTick
+	16, // 13: raftvec.fsm.v1.Op.create_index:type_name -> raftvec.fsm.v1.CreateIndex
+	17, // 14: raftvec.fsm.v1.Op.drop_index:type_name -> raftvec.fsm.v1.DropIndex
+	11, // 15: raftvec.fsm.v1.Op.compact:type_name -> raftvec.fsm.v1.Compact
+	15, // 16: raftvec.fsm.v1.CreateIndex.spec:type_name -> raftvec.fsm.v1.IndexSpec
+	6,  // 17: raftvec.fsm.v1.Block.rows:type_name -> raftvec.fsm.v1.Rows
+	19, // 18: raftvec.fsm.v1.Manifest.segments:type_name -> raftvec.fsm.v1.Segment
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_ops_proto_init() }
@@ -1866,7 +2008,7 @@ func file_ops_proto_init() {
 		(*Value_Varchar)(nil),
 		(*Value_Json)(nil),
 	}
-	file_ops_proto_msgTypes[11].OneofWrappers = []any{
+	file_ops_proto_msgTypes[12].OneofWrappers = []any{
 		(*Op_CreateCollection)(nil),
 		(*Op_DropCollection)(nil),
 		(*Op_Insert)(nil),
@@ -1875,6 +2017,7 @@ func file_ops_proto_init() {
 		(*Op_TimeTick)(nil),
 		(*Op_CreateIndex)(nil),
 		(*Op_DropIndex)(nil),
+		(*Op_Compact)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1882,7 +2025,7 @@ func file_ops_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ops_proto_rawDesc), len(file_ops_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -244,12 +244,14 @@ func (c *Client) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteRe
 	})
 }
 
-// withSession fills in the session token of a SESSION read.
+// withSession fills in the session token of a read that names SESSION, or
+// no level (the collection's default may be SESSION); the server uses the
+// token only for SESSION reads.
 func (c *Client) withSession(ro *pb.ReadOptions) *pb.ReadOptions {
 	if ro == nil {
-		return nil
+		ro = &pb.ReadOptions{}
 	}
-	if ro.Level == pb.ConsistencyLevel_SESSION && ro.SessionToken == 0 {
+	if (ro.Level == pb.ConsistencyLevel_SESSION || ro.Level == pb.ConsistencyLevel_DEFAULT) && ro.SessionToken == 0 {
 		ro.SessionToken = c.SessionToken()
 	}
 	return ro
@@ -355,4 +357,55 @@ func (c *Client) DescribeIndex(ctx context.Context, collection string) (*pb.Desc
 	return call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DescribeIndexResponse, error) {
 		return r.DescribeIndex(ctx, &pb.DescribeIndexRequest{Collection: collection}, o...)
 	})
+}
+
+// Query returns the rows that match a filter expression.
+func (c *Client) Query(ctx context.Context, req *pb.QueryRequest) (*pb.QueryResponse, error) {
+	req.Read = c.withSession(req.Read)
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.QueryResponse, error) {
+		return r.Query(ctx, req, o...)
+	})
+	if err == nil {
+		c.SetSessionToken(resp.SessionToken)
+	}
+	return resp, err
+}
+
+// CreatePartition adds a partition to a collection.
+func (c *Client) CreatePartition(ctx context.Context, collection, name string) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.PartitionResponse, error) {
+		return r.CreatePartition(ctx, &pb.PartitionRequest{Collection: collection, PartitionName: name}, o...)
+	})
+	return err
+}
+
+// DropPartition removes a partition and its rows.
+func (c *Client) DropPartition(ctx context.Context, collection, name string) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.PartitionResponse, error) {
+		return r.DropPartition(ctx, &pb.PartitionRequest{Collection: collection, PartitionName: name}, o...)
+	})
+	return err
+}
+
+// ListPartitions lists a collection's partitions.
+func (c *Client) ListPartitions(ctx context.Context, collection string) ([]string, error) {
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.ListPartitionsResponse, error) {
+		return r.ListPartitions(ctx, &pb.ListPartitionsRequest{Collection: collection}, o...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Names, nil
+}
+
+// Compact merges a collection's sealed segments that hold deleted rows or
+// are small, and returns how many were merged.
+func (c *Client) Compact(ctx context.Context, collection string) (int, error) {
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.CompactResponse, error) {
+		return r.Compact(ctx, &pb.CompactRequest{Collection: collection}, o...)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(resp.SegmentsMerged), nil
 }

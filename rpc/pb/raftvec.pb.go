@@ -195,15 +195,17 @@ func (ConsistencyLevel) EnumDescriptor() ([]byte, []int) {
 }
 
 type FieldSchema struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          FieldType              `protobuf:"varint,2,opt,name=type,proto3,enum=raftvec.v1.FieldType" json:"type,omitempty"`
-	PrimaryKey    bool                   `protobuf:"varint,3,opt,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
-	AutoId        bool                   `protobuf:"varint,4,opt,name=auto_id,json=autoId,proto3" json:"auto_id,omitempty"`
-	Dim           uint32                 `protobuf:"varint,5,opt,name=dim,proto3" json:"dim,omitempty"`
-	Metric        Metric                 `protobuf:"varint,6,opt,name=metric,proto3,enum=raftvec.v1.Metric" json:"metric,omitempty"`
-	MaxLength     uint32                 `protobuf:"varint,7,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
-	Nullable      bool                   `protobuf:"varint,8,opt,name=nullable,proto3" json:"nullable,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type       FieldType              `protobuf:"varint,2,opt,name=type,proto3,enum=raftvec.v1.FieldType" json:"type,omitempty"`
+	PrimaryKey bool                   `protobuf:"varint,3,opt,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
+	AutoId     bool                   `protobuf:"varint,4,opt,name=auto_id,json=autoId,proto3" json:"auto_id,omitempty"`
+	Dim        uint32                 `protobuf:"varint,5,opt,name=dim,proto3" json:"dim,omitempty"`
+	Metric     Metric                 `protobuf:"varint,6,opt,name=metric,proto3,enum=raftvec.v1.Metric" json:"metric,omitempty"`
+	MaxLength  uint32                 `protobuf:"varint,7,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
+	Nullable   bool                   `protobuf:"varint,8,opt,name=nullable,proto3" json:"nullable,omitempty"`
+	// default_value fills rows that leave the field out (or null).
+	DefaultValue  *Value `protobuf:"bytes,9,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +294,13 @@ func (x *FieldSchema) GetNullable() bool {
 		return x.Nullable
 	}
 	return false
+}
+
+func (x *FieldSchema) GetDefaultValue() *Value {
+	if x != nil {
+		return x.DefaultValue
+	}
+	return nil
 }
 
 type CollectionSchema struct {
@@ -1125,8 +1134,10 @@ type InsertRequest struct {
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
 	Rows       *Rows                  `protobuf:"bytes,2,opt,name=rows,proto3" json:"rows,omitempty"`
 	// request_id makes a retry apply once; the SDK sets it.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	SessionToken  uint64 `protobuf:"varint,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	RequestId    string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	SessionToken uint64 `protobuf:"varint,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	// partition_name is the partition the rows go to ("" = _default).
+	PartitionName string `protobuf:"bytes,5,opt,name=partition_name,json=partitionName,proto3" json:"partition_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1189,15 +1200,27 @@ func (x *InsertRequest) GetSessionToken() uint64 {
 	return 0
 }
 
+func (x *InsertRequest) GetPartitionName() string {
+	if x != nil {
+		return x.PartitionName
+	}
+	return ""
+}
+
 type DeleteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
-	IntIds        []int64                `protobuf:"varint,2,rep,packed,name=int_ids,json=intIds,proto3" json:"int_ids,omitempty"`
-	StrIds        []string               `protobuf:"bytes,3,rep,name=str_ids,json=strIds,proto3" json:"str_ids,omitempty"`
-	RequestId     string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	SessionToken  uint64                 `protobuf:"varint,5,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Collection   string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	IntIds       []int64                `protobuf:"varint,2,rep,packed,name=int_ids,json=intIds,proto3" json:"int_ids,omitempty"`
+	StrIds       []string               `protobuf:"bytes,3,rep,name=str_ids,json=strIds,proto3" json:"str_ids,omitempty"`
+	RequestId    string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	SessionToken uint64                 `protobuf:"varint,5,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	// filter deletes the rows matching an expression instead of ids: the
+	// leader resolves it to primary keys at its current state and proposes
+	// their deletion.
+	Filter         string   `protobuf:"bytes,6,opt,name=filter,proto3" json:"filter,omitempty"`
+	PartitionNames []string `protobuf:"bytes,7,rep,name=partition_names,json=partitionNames,proto3" json:"partition_names,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeleteRequest) Reset() {
@@ -1263,6 +1286,20 @@ func (x *DeleteRequest) GetSessionToken() uint64 {
 		return x.SessionToken
 	}
 	return 0
+}
+
+func (x *DeleteRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *DeleteRequest) GetPartitionNames() []string {
+	if x != nil {
+		return x.PartitionNames
+	}
+	return nil
 }
 
 type WriteResponse struct {
@@ -1486,8 +1523,20 @@ type SearchRequest struct {
 	OutputFields []string     `protobuf:"bytes,4,rep,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
 	Read         *ReadOptions `protobuf:"bytes,5,opt,name=read,proto3" json:"read,omitempty"`
 	// ef (HNSW) and nprobe (IVF) trade recall for speed; 0 = default.
-	Ef            uint32 `protobuf:"varint,6,opt,name=ef,proto3" json:"ef,omitempty"`
-	Nprobe        uint32 `protobuf:"varint,7,opt,name=nprobe,proto3" json:"nprobe,omitempty"`
+	Ef     uint32 `protobuf:"varint,6,opt,name=ef,proto3" json:"ef,omitempty"`
+	Nprobe uint32 `protobuf:"varint,7,opt,name=nprobe,proto3" json:"nprobe,omitempty"`
+	// filter is a boolean expression over scalar fields; only matching rows
+	// are candidates (see docs/filter-expressions.md).
+	Filter         string   `protobuf:"bytes,8,opt,name=filter,proto3" json:"filter,omitempty"`
+	PartitionNames []string `protobuf:"bytes,9,rep,name=partition_names,json=partitionNames,proto3" json:"partition_names,omitempty"`
+	// offset skips the first results (pagination): top_k results are
+	// returned after skipping offset.
+	Offset uint32 `protobuf:"varint,10,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Range search: with radius set, only hits whose score lies in the
+	// range are returned. L2: range_filter <= distance < radius. IP and
+	// COSINE: radius < similarity <= range_filter.
+	Radius        *float32 `protobuf:"fixed32,11,opt,name=radius,proto3,oneof" json:"radius,omitempty"`
+	RangeFilter   *float32 `protobuf:"fixed32,12,opt,name=range_filter,json=rangeFilter,proto3,oneof" json:"range_filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1571,6 +1620,457 @@ func (x *SearchRequest) GetNprobe() uint32 {
 	return 0
 }
 
+func (x *SearchRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetPartitionNames() []string {
+	if x != nil {
+		return x.PartitionNames
+	}
+	return nil
+}
+
+func (x *SearchRequest) GetOffset() uint32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetRadius() float32 {
+	if x != nil && x.Radius != nil {
+		return *x.Radius
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetRangeFilter() float32 {
+	if x != nil && x.RangeFilter != nil {
+		return *x.RangeFilter
+	}
+	return 0
+}
+
+type QueryRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Collection     string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Filter         string                 `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	OutputFields   []string               `protobuf:"bytes,3,rep,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
+	Limit          uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	Offset         uint32                 `protobuf:"varint,5,opt,name=offset,proto3" json:"offset,omitempty"`
+	Read           *ReadOptions           `protobuf:"bytes,6,opt,name=read,proto3" json:"read,omitempty"`
+	PartitionNames []string               `protobuf:"bytes,7,rep,name=partition_names,json=partitionNames,proto3" json:"partition_names,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *QueryRequest) Reset() {
+	*x = QueryRequest{}
+	mi := &file_raftvec_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryRequest) ProtoMessage() {}
+
+func (x *QueryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryRequest.ProtoReflect.Descriptor instead.
+func (*QueryRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *QueryRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *QueryRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *QueryRequest) GetOutputFields() []string {
+	if x != nil {
+		return x.OutputFields
+	}
+	return nil
+}
+
+func (x *QueryRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *QueryRequest) GetOffset() uint32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *QueryRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+func (x *QueryRequest) GetPartitionNames() []string {
+	if x != nil {
+		return x.PartitionNames
+	}
+	return nil
+}
+
+type QueryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          *Rows                  `protobuf:"bytes,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	Ts            uint64                 `protobuf:"varint,2,opt,name=ts,proto3" json:"ts,omitempty"`
+	SessionToken  uint64                 `protobuf:"varint,3,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryResponse) Reset() {
+	*x = QueryResponse{}
+	mi := &file_raftvec_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryResponse) ProtoMessage() {}
+
+func (x *QueryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryResponse.ProtoReflect.Descriptor instead.
+func (*QueryResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *QueryResponse) GetRows() *Rows {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *QueryResponse) GetTs() uint64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
+func (x *QueryResponse) GetSessionToken() uint64 {
+	if x != nil {
+		return x.SessionToken
+	}
+	return 0
+}
+
+type PartitionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	PartitionName string                 `protobuf:"bytes,2,opt,name=partition_name,json=partitionName,proto3" json:"partition_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionRequest) Reset() {
+	*x = PartitionRequest{}
+	mi := &file_raftvec_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionRequest) ProtoMessage() {}
+
+func (x *PartitionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionRequest.ProtoReflect.Descriptor instead.
+func (*PartitionRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PartitionRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *PartitionRequest) GetPartitionName() string {
+	if x != nil {
+		return x.PartitionName
+	}
+	return ""
+}
+
+type PartitionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionResponse) Reset() {
+	*x = PartitionResponse{}
+	mi := &file_raftvec_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionResponse) ProtoMessage() {}
+
+func (x *PartitionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionResponse.ProtoReflect.Descriptor instead.
+func (*PartitionResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{24}
+}
+
+type ListPartitionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPartitionsRequest) Reset() {
+	*x = ListPartitionsRequest{}
+	mi := &file_raftvec_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartitionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartitionsRequest) ProtoMessage() {}
+
+func (x *ListPartitionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartitionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPartitionsRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListPartitionsRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+type ListPartitionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPartitionsResponse) Reset() {
+	*x = ListPartitionsResponse{}
+	mi := &file_raftvec_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartitionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartitionsResponse) ProtoMessage() {}
+
+func (x *ListPartitionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartitionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPartitionsResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListPartitionsResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type CompactRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactRequest) Reset() {
+	*x = CompactRequest{}
+	mi := &file_raftvec_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactRequest) ProtoMessage() {}
+
+func (x *CompactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactRequest.ProtoReflect.Descriptor instead.
+func (*CompactRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CompactRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+type CompactResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	SegmentsMerged uint32                 `protobuf:"varint,1,opt,name=segments_merged,json=segmentsMerged,proto3" json:"segments_merged,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CompactResponse) Reset() {
+	*x = CompactResponse{}
+	mi := &file_raftvec_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactResponse) ProtoMessage() {}
+
+func (x *CompactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactResponse.ProtoReflect.Descriptor instead.
+func (*CompactResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CompactResponse) GetSegmentsMerged() uint32 {
+	if x != nil {
+		return x.SegmentsMerged
+	}
+	return 0
+}
+
 type Hit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	IntId int64                  `protobuf:"varint,1,opt,name=int_id,json=intId,proto3" json:"int_id,omitempty"`
@@ -1586,7 +2086,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_raftvec_proto_msgTypes[21]
+	mi := &file_raftvec_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +2098,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[21]
+	mi := &file_raftvec_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +2111,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{21}
+	return file_raftvec_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Hit) GetIntId() int64 {
@@ -1658,7 +2158,7 @@ type HitList struct {
 
 func (x *HitList) Reset() {
 	*x = HitList{}
-	mi := &file_raftvec_proto_msgTypes[22]
+	mi := &file_raftvec_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +2170,7 @@ func (x *HitList) String() string {
 func (*HitList) ProtoMessage() {}
 
 func (x *HitList) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[22]
+	mi := &file_raftvec_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +2183,7 @@ func (x *HitList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitList.ProtoReflect.Descriptor instead.
 func (*HitList) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{22}
+	return file_raftvec_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HitList) GetHits() []*Hit {
@@ -1705,7 +2205,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_raftvec_proto_msgTypes[23]
+	mi := &file_raftvec_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +2217,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[23]
+	mi := &file_raftvec_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +2230,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{23}
+	return file_raftvec_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SearchResponse) GetResults() []*HitList {
@@ -1778,7 +2278,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[24]
+	mi := &file_raftvec_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +2290,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[24]
+	mi := &file_raftvec_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +2303,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{24}
+	return file_raftvec_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateIndexRequest) GetCollection() string {
@@ -1863,7 +2363,7 @@ type CreateIndexResponse struct {
 
 func (x *CreateIndexResponse) Reset() {
 	*x = CreateIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[25]
+	mi := &file_raftvec_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2375,7 @@ func (x *CreateIndexResponse) String() string {
 func (*CreateIndexResponse) ProtoMessage() {}
 
 func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[25]
+	mi := &file_raftvec_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2388,7 @@ func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
 func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{25}
+	return file_raftvec_proto_rawDescGZIP(), []int{33}
 }
 
 type DropIndexRequest struct {
@@ -1902,7 +2402,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[26]
+	mi := &file_raftvec_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2414,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[26]
+	mi := &file_raftvec_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2427,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{26}
+	return file_raftvec_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DropIndexRequest) GetCollection() string {
@@ -1959,7 +2459,7 @@ type DropIndexResponse struct {
 
 func (x *DropIndexResponse) Reset() {
 	*x = DropIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[27]
+	mi := &file_raftvec_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2471,7 @@ func (x *DropIndexResponse) String() string {
 func (*DropIndexResponse) ProtoMessage() {}
 
 func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[27]
+	mi := &file_raftvec_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2484,7 @@ func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexResponse.ProtoReflect.Descriptor instead.
 func (*DropIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{27}
+	return file_raftvec_proto_rawDescGZIP(), []int{35}
 }
 
 type DescribeIndexRequest struct {
@@ -1996,7 +2496,7 @@ type DescribeIndexRequest struct {
 
 func (x *DescribeIndexRequest) Reset() {
 	*x = DescribeIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[28]
+	mi := &file_raftvec_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2508,7 @@ func (x *DescribeIndexRequest) String() string {
 func (*DescribeIndexRequest) ProtoMessage() {}
 
 func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[28]
+	mi := &file_raftvec_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2521,7 @@ func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeIndexRequest.ProtoReflect.Descriptor instead.
 func (*DescribeIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{28}
+	return file_raftvec_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DescribeIndexRequest) GetCollection() string {
@@ -2050,7 +2550,7 @@ type DescribeIndexResponse struct {
 
 func (x *DescribeIndexResponse) Reset() {
 	*x = DescribeIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2562,7 @@ func (x *DescribeIndexResponse) String() string {
 func (*DescribeIndexResponse) ProtoMessage() {}
 
 func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2575,7 @@ func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeIndexResponse.ProtoReflect.Descriptor instead.
 func (*DescribeIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{29}
+	return file_raftvec_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DescribeIndexResponse) GetFieldName() string {
@@ -2149,7 +2649,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2661,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2674,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{30}
+	return file_raftvec_proto_rawDescGZIP(), []int{38}
 }
 
 type NodeStatus struct {
@@ -2189,7 +2689,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2201,7 +2701,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2214,7 +2714,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{31}
+	return file_raftvec_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -2271,7 +2771,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2783,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2796,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{32}
+	return file_raftvec_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -2425,7 +2925,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2437,7 +2937,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2450,7 +2950,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{33}
+	return file_raftvec_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -2499,7 +2999,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[34]
+	mi := &file_raftvec_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +3011,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[34]
+	mi := &file_raftvec_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +3024,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{34}
+	return file_raftvec_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -2556,7 +3056,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[35]
+	mi := &file_raftvec_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2568,7 +3068,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[35]
+	mi := &file_raftvec_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2581,7 +3081,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{35}
+	return file_raftvec_proto_rawDescGZIP(), []int{43}
 }
 
 type AddReplicaRequest struct {
@@ -2595,7 +3095,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[36]
+	mi := &file_raftvec_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +3107,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[36]
+	mi := &file_raftvec_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +3120,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{36}
+	return file_raftvec_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -2652,7 +3152,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[37]
+	mi := &file_raftvec_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +3164,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[37]
+	mi := &file_raftvec_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +3177,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{37}
+	return file_raftvec_proto_rawDescGZIP(), []int{45}
 }
 
 type InjectFaultRequest struct {
@@ -2701,7 +3201,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +3213,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +3226,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{38}
+	return file_raftvec_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -2787,7 +3287,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2799,7 +3299,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2812,7 +3312,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{39}
+	return file_raftvec_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -2827,7 +3327,7 @@ var File_raftvec_proto protoreflect.FileDescriptor
 const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"\rraftvec.proto\x12\n" +
-	"raftvec.v1\"\xff\x01\n" +
+	"raftvec.v1\"\xb7\x02\n" +
 	"\vFieldSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x15.raftvec.v1.FieldTypeR\x04type\x12\x1f\n" +
@@ -2838,7 +3338,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06metric\x18\x06 \x01(\x0e2\x12.raftvec.v1.MetricR\x06metric\x12\x1d\n" +
 	"\n" +
 	"max_length\x18\a \x01(\rR\tmaxLength\x12\x1a\n" +
-	"\bnullable\x18\b \x01(\bR\bnullable\"\xc8\x01\n" +
+	"\bnullable\x18\b \x01(\bR\bnullable\x126\n" +
+	"\rdefault_value\x18\t \x01(\v2\x11.raftvec.v1.ValueR\fdefaultValue\"\xc8\x01\n" +
 	"\x10CollectionSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\x06fields\x18\x02 \x03(\v2\x17.raftvec.v1.FieldSchemaR\x06fields\x12 \n" +
@@ -2885,7 +3386,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aint_ids\x18\x01 \x03(\x03R\x06intIds\x12\x17\n" +
 	"\astr_ids\x18\x02 \x03(\tR\x06strIds\x12\x18\n" +
 	"\avectors\x18\x03 \x03(\x02R\avectors\x12/\n" +
-	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\x99\x01\n" +
+	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xc0\x01\n" +
 	"\rInsertRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -2893,7 +3394,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x04rows\x18\x02 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12#\n" +
-	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\xa5\x01\n" +
+	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\x12%\n" +
+	"\x0epartition_name\x18\x05 \x01(\tR\rpartitionName\"\xe6\x01\n" +
 	"\rDeleteRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -2902,7 +3404,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\astr_ids\x18\x03 \x03(\tR\x06strIds\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12#\n" +
-	"\rsession_token\x18\x05 \x01(\x04R\fsessionToken\"\x95\x01\n" +
+	"\rsession_token\x18\x05 \x01(\x04R\fsessionToken\x12\x16\n" +
+	"\x06filter\x18\x06 \x01(\tR\x06filter\x12'\n" +
+	"\x0fpartition_names\x18\a \x03(\tR\x0epartitionNames\"\x95\x01\n" +
 	"\rWriteResponse\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12#\n" +
 	"\rsession_token\x18\x02 \x01(\x04R\fsessionToken\x12\x1a\n" +
@@ -2921,7 +3425,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\vGetResponse\x12$\n" +
 	"\x04rows\x18\x01 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\xd8\x01\n" +
+	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\x92\x03\n" +
 	"\rSearchRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -2931,7 +3435,47 @@ const file_raftvec_proto_rawDesc = "" +
 	"\routput_fields\x18\x04 \x03(\tR\foutputFields\x12+\n" +
 	"\x04read\x18\x05 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12\x0e\n" +
 	"\x02ef\x18\x06 \x01(\rR\x02ef\x12\x16\n" +
-	"\x06nprobe\x18\a \x01(\rR\x06nprobe\"\x8c\x01\n" +
+	"\x06nprobe\x18\a \x01(\rR\x06nprobe\x12\x16\n" +
+	"\x06filter\x18\b \x01(\tR\x06filter\x12'\n" +
+	"\x0fpartition_names\x18\t \x03(\tR\x0epartitionNames\x12\x16\n" +
+	"\x06offset\x18\n" +
+	" \x01(\rR\x06offset\x12\x1b\n" +
+	"\x06radius\x18\v \x01(\x02H\x00R\x06radius\x88\x01\x01\x12&\n" +
+	"\frange_filter\x18\f \x01(\x02H\x01R\vrangeFilter\x88\x01\x01B\t\n" +
+	"\a_radiusB\x0f\n" +
+	"\r_range_filter\"\xef\x01\n" +
+	"\fQueryRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x16\n" +
+	"\x06filter\x18\x02 \x01(\tR\x06filter\x12#\n" +
+	"\routput_fields\x18\x03 \x03(\tR\foutputFields\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x16\n" +
+	"\x06offset\x18\x05 \x01(\rR\x06offset\x12+\n" +
+	"\x04read\x18\x06 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12'\n" +
+	"\x0fpartition_names\x18\a \x03(\tR\x0epartitionNames\"j\n" +
+	"\rQueryResponse\x12$\n" +
+	"\x04rows\x18\x01 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x0e\n" +
+	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12#\n" +
+	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"Y\n" +
+	"\x10PartitionRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12%\n" +
+	"\x0epartition_name\x18\x02 \x01(\tR\rpartitionName\"\x13\n" +
+	"\x11PartitionResponse\"7\n" +
+	"\x15ListPartitionsRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\".\n" +
+	"\x16ListPartitionsResponse\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"0\n" +
+	"\x0eCompactRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\":\n" +
+	"\x0fCompactResponse\x12'\n" +
+	"\x0fsegments_merged\x18\x01 \x01(\rR\x0esegmentsMerged\"\x8c\x01\n" +
 	"\x03Hit\x12\x15\n" +
 	"\x06int_id\x18\x01 \x01(\x03R\x05intId\x12\x15\n" +
 	"\x06str_id\x18\x02 \x01(\tR\x05strId\x12\x14\n" +
@@ -3061,7 +3605,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06STRONG\x10\x01\x12\v\n" +
 	"\aBOUNDED\x10\x02\x12\v\n" +
 	"\aSESSION\x10\x03\x12\f\n" +
-	"\bEVENTUAL\x10\x042\xec\a\n" +
+	"\bEVENTUAL\x10\x042\xe5\n" +
+	"\n" +
 	"\aRaftVec\x12]\n" +
 	"\x10CreateCollection\x12#.raftvec.v1.CreateCollectionRequest\x1a$.raftvec.v1.CreateCollectionResponse\x12W\n" +
 	"\x0eDropCollection\x12!.raftvec.v1.DropCollectionRequest\x1a\".raftvec.v1.DropCollectionResponse\x12Z\n" +
@@ -3075,7 +3620,12 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06Status\x12\x19.raftvec.v1.StatusRequest\x1a\x1a.raftvec.v1.StatusResponse\x12N\n" +
 	"\vCreateIndex\x12\x1e.raftvec.v1.CreateIndexRequest\x1a\x1f.raftvec.v1.CreateIndexResponse\x12H\n" +
 	"\tDropIndex\x12\x1c.raftvec.v1.DropIndexRequest\x1a\x1d.raftvec.v1.DropIndexResponse\x12T\n" +
-	"\rDescribeIndex\x12 .raftvec.v1.DescribeIndexRequest\x1a!.raftvec.v1.DescribeIndexResponse2\xdf\x01\n" +
+	"\rDescribeIndex\x12 .raftvec.v1.DescribeIndexRequest\x1a!.raftvec.v1.DescribeIndexResponse\x12<\n" +
+	"\x05Query\x12\x18.raftvec.v1.QueryRequest\x1a\x19.raftvec.v1.QueryResponse\x12N\n" +
+	"\x0fCreatePartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12L\n" +
+	"\rDropPartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12W\n" +
+	"\x0eListPartitions\x12!.raftvec.v1.ListPartitionsRequest\x1a\".raftvec.v1.ListPartitionsResponse\x12B\n" +
+	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse2\xdf\x01\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -3095,7 +3645,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -3121,84 +3671,105 @@ var file_raftvec_proto_goTypes = []any{
 	(*GetRequest)(nil),                 // 21: raftvec.v1.GetRequest
 	(*GetResponse)(nil),                // 22: raftvec.v1.GetResponse
 	(*SearchRequest)(nil),              // 23: raftvec.v1.SearchRequest
-	(*Hit)(nil),                        // 24: raftvec.v1.Hit
-	(*HitList)(nil),                    // 25: raftvec.v1.HitList
-	(*SearchResponse)(nil),             // 26: raftvec.v1.SearchResponse
-	(*CreateIndexRequest)(nil),         // 27: raftvec.v1.CreateIndexRequest
-	(*CreateIndexResponse)(nil),        // 28: raftvec.v1.CreateIndexResponse
-	(*DropIndexRequest)(nil),           // 29: raftvec.v1.DropIndexRequest
-	(*DropIndexResponse)(nil),          // 30: raftvec.v1.DropIndexResponse
-	(*DescribeIndexRequest)(nil),       // 31: raftvec.v1.DescribeIndexRequest
-	(*DescribeIndexResponse)(nil),      // 32: raftvec.v1.DescribeIndexResponse
-	(*StatusRequest)(nil),              // 33: raftvec.v1.StatusRequest
-	(*NodeStatus)(nil),                 // 34: raftvec.v1.NodeStatus
-	(*GroupStatus)(nil),                // 35: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 36: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 37: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 38: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 39: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 40: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 41: raftvec.v1.InjectFaultRequest
-	(*InjectFaultResponse)(nil),        // 42: raftvec.v1.InjectFaultResponse
+	(*QueryRequest)(nil),               // 24: raftvec.v1.QueryRequest
+	(*QueryResponse)(nil),              // 25: raftvec.v1.QueryResponse
+	(*PartitionRequest)(nil),           // 26: raftvec.v1.PartitionRequest
+	(*PartitionResponse)(nil),          // 27: raftvec.v1.PartitionResponse
+	(*ListPartitionsRequest)(nil),      // 28: raftvec.v1.ListPartitionsRequest
+	(*ListPartitionsResponse)(nil),     // 29: raftvec.v1.ListPartitionsResponse
+	(*CompactRequest)(nil),             // 30: raftvec.v1.CompactRequest
+	(*CompactResponse)(nil),            // 31: raftvec.v1.CompactResponse
+	(*Hit)(nil),                        // 32: raftvec.v1.Hit
+	(*HitList)(nil),                    // 33: raftvec.v1.HitList
+	(*SearchResponse)(nil),             // 34: raftvec.v1.SearchResponse
+	(*CreateIndexRequest)(nil),         // 35: raftvec.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),        // 36: raftvec.v1.CreateIndexResponse
+	(*DropIndexRequest)(nil),           // 37: raftvec.v1.DropIndexRequest
+	(*DropIndexResponse)(nil),          // 38: raftvec.v1.DropIndexResponse
+	(*DescribeIndexRequest)(nil),       // 39: raftvec.v1.DescribeIndexRequest
+	(*DescribeIndexResponse)(nil),      // 40: raftvec.v1.DescribeIndexResponse
+	(*StatusRequest)(nil),              // 41: raftvec.v1.StatusRequest
+	(*NodeStatus)(nil),                 // 42: raftvec.v1.NodeStatus
+	(*GroupStatus)(nil),                // 43: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 44: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 45: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 46: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 47: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 48: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 49: raftvec.v1.InjectFaultRequest
+	(*InjectFaultResponse)(nil),        // 50: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
 	1,  // 1: raftvec.v1.FieldSchema.metric:type_name -> raftvec.v1.Metric
-	3,  // 2: raftvec.v1.CollectionSchema.fields:type_name -> raftvec.v1.FieldSchema
-	2,  // 3: raftvec.v1.CollectionSchema.default_consistency:type_name -> raftvec.v1.ConsistencyLevel
-	2,  // 4: raftvec.v1.ReadOptions.level:type_name -> raftvec.v1.ConsistencyLevel
-	4,  // 5: raftvec.v1.CreateCollectionRequest.schema:type_name -> raftvec.v1.CollectionSchema
-	1,  // 6: raftvec.v1.CreateCollectionRequest.metric:type_name -> raftvec.v1.Metric
-	4,  // 7: raftvec.v1.DescribeCollectionResponse.schema:type_name -> raftvec.v1.CollectionSchema
-	14, // 8: raftvec.v1.DescribeCollectionResponse.shards:type_name -> raftvec.v1.ShardInfo
-	15, // 9: raftvec.v1.FieldColumn.values:type_name -> raftvec.v1.Value
-	16, // 10: raftvec.v1.Rows.fields:type_name -> raftvec.v1.FieldColumn
-	17, // 11: raftvec.v1.InsertRequest.rows:type_name -> raftvec.v1.Rows
-	5,  // 12: raftvec.v1.GetRequest.read:type_name -> raftvec.v1.ReadOptions
-	17, // 13: raftvec.v1.GetResponse.rows:type_name -> raftvec.v1.Rows
-	5,  // 14: raftvec.v1.SearchRequest.read:type_name -> raftvec.v1.ReadOptions
-	15, // 15: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
-	24, // 16: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
-	25, // 17: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
-	34, // 18: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	35, // 19: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	6,  // 20: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 21: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 22: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 23: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 24: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 25: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 26: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 27: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 28: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	33, // 29: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	27, // 30: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	29, // 31: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	31, // 32: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	37, // 33: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	39, // 34: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	41, // 35: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 36: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 37: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 38: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 39: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 40: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 41: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 42: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 43: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	26, // 44: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	36, // 45: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	28, // 46: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	30, // 47: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	32, // 48: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	38, // 49: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	40, // 50: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	42, // 51: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	36, // [36:52] is the sub-list for method output_type
-	20, // [20:36] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	15, // 2: raftvec.v1.FieldSchema.default_value:type_name -> raftvec.v1.Value
+	3,  // 3: raftvec.v1.CollectionSchema.fields:type_name -> raftvec.v1.FieldSchema
+	2,  // 4: raftvec.v1.CollectionSchema.default_consistency:type_name -> raftvec.v1.ConsistencyLevel
+	2,  // 5: raftvec.v1.ReadOptions.level:type_name -> raftvec.v1.ConsistencyLevel
+	4,  // 6: raftvec.v1.CreateCollectionRequest.schema:type_name -> raftvec.v1.CollectionSchema
+	1,  // 7: raftvec.v1.CreateCollectionRequest.metric:type_name -> raftvec.v1.Metric
+	4,  // 8: raftvec.v1.DescribeCollectionResponse.schema:type_name -> raftvec.v1.CollectionSchema
+	14, // 9: raftvec.v1.DescribeCollectionResponse.shards:type_name -> raftvec.v1.ShardInfo
+	15, // 10: raftvec.v1.FieldColumn.values:type_name -> raftvec.v1.Value
+	16, // 11: raftvec.v1.Rows.fields:type_name -> raftvec.v1.FieldColumn
+	17, // 12: raftvec.v1.InsertRequest.rows:type_name -> raftvec.v1.Rows
+	5,  // 13: raftvec.v1.GetRequest.read:type_name -> raftvec.v1.ReadOptions
+	17, // 14: raftvec.v1.GetResponse.rows:type_name -> raftvec.v1.Rows
+	5,  // 15: raftvec.v1.SearchRequest.read:type_name -> raftvec.v1.ReadOptions
+	5,  // 16: raftvec.v1.QueryRequest.read:type_name -> raftvec.v1.ReadOptions
+	17, // 17: raftvec.v1.QueryResponse.rows:type_name -> raftvec.v1.Rows
+	15, // 18: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
+	32, // 19: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
+	33, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
+	42, // 21: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	43, // 22: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	6,  // 23: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 24: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 25: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 26: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 27: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 28: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 29: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 30: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 31: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	41, // 32: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	35, // 33: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	37, // 34: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	39, // 35: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 36: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 37: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 38: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 39: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 40: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	45, // 41: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	47, // 42: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	49, // 43: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 44: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 45: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 46: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 47: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 48: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 49: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 50: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 51: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	34, // 52: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	44, // 53: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	36, // 54: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	38, // 55: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	40, // 56: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 57: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 58: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 59: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 60: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 61: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	46, // 62: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	48, // 63: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	50, // 64: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	44, // [44:65] is the sub-list for method output_type
+	23, // [23:44] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
@@ -3213,13 +3784,14 @@ func file_raftvec_proto_init() {
 		(*Value_Varchar)(nil),
 		(*Value_Json)(nil),
 	}
+	file_raftvec_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   40,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

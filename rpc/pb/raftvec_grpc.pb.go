@@ -35,6 +35,11 @@ const (
 	RaftVec_CreateIndex_FullMethodName        = "/raftvec.v1.RaftVec/CreateIndex"
 	RaftVec_DropIndex_FullMethodName          = "/raftvec.v1.RaftVec/DropIndex"
 	RaftVec_DescribeIndex_FullMethodName      = "/raftvec.v1.RaftVec/DescribeIndex"
+	RaftVec_Query_FullMethodName              = "/raftvec.v1.RaftVec/Query"
+	RaftVec_CreatePartition_FullMethodName    = "/raftvec.v1.RaftVec/CreatePartition"
+	RaftVec_DropPartition_FullMethodName      = "/raftvec.v1.RaftVec/DropPartition"
+	RaftVec_ListPartitions_FullMethodName     = "/raftvec.v1.RaftVec/ListPartitions"
+	RaftVec_Compact_FullMethodName            = "/raftvec.v1.RaftVec/Compact"
 )
 
 // RaftVecClient is the client API for RaftVec service.
@@ -54,6 +59,11 @@ type RaftVecClient interface {
 	CreateIndex(ctx context.Context, in *CreateIndexRequest, opts ...grpc.CallOption) (*CreateIndexResponse, error)
 	DropIndex(ctx context.Context, in *DropIndexRequest, opts ...grpc.CallOption) (*DropIndexResponse, error)
 	DescribeIndex(ctx context.Context, in *DescribeIndexRequest, opts ...grpc.CallOption) (*DescribeIndexResponse, error)
+	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResponse, error)
+	CreatePartition(ctx context.Context, in *PartitionRequest, opts ...grpc.CallOption) (*PartitionResponse, error)
+	DropPartition(ctx context.Context, in *PartitionRequest, opts ...grpc.CallOption) (*PartitionResponse, error)
+	ListPartitions(ctx context.Context, in *ListPartitionsRequest, opts ...grpc.CallOption) (*ListPartitionsResponse, error)
+	Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error)
 }
 
 type raftVecClient struct {
@@ -194,6 +204,56 @@ func (c *raftVecClient) DescribeIndex(ctx context.Context, in *DescribeIndexRequ
 	return out, nil
 }
 
+func (c *raftVecClient) Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryResponse)
+	err := c.cc.Invoke(ctx, RaftVec_Query_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *raftVecClient) CreatePartition(ctx context.Context, in *PartitionRequest, opts ...grpc.CallOption) (*PartitionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PartitionResponse)
+	err := c.cc.Invoke(ctx, RaftVec_CreatePartition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *raftVecClient) DropPartition(ctx context.Context, in *PartitionRequest, opts ...grpc.CallOption) (*PartitionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PartitionResponse)
+	err := c.cc.Invoke(ctx, RaftVec_DropPartition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *raftVecClient) ListPartitions(ctx context.Context, in *ListPartitionsRequest, opts ...grpc.CallOption) (*ListPartitionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPartitionsResponse)
+	err := c.cc.Invoke(ctx, RaftVec_ListPartitions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *raftVecClient) Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompactResponse)
+	err := c.cc.Invoke(ctx, RaftVec_Compact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RaftVecServer is the server API for RaftVec service.
 // All implementations must embed UnimplementedRaftVecServer
 // for forward compatibility.
@@ -211,6 +271,11 @@ type RaftVecServer interface {
 	CreateIndex(context.Context, *CreateIndexRequest) (*CreateIndexResponse, error)
 	DropIndex(context.Context, *DropIndexRequest) (*DropIndexResponse, error)
 	DescribeIndex(context.Context, *DescribeIndexRequest) (*DescribeIndexResponse, error)
+	Query(context.Context, *QueryRequest) (*QueryResponse, error)
+	CreatePartition(context.Context, *PartitionRequest) (*PartitionResponse, error)
+	DropPartition(context.Context, *PartitionRequest) (*PartitionResponse, error)
+	ListPartitions(context.Context, *ListPartitionsRequest) (*ListPartitionsResponse, error)
+	Compact(context.Context, *CompactRequest) (*CompactResponse, error)
 	mustEmbedUnimplementedRaftVecServer()
 }
 
@@ -259,6 +324,21 @@ func (UnimplementedRaftVecServer) DropIndex(context.Context, *DropIndexRequest) 
 }
 func (UnimplementedRaftVecServer) DescribeIndex(context.Context, *DescribeIndexRequest) (*DescribeIndexResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DescribeIndex not implemented")
+}
+func (UnimplementedRaftVecServer) Query(context.Context, *QueryRequest) (*QueryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Query not implemented")
+}
+func (UnimplementedRaftVecServer) CreatePartition(context.Context, *PartitionRequest) (*PartitionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreatePartition not implemented")
+}
+func (UnimplementedRaftVecServer) DropPartition(context.Context, *PartitionRequest) (*PartitionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropPartition not implemented")
+}
+func (UnimplementedRaftVecServer) ListPartitions(context.Context, *ListPartitionsRequest) (*ListPartitionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListPartitions not implemented")
+}
+func (UnimplementedRaftVecServer) Compact(context.Context, *CompactRequest) (*CompactResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Compact not implemented")
 }
 func (UnimplementedRaftVecServer) mustEmbedUnimplementedRaftVecServer() {}
 func (UnimplementedRaftVecServer) testEmbeddedByValue()                 {}
@@ -515,6 +595,96 @@ func _RaftVec_DescribeIndex_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RaftVec_Query_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).Query(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_Query_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).Query(ctx, req.(*QueryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RaftVec_CreatePartition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PartitionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).CreatePartition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_CreatePartition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).CreatePartition(ctx, req.(*PartitionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RaftVec_DropPartition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PartitionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).DropPartition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_DropPartition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).DropPartition(ctx, req.(*PartitionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RaftVec_ListPartitions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPartitionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).ListPartitions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_ListPartitions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).ListPartitions(ctx, req.(*ListPartitionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RaftVec_Compact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).Compact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_Compact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).Compact(ctx, req.(*CompactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RaftVec_ServiceDesc is the grpc.ServiceDesc for RaftVec service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -573,6 +743,26 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DescribeIndex",
 			Handler:    _RaftVec_DescribeIndex_Handler,
+		},
+		{
+			MethodName: "Query",
+			Handler:    _RaftVec_Query_Handler,
+		},
+		{
+			MethodName: "CreatePartition",
+			Handler:    _RaftVec_CreatePartition_Handler,
+		},
+		{
+			MethodName: "DropPartition",
+			Handler:    _RaftVec_DropPartition_Handler,
+		},
+		{
+			MethodName: "ListPartitions",
+			Handler:    _RaftVec_ListPartitions_Handler,
+		},
+		{
+			MethodName: "Compact",
+			Handler:    _RaftVec_Compact_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
