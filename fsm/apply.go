@@ -319,23 +319,6 @@ func (a *applier) delete(d *fsmpb.Delete, ts uint64, res *fsmpb.Result) {
 			s.segByID[ref.seg()].markDeleted(ref.row(), ts)
 		}
 	}
-	if len(d.Partitions) > 0 {
-		parts := map[uint32]bool{}
-		for _, p := range d.Partitions {
-			parts[p] = true
-		}
-		for _, g := range s.segs {
-			g.mu.RLock()
-			n := len(g.insertTs)
-			g.mu.RUnlock()
-			for r := 0; r < n; r++ {
-				if parts[g.parts[r]] && g.deletedAt(uint32(r)) == live {
-					g.markDeleted(uint32(r), ts)
-					rows = append(rows, uint64(makeRef(g.id, uint32(r))))
-				}
-			}
-		}
-	}
 	if len(rows) > 0 {
 		a.put(deletesKey(ts), &fsmpb.Deletes{Ts: ts, Rows: rows})
 	}

@@ -1,12 +1,14 @@
 package rpc_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +35,25 @@ type testCluster struct {
 	nodes []*testNode
 	peers []fsm.NodeInfo
 	tweak func(*shard.HostConfig)
+	logs  lockedBuffer
+}
+
+// lockedBuffer collects the nodes' warning log lines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -75,6 +96,11 @@ func mustCluster(t *testing.T, n int, tweak func(*shard.HostConfig)) *testCluste
 		for i := range c.nodes {
 			c.stop(i)
 		}
+		if t.Failed() {
+			if logs := c.logs.String(); logs != "" {
+				t.Logf("node warnings:\n%s", logs)
+			}
+		}
 	})
 	return c
 }
@@ -87,7 +113,11 @@ func (c *testCluster) start(i int) {
 	fast := rafttest.FastConfig()
 	hc.Raft = fast
 	hc.TickInterval = 50 * time.Millisecond
-	hc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Warnings and errors are kept and shown if the test fails.
+	hc.Logger = slog.New(slog.NewTextHandler(&c.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if os.Getenv("RAFTVEC_TEST_LOG") != "" {
+		hc.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	if c.tweak != nil {
 		c.tweak(&hc)
 	}

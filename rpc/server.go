@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -111,8 +112,24 @@ func sizeLimit(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler
 
 // statusInterceptor maps errors to status codes and, for NotLeader, puts
 // the leader's API address in a trailer for the SDK to follow.
+//
+// It also keeps metadata causal across nodes: a node that forwards a
+// request sends its applied metadata index, and the receiver first waits
+// until it has applied as much, so a partition or collection the
+// forwarder knows is known here too.
 func (s *Server) statusInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(metaIndexKey); len(v) > 0 {
+			if idx, err := strconv.ParseUint(v[0], 10, 64); err == nil {
+				if err := s.host.MetaGroup().WaitApplied(ctx, idx); err != nil {
+					return nil, toStatus(err)
+				}
+			}
+		}
+	}
 	resp, err := handler(ctx, req)
+	mi, _ := s.host.MetaGroup().Applied()
+	grpc.SetTrailer(ctx, metadata.Pairs(metaIndexKey, strconv.FormatUint(mi, 10)))
 	var nl *shard.NotLeaderError
 	if errors.As(err, &nl) && nl.LeaderID != "" {
 		if n, ok := s.host.Meta().Nodes[nl.LeaderID]; ok {
@@ -147,6 +164,13 @@ func (s *Server) conn(addr string) (*grpc.ClientConn, error) {
 	return c, nil
 }
 
+// forwardContext marks an outgoing request as forwarded by this node and
+// carries this node's applied metadata index.
+func (s *Server) forwardContext(ctx context.Context) context.Context {
+	mi, _ := s.host.MetaGroup().Applied()
+	return metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID(), metaIndexKey, strconv.FormatUint(mi, 10)))
+}
+
 func isForwarded(ctx context.Context) bool {
 	md, _ := metadata.FromIncomingContext(ctx)
 	return len(md.Get(forwardedKey)) > 0
@@ -164,8 +188,7 @@ func forward[T any](ctx context.Context, s *Server, nodeID string, call func(pb.
 		return zero, err
 	}
 	s.forwarded.add()
-	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID()))
-	return call(pb.NewRaftVecClient(c), ctx)
+	return call(pb.NewRaftVecClient(c), s.forwardContext(ctx))
 }
 
 // collection looks a collection up in the metadata.
@@ -213,7 +236,11 @@ func onShard[T any](ctx context.Context, s *Server, sh fsm.ShardPlacement, leade
 
 // --- DDL ---
 
-func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(*grpc.ClientConn, context.Context) error) error {
+// metaCall proposes a metadata op here, or forwards the request to the
+// metadata leader. After a forwarded success it waits until this node has
+// applied the leader's metadata up to the op, so that the client's next
+// request to this node sees what it just did.
+func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(*grpc.ClientConn, context.Context, grpc.CallOption) error) error {
 	err := s.host.ProposeMeta(ctx, op)
 	var nl *shard.NotLeaderError
 	if !errors.As(err, &nl) || nl.LeaderID == "" || isForwarded(ctx) {
@@ -228,8 +255,21 @@ func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(*grpc
 		return cerr
 	}
 	s.forwarded.add()
-	return remote(c, metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID())))
+	var trailer metadata.MD
+	if err := remote(c, s.forwardContext(ctx), grpc.Trailer(&trailer)); err != nil {
+		return err
+	}
+	if v := trailer.Get(metaIndexKey); len(v) > 0 {
+		if idx, perr := strconv.ParseUint(v[0], 10, 64); perr == nil {
+			return s.host.MetaGroup().WaitApplied(ctx, idx)
+		}
+	}
+	return nil
 }
+
+// metaIndexKey is the trailer that carries the answering node's applied
+// metadata index.
+const metaIndexKey = "raftvec-meta-index"
 
 // CreateCollection records the collection in the metadata and waits until
 // its shard has a leader that has written the schema, so that writes sent
@@ -271,8 +311,8 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 		return nil, err
 	}
 	op := &fsm.MetaOp{CreateCollection: &fsm.MetaCreateCollection{Schema: js, Replicas: replicas}}
-	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
-		_, err := pb.NewRaftVecClient(c).CreateCollection(ctx, req)
+	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewRaftVecClient(c).CreateCollection(ctx, req, o)
 		return err
 	})
 	if errors.Is(err, fsm.ErrAlreadyExists) {
@@ -310,8 +350,8 @@ func (s *Server) DropCollection(ctx context.Context, req *pb.DropCollectionReque
 	if _, err := s.collection(req.Name); err != nil {
 		return nil, err
 	}
-	err := s.metaCall(ctx, &fsm.MetaOp{DropCollection: req.Name}, func(c *grpc.ClientConn, ctx context.Context) error {
-		_, err := pb.NewRaftVecClient(c).DropCollection(ctx, req)
+	err := s.metaCall(ctx, &fsm.MetaOp{DropCollection: req.Name}, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewRaftVecClient(c).DropCollection(ctx, req, o)
 		return err
 	})
 	if err != nil {
@@ -593,7 +633,7 @@ func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinRespons
 			if cerr != nil {
 				return nil, cerr
 			}
-			return pb.NewAdminClient(c).Join(metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID())), req)
+			return pb.NewAdminClient(c).Join(s.forwardContext(ctx), req)
 		}
 	}
 	if err != nil {
@@ -615,8 +655,8 @@ func (s *Server) AddReplica(ctx context.Context, req *pb.AddReplicaRequest) (*pb
 		return nil, fmt.Errorf("%w: node %q", fsm.ErrNotFound, req.NodeId)
 	}
 	op := &fsm.MetaOp{AddNonVoter: &fsm.MetaReplica{Collection: req.Collection, Node: req.NodeId}}
-	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
-		_, err := pb.NewAdminClient(c).AddReplica(ctx, req)
+	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewAdminClient(c).AddReplica(ctx, req, o)
 		return err
 	})
 	if errors.Is(err, fsm.ErrAlreadyExists) {
@@ -800,8 +840,8 @@ func (s *Server) CreatePartition(ctx context.Context, req *pb.PartitionRequest) 
 		return nil, err
 	}
 	op := &fsm.MetaOp{CreatePartition: &fsm.MetaPartition{Collection: req.Collection, Name: req.PartitionName}}
-	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
-		_, err := pb.NewRaftVecClient(c).CreatePartition(ctx, req)
+	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewRaftVecClient(c).CreatePartition(ctx, req, o)
 		return err
 	})
 	if errors.Is(err, fsm.ErrAlreadyExists) {
@@ -813,7 +853,9 @@ func (s *Server) CreatePartition(ctx context.Context, req *pb.PartitionRequest) 
 	return &pb.PartitionResponse{}, nil
 }
 
-// DropPartition removes a partition and deletes its rows.
+// DropPartition deletes a partition's rows, then its name. A failure in
+// between leaves a partition that can be dropped again, never rows that no
+// name reaches.
 func (s *Server) DropPartition(ctx context.Context, req *pb.PartitionRequest) (*pb.PartitionResponse, error) {
 	c, err := s.collection(req.Collection)
 	if err != nil {
@@ -826,30 +868,15 @@ func (s *Server) DropPartition(ctx context.Context, req *pb.PartitionRequest) (*
 	if id == 0 {
 		return nil, invalid("partition_name: the default partition cannot be dropped")
 	}
-	// Rows first, then the name: a failure in between leaves a partition
-	// that can be dropped again, never rows no name reaches.
-	for _, sh := range c.Shards {
-		_, err := onShard(ctx, s, sh, true,
-			func(r *shard.Replica) (*pb.PartitionResponse, error) {
-				_, err := r.DeletePartition(ctx, id)
-				return &pb.PartitionResponse{}, err
-			},
-			func(cl pb.RaftVecClient, ctx context.Context) (*pb.PartitionResponse, error) {
-				return cl.DropPartition(ctx, req)
-			})
-		if err != nil {
-			return nil, err
-		}
-		if isForwarded(ctx) {
-			break
-		}
-	}
-	if isForwarded(ctx) {
-		return &pb.PartitionResponse{}, nil
+	// This node's own delete request, free to be routed to the shard leader.
+	own := metadata.NewIncomingContext(ctx, metadata.MD{})
+	if _, err := s.Delete(own, &pb.DeleteRequest{Collection: req.Collection, PartitionNames: []string{req.PartitionName}}); err != nil {
+		return nil, err
 	}
 	op := &fsm.MetaOp{DropPartition: &fsm.MetaPartition{Collection: req.Collection, Name: req.PartitionName}}
-	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context) error {
-		return fmt.Errorf("metadata leader moved while dropping partition %q; retry", req.PartitionName)
+	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewRaftVecClient(c).DropPartition(ctx, req, o)
+		return err
 	})
 	if err != nil {
 		return nil, err

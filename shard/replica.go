@@ -538,11 +538,6 @@ func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID st
 	return total, nil
 }
 
-// DeletePartition deletes every row of a partition.
-func (r *Replica) DeletePartition(ctx context.Context, partition uint32) (*fsmpb.Result, error) {
-	return r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{Partitions: []uint32{partition}}}}, 0)
-}
-
 // Compact plans a compaction of the shard's sealed segments and proposes
 // it; manual also merges segments the automatic policy would leave. It
 // returns how many segments were merged (0: nothing to do).

@@ -770,11 +770,9 @@ func (x *Insert) GetPartition() uint32 {
 }
 
 type Delete struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	IntPks []int64                `protobuf:"varint,1,rep,packed,name=int_pks,json=intPks,proto3" json:"int_pks,omitempty"`
-	StrPks []string               `protobuf:"bytes,2,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
-	// partitions deletes every live row of these partitions (drop partition).
-	Partitions    []uint32 `protobuf:"varint,3,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	IntPks        []int64                `protobuf:"varint,1,rep,packed,name=int_pks,json=intPks,proto3" json:"int_pks,omitempty"`
+	StrPks        []string               `protobuf:"bytes,2,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -819,13 +817,6 @@ func (x *Delete) GetIntPks() []int64 {
 func (x *Delete) GetStrPks() []string {
 	if x != nil {
 		return x.StrPks
-	}
-	return nil
-}
-
-func (x *Delete) GetPartitions() []uint32 {
-	if x != nil {
-		return x.Partitions
 	}
 	return nil
 }
@@ -1838,13 +1829,10 @@ const file_ops_proto_rawDesc = "" +
 	"\x06Insert\x12(\n" +
 	"\x04rows\x18\x01 \x01(\v2\x14.raftvec.fsm.v1.RowsR\x04rows\x12\x16\n" +
 	"\x06upsert\x18\x02 \x01(\bR\x06upsert\x12\x1c\n" +
-	"\tpartition\x18\x03 \x01(\rR\tpartition\"Z\n" +
+	"\tpartition\x18\x03 \x01(\rR\tpartition\":\n" +
 	"\x06Delete\x12\x17\n" +
 	"\aint_pks\x18\x01 \x03(\x03R\x06intPks\x12\x17\n" +
-	"\astr_pks\x18\x02 \x03(\tR\x06strPks\x12\x1e\n" +
-	"\n" +
-	"partitions\x18\x03 \x03(\rR\n" +
-	"partitions\"%\n" +
+	"\astr_pks\x18\x02 \x03(\tR\x06strPks\"%\n" +
 	"\aCompact\x12\x1a\n" +
 	"\bsegments\x18\x01 \x03(\x04R\bsegments\"\x06\n" +
 	"\x04Seal\"\n" +
