@@ -706,7 +706,8 @@ func (s *Server) CreateIndex(ctx context.Context, req *pb.CreateIndexRequest) (*
 	spec := &fsmpb.IndexSpec{Field: req.FieldName, Type: strings.ToUpper(req.IndexType), M: req.M, EfConstruction: req.EfConstruction, Nlist: req.Nlist}
 	return onShard(ctx, s, route(c), true,
 		func(r *shard.Replica) (*pb.CreateIndexResponse, error) {
-			return &pb.CreateIndexResponse{}, r.CreateIndex(ctx, spec, req.RequestId)
+			ts, err := r.CreateIndex(ctx, spec, req.RequestId)
+			return &pb.CreateIndexResponse{SessionToken: ts}, err
 		},
 		func(c pb.RaftVecClient, ctx context.Context) (*pb.CreateIndexResponse, error) {
 			return c.CreateIndex(ctx, req)
@@ -721,7 +722,8 @@ func (s *Server) DropIndex(ctx context.Context, req *pb.DropIndexRequest) (*pb.D
 	}
 	return onShard(ctx, s, route(c), true,
 		func(r *shard.Replica) (*pb.DropIndexResponse, error) {
-			return &pb.DropIndexResponse{}, r.DropIndex(ctx, req.RequestId)
+			ts, err := r.DropIndex(ctx, req.RequestId)
+			return &pb.DropIndexResponse{SessionToken: ts}, err
 		},
 		func(c pb.RaftVecClient, ctx context.Context) (*pb.DropIndexResponse, error) {
 			return c.DropIndex(ctx, req)
@@ -735,8 +737,15 @@ func (s *Server) DescribeIndex(ctx context.Context, req *pb.DescribeIndexRequest
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), false,
+	ro, err := readOptions(req.Read, c)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.DescribeIndexResponse, error) {
+			if _, err := r.ReadTs(ctx, ro); err != nil {
+				return nil, err
+			}
 			out := &pb.DescribeIndexResponse{Builder: s.host.IndexBuilder(), Node: s.host.NodeID()}
 			if sc := r.FSM().Schema(); sc != nil {
 				out.FieldName = sc.Vector.Name

@@ -177,27 +177,34 @@ func (r *Replica) indexLoop() {
 	}
 }
 
-// CreateIndex validates an index spec and proposes it.
-func (r *Replica) CreateIndex(ctx context.Context, spec *fsmpb.IndexSpec, requestID string) error {
+// CreateIndex validates an index spec and proposes it; it returns the
+// op's ts.
+func (r *Replica) CreateIndex(ctx context.Context, spec *fsmpb.IndexSpec, requestID string) (uint64, error) {
 	sc := r.fsm.Schema()
 	if sc == nil {
-		return fsm.ErrNotReady
+		return 0, fsm.ErrNotReady
 	}
 	if err := sc.ValidateIndexSpec(spec); err != nil {
-		return err
+		return 0, err
 	}
 	spec.Field = sc.Vector.Name
-	_, err := r.propose(ctx, &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_CreateIndex{CreateIndex: &fsmpb.CreateIndex{Spec: spec}}}, 0)
-	return err
+	res, err := r.propose(ctx, &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_CreateIndex{CreateIndex: &fsmpb.CreateIndex{Spec: spec}}}, 0)
+	if err != nil {
+		return 0, err
+	}
+	return res.Ts, nil
 }
 
-// DropIndex proposes removing the index.
-func (r *Replica) DropIndex(ctx context.Context, requestID string) error {
+// DropIndex proposes removing the index; it returns the op's ts.
+func (r *Replica) DropIndex(ctx context.Context, requestID string) (uint64, error) {
 	if r.fsm.Schema() == nil {
-		return fsm.ErrNotReady
+		return 0, fsm.ErrNotReady
 	}
-	_, err := r.propose(ctx, &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_DropIndex{DropIndex: &fsmpb.DropIndex{}}}, 0)
-	return err
+	res, err := r.propose(ctx, &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_DropIndex{DropIndex: &fsmpb.DropIndex{}}}, 0)
+	if err != nil {
+		return 0, err
+	}
+	return res.Ts, nil
 }
 
 // Close stops the replica. Its durable state stays on disk.

@@ -63,7 +63,13 @@ primary key "id" (assigned by the server with --auto-id) and a float vector
 "vector". --schema reads a whole CollectionSchema written as protojson, e.g.
   {"fields": [{"name": "pk", "type": "VARCHAR", "primaryKey": true, "maxLength": 64},
               {"name": "emb", "type": "FLOAT_VECTOR", "dim": 128, "metric": "COSINE"},
-              {"name": "price", "type": "DOUBLE", "nullable": true}]}
+              {"name": "price", "type": "DOUBLE", "nullable": true},
+              {"name": "category", "type": "VARCHAR", "maxLength": 32},
+              {"name": "stock", "type": "INT64", "defaultValue": {"int64": "0"}},
+              {"name": "meta", "type": "JSON", "nullable": true}]}
+Scalar field types are BOOL, INT64, DOUBLE, VARCHAR (maxLength) and JSON;
+rows may leave out a field that is nullable or has a defaultValue. Filters
+(search, query, delete --filter) use the scalar fields.
 --replicas is the number of voters per shard (default: min(3, nodes)).
 --consistency strong|bounded|session|eventual is the level of reads that
 name none (default strong; docs/consistency.md); a read's own
@@ -96,12 +102,36 @@ replica's suffrage and lag.`,
 			run:   runInsert,
 		},
 		"search": {
-			usage: "search NAME --vector '[0.1,0.2,...]' [--top-k K] [--output-fields a,b] [read flags]",
+			usage: "search NAME --vector '[0.1,0.2,...]' [--top-k K] [--output-fields a,b] [--filter EXPR] [--partitions a,b]\n" +
+				"       [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [read flags]",
 			about: `Finds the top-k nearest rows to a vector. --vector is a JSON array of numbers,
 or an array of arrays to run several queries at once. Scores are squared L2
 distances (smaller is closer) or inner-product / cosine similarities (larger
-is closer). ` + readAbout,
+is closer).
+
+--filter limits the candidates to the rows a boolean expression over the
+scalar fields is true for, e.g.
+  --filter 'category == "shoes" and price < 100'
+  --filter 'meta["color"] in ["red", "blue"] and not (stock is null)'
+before the search, so top-k is filled from the matching rows; the grammar is
+in docs/filter-expressions.md. --partitions searches only those partitions.
+--offset N skips the first N hits (paging). --radius R makes it a range
+search: L2 keeps hits with distance < R (and >= --range-filter F), IP and
+cosine keep similarity > R (and <= F). --ef (HNSW) and --nprobe (IVF) trade
+speed for recall on indexed segments.` + readAbout,
 			run: runSearch,
+		},
+		"query": {
+			usage: "query NAME --filter EXPR [--output-fields a,b] [--limit N] [--offset N] [--partitions a,b] [read flags]",
+			about: `Returns the rows a filter expression is true for, e.g.
+  raftvec query products --filter 'meta["color"] == "red" and meta["size"] > 2'
+Without --output-fields every scalar field is shown (vector adds the
+vector). Without --filter every row matches. Rows come in storage order, at
+most --limit (the server's maximum, 16384, by default), after skipping
+--offset. --partitions limits it to those partitions. The grammar is in
+docs/filter-expressions.md; a bad filter is an INVALID_ARGUMENT error that
+gives the position of the mistake.` + readAbout,
+			run: runQuery,
 		},
 		"get": {
 			usage: "get NAME --ids 1,2,3 [--output-fields vector,a,b] [read flags]",
@@ -110,10 +140,45 @@ Varchar keys are given as --ids a,b or as a JSON array --ids '["a,b","c"]'. ` + 
 			run: runGet,
 		},
 		"delete": {
-			usage: "delete NAME --ids 1,2",
-			about: "Deletes rows by primary key. Varchar keys as for get.",
-			run:   runDelete,
+			usage: "delete NAME --ids 1,2 | --filter EXPR [--partitions a,b]",
+			about: `Deletes rows by primary key (--ids; varchar keys as for get), or every row a
+filter expression is true for (--filter, optionally only in --partitions):
+the shard leader resolves the filter to keys at its latest state and deletes
+those. It prints how many rows were deleted. raftvec query with the same
+--filter shows beforehand which rows match.`,
+			run: runDelete,
 		},
+		"partition create": {usage: "partition create NAME PARTITION", about: "Adds a partition to a collection; insert --partition writes into it.", run: runPartitionCreate},
+		"partition drop": {
+			usage: "partition drop NAME PARTITION",
+			about: "Drops a partition and deletes its rows. The _default partition cannot be dropped.",
+			run:   runPartitionDrop,
+		},
+		"partition list": {usage: "partition list NAME", about: "Lists a collection's partitions, _default first.", run: runPartitionList},
+		"compact": {
+			usage: "compact NAME",
+			about: `Merges the collection's sealed segments that hold many deleted rows or are
+small into new segments, on every replica alike, and prints how many
+segments were merged. The leader also does this on its own (its policy is
+in the server config); this runs it now. Reads --as-of a time before the
+compaction may then be refused.`,
+			run: runCompact,
+		},
+		"index create": {
+			usage: "index create NAME --type hnsw|ivf_flat|ivf_sq8|flat [--m 16] [--ef-construction 200] [--nlist 1024]",
+			about: `Sets the index of a collection's vector field. Every replica builds it for each
+sealed segment in the background; until a segment's index is built, that
+segment is searched exactly. Parameters not given take their defaults, and a
+parameter of another index type is an error. raftvec index describe shows
+the progress; search --ef and --nprobe tune recall per request.`,
+			run: runIndexCreate,
+		},
+		"index describe": {
+			usage: "index describe NAME",
+			about: "Shows a collection's index: type, parameters, how many sealed segments have it built on the node that answers, and the builder.",
+			run:   runIndexDescribe,
+		},
+		"index drop": {usage: "index drop NAME", about: "Drops a collection's index; its segments are searched exactly.", run: runIndexDrop},
 		"status": {
 			usage: "status [--all]",
 			about: `Shows the cluster's nodes and every Raft group the node reports: role,
@@ -121,7 +186,9 @@ suffrage (voter, or nonvoter for an analytics replica), leader, term,
 applied and commit index, safe ts (every write at or below it is applied
 there) and its lag (how far the safe ts trails the reporting node's own
 clock), segments, rows and the state digest. --all asks every node and
-shows all groups side by side, so replicas' digests can be compared.`,
+shows all groups side by side, so replicas' digests can be compared. The
+first line names each node's distance kernel and index builder; INDEXED is
+the sealed segments whose index is built, of all sealed segments.`,
 			run: runStatus,
 		},
 	}
@@ -139,10 +206,15 @@ func insertAbout(verb, exists string) string {
 	return verb + ` rows. ` + exists + `
 
 --file reads one JSON object per line; keys are field names, e.g.
-  {"id": 1, "vector": [0.1, 0.2, 0.3, 0.4], "price": 9.5, "tags": {"a": 1}}
+  {"id": 1, "vector": [0.1, 0.2, 0.3, 0.4], "price": 9.5, "meta": {"color": "red", "size": 3}}
 The primary key (left out when it is auto_id) and the vector are required;
-other fields are typed by the schema (bool, int64, double, varchar, json);
-null or a missing key means "not given". Blank lines are skipped.
+other fields are typed by the schema (bool, int64, double, varchar, json:
+any JSON value, stored as given); null or a missing key means "not given",
+and the server fills in the field's default value, stores null if the field
+is nullable, or refuses the row. Blank lines are skipped.
+
+--partition P sends every row to partition P (raftvec partition create
+makes one; the default is _default).
 
 A file is checked completely before anything is sent: a bad line is reported
 as FILE:LINE and nothing from the file is written. Rows are then sent in
@@ -162,6 +234,8 @@ unit vectors that depend only on --seed and the id.`
 var commandGroups = map[string]string{
 	"collection": "create, list, describe or drop",
 	"replica":    "add",
+	"partition":  "create, drop or list",
+	"index":      "create, describe or drop",
 }
 
 // commandList lists the commands: server and dev, then the client

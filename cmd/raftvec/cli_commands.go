@@ -124,7 +124,7 @@ func printDescribe(out io.Writer, d *pb.DescribeCollectionResponse) {
 	fmt.Fprintf(out, "consistency %s (reads that name no level)\n", levelName(s.GetDefaultConsistency()))
 	fmt.Fprintf(out, "rows        %d\n\n", d.GetRows())
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "FIELD\tTYPE\tPRIMARY KEY\tAUTO ID\tDIM\tMETRIC\tMAX LENGTH\tNULLABLE")
+	fmt.Fprintln(w, "FIELD\tTYPE\tPRIMARY KEY\tAUTO ID\tDIM\tMETRIC\tMAX LENGTH\tNULLABLE\tDEFAULT")
 	for _, f := range s.GetFields() {
 		dim, metric, maxLen := "-", "-", "-"
 		if f.Type == pb.FieldType_FLOAT_VECTOR {
@@ -133,7 +133,11 @@ func printDescribe(out io.Writer, d *pb.DescribeCollectionResponse) {
 		if f.Type == pb.FieldType_VARCHAR {
 			maxLen = strconv.Itoa(int(f.MaxLength))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Type, yesNo(f.PrimaryKey), yesNo(f.AutoId), dim, metric, maxLen, yesNo(f.Nullable))
+		def := "-"
+		if f.DefaultValue != nil && f.DefaultValue.Kind != nil {
+			def = formatValue(f.DefaultValue)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Type, yesNo(f.PrimaryKey), yesNo(f.AutoId), dim, metric, maxLen, yesNo(f.Nullable), def)
 	}
 	w.Flush()
 	if len(d.GetShards()) == 0 {
@@ -249,6 +253,7 @@ func runSearch(e *cliEnv, name string, args []string) error {
 	vector := fs.String("vector", "", "query vector as a JSON array, or an array of arrays")
 	topK := fs.Uint("top-k", 10, "number of nearest rows per query")
 	output := fs.String("output-fields", "", "comma-separated fields to return with each hit (vector for the vector)")
+	sf := addSearchFlags(fs)
 	rf := addReadFlags(fs)
 	pos, err := e.parseFlags(fs, name, args, "NAME")
 	if err != nil {
@@ -260,6 +265,10 @@ func runSearch(e *cliEnv, name string, args []string) error {
 	}
 	if *topK < 1 || *topK > math.MaxUint32 {
 		return fmt.Errorf("--top-k (%d) must be between 1 and %d", *topK, uint32(math.MaxUint32))
+	}
+	req := &pb.SearchRequest{Collection: pos[0], Vectors: vecs, TopK: uint32(*topK)}
+	if err := sf.apply(req); err != nil {
+		return err
 	}
 	ro, err := rf.readOptions(e.now())
 	if err != nil {
@@ -289,20 +298,22 @@ func runSearch(e *cliEnv, name string, args []string) error {
 			return fmt.Errorf("--vector: %d numbers; collection %q has dim %d", len(vecs)/nq, pos[0], rs.dim)
 		}
 	}
-	resp, err := c.Search(ctx, &pb.SearchRequest{Collection: pos[0], Vectors: vecs, TopK: uint32(*topK), OutputFields: fields, Read: ro})
+	req.OutputFields, req.Read = fields, ro
+	resp, err := c.Search(ctx, req)
 	if err != nil {
 		return apiErr(err, cf)
 	}
 	if cf.json {
 		return e.printJSON(resp)
 	}
-	printSearch(e.stdout, resp, fields, vectorName)
+	printSearch(e.stdout, resp, fields, vectorName, int(req.Offset))
 	return nil
 }
 
 // printSearch prints hits; a hit's scalar values follow the non-vector
 // output fields in order, and the vector column is headed vectorName.
-func printSearch(out io.Writer, resp *pb.SearchResponse, fields []string, vectorName string) {
+// Ranks start after offset, the hits a paged search skipped.
+func printSearch(out io.Writer, resp *pb.SearchResponse, fields []string, vectorName string, offset int) {
 	for q, hl := range resp.GetResults() {
 		if len(resp.Results) > 1 {
 			if q > 0 {
@@ -328,7 +339,7 @@ func printSearch(out io.Writer, resp *pb.SearchResponse, fields []string, vector
 			if h.StrId != "" {
 				id = h.StrId
 			}
-			fmt.Fprintf(w, "%d\t%s\t%s", i+1, id, formatScore(h.Score))
+			fmt.Fprintf(w, "%d\t%s\t%s", offset+i+1, id, formatScore(h.Score))
 			j := 0
 			for _, f := range fields {
 				cell := "-"
@@ -470,7 +481,12 @@ func missingIDs(ints []int64, strs []string, rows *pb.Rows) []string {
 func runDelete(e *cliEnv, name string, args []string) error {
 	fs, cf := e.newFlags(name, defaultTimeout)
 	idsFlag := fs.String("ids", "", "primary keys, comma-separated or a JSON array")
+	ff := addFilterFlags(fs, "the rows to delete")
 	pos, err := e.parseFlags(fs, name, args, "NAME")
+	if err != nil {
+		return err
+	}
+	byFilter, err := deleteTarget(*idsFlag, ff)
 	if err != nil {
 		return err
 	}
@@ -481,6 +497,22 @@ func runDelete(e *cliEnv, name string, args []string) error {
 	defer c.Close()
 	ctx, cancel := e.ctxFor(cf)
 	defer cancel()
+	if byFilter {
+		resp, err := c.Delete(ctx, &pb.DeleteRequest{Collection: pos[0], Filter: ff.expr(), PartitionNames: ff.partitionNames()})
+		if err != nil {
+			return apiErr(err, cf)
+		}
+		if cf.json {
+			return e.printJSON(resp)
+		}
+		rows := "rows"
+		if resp.Deleted == 1 {
+			rows = "row"
+		}
+		fmt.Fprintf(e.stdout, "deleted %d %s matching the filter from %s at ts %s; session token %d\n",
+			resp.Deleted, rows, pos[0], formatTs(resp.Ts), resp.SessionToken)
+		return nil
+	}
 	rs, err := describe(ctx, c, cf, pos[0])
 	if err != nil {
 		return err
@@ -597,11 +629,12 @@ func printStatus(out io.Writer, resps []*pb.StatusResponse) {
 	if len(resps) == 0 {
 		return
 	}
-	var kernels []string
+	var kernels, builders []string
 	for _, r := range resps {
 		kernels = append(kernels, fmt.Sprintf("%s %s", r.Node, dash(r.Kernel)))
+		builders = append(builders, fmt.Sprintf("%s %s", r.Node, dash(r.IndexBuilder)))
 	}
-	fmt.Fprintf(out, "answered by %s; kernel: %s\n\n", nodeNames(resps), strings.Join(kernels, ", "))
+	fmt.Fprintf(out, "answered by %s; kernel: %s; index builder: %s\n\n", nodeNames(resps), strings.Join(kernels, ", "), strings.Join(builders, ", "))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tAPI\tRAFT\tSTATE")
 	for _, n := range resps[0].Nodes {
@@ -623,7 +656,7 @@ func printStatus(out io.Writer, resps []*pb.StatusResponse) {
 	}
 	fmt.Fprintln(out)
 	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "GROUP\tCOLLECTION\tNODE\tROLE\tSUFFRAGE\tLEADER\tTERM\tAPPLIED\tCOMMIT\tSAFE TS\tLAG\tSEGMENTS\tROWS\tDIGEST")
+	fmt.Fprintln(w, "GROUP\tCOLLECTION\tNODE\tROLE\tSUFFRAGE\tLEADER\tTERM\tAPPLIED\tCOMMIT\tSAFE TS\tLAG\tSEGMENTS\tINDEXED\tROWS\tDIGEST")
 	for _, g := range groups {
 		// The metadata group has no timestamps: its safe ts is 0 and its
 		// lag means nothing.
@@ -636,8 +669,14 @@ func printStatus(out io.Writer, resps []*pb.StatusResponse) {
 		if len(digest) > 12 {
 			digest = digest[:12]
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", g.Group, dash(g.Collection), g.Node,
-			strings.ToLower(g.Role), dash(g.Suffrage), dash(g.Leader), g.Term, g.AppliedIndex, g.CommitIndex, safe, lag, g.Segments, g.Rows, dash(digest))
+		// INDEXED is sealed segments with their index built, of all
+		// sealed segments; the metadata group has none.
+		indexed := "-"
+		if g.Collection != "" {
+			indexed = fmt.Sprintf("%d/%d", g.IndexedSegments, g.SealedSegments)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%d\t%s\t%d\t%s\n", g.Group, dash(g.Collection), g.Node,
+			strings.ToLower(g.Role), dash(g.Suffrage), dash(g.Leader), g.Term, g.AppliedIndex, g.CommitIndex, safe, lag, g.Segments, indexed, g.Rows, dash(digest))
 	}
 	w.Flush()
 }

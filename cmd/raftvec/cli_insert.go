@@ -37,6 +37,7 @@ func runInsert(e *cliEnv, name string, args []string) error {
 	batch := fs.Int("batch", 1000, "rows per request")
 	stream := fs.Bool("stream", false, "check each batch just before sending it, not the whole file first")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	partition := fs.String("partition", "", "the partition the rows go to (default: _default; raftvec partition create makes one)")
 	pos, err := e.parseFlags(fs, name, args, "NAME")
 	if err != nil {
 		return err
@@ -62,7 +63,8 @@ func runInsert(e *cliEnv, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := &rowWriter{e: e, c: c, cf: cf, collection: pos[0], upsert: name == "upsert", rs: rs, quiet: *quiet}
+	w := &rowWriter{e: e, c: c, cf: cf, collection: pos[0], upsert: name == "upsert", rs: rs, quiet: *quiet,
+		partition: strings.TrimSpace(*partition)}
 	if *random > 0 {
 		err = w.writeRandom(*random, *seed, *startID, *batch)
 	} else {
@@ -83,6 +85,7 @@ type rowWriter struct {
 	upsert     bool
 	rs         *rowSchema
 	quiet      bool
+	partition  string // "" is the default partition
 
 	rows    int64  // rows acknowledged
 	through string // the input position of the last acknowledged row
@@ -108,7 +111,7 @@ func (w *rowWriter) progressing() string {
 func (w *rowWriter) send(rows *pb.Rows, n int, through string) error {
 	ctx, cancel := w.e.ctxFor(w.cf)
 	defer cancel()
-	req := &pb.InsertRequest{Collection: w.collection, Rows: rows}
+	req := &pb.InsertRequest{Collection: w.collection, Rows: rows, PartitionName: w.partition}
 	var resp *pb.WriteResponse
 	var err error
 	if w.upsert {
@@ -320,8 +323,12 @@ func (w *rowWriter) report() error {
 	if w.batches != 1 {
 		batches = fmt.Sprintf("%d batches", w.batches)
 	}
+	into := w.collection
+	if w.partition != "" {
+		into += " (partition " + w.partition + ")"
+	}
 	fmt.Fprintf(w.e.stdout, "%s %d rows into %s in %s; last at ts %s; session token %d\n",
-		w.verb(), w.rows, w.collection, batches, formatTs(w.last.Ts), w.last.SessionToken)
+		w.verb(), w.rows, into, batches, formatTs(w.last.Ts), w.last.SessionToken)
 	if len(w.autoIDs) > 0 {
 		fmt.Fprintf(w.e.stdout, "auto ids: %s\n", summarizeIDs(w.autoIDs))
 	}

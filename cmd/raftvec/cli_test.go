@@ -737,9 +737,9 @@ func TestPrintStatus(t *testing.T) {
 	nodes := []*pb.NodeStatus{{Id: "n1", ApiAddr: "127.0.0.1:7400", RaftAddr: "127.0.0.1:7401", State: "member"},
 		{Id: "n2", ApiAddr: "127.0.0.1:7410", RaftAddr: "127.0.0.1:7411", State: "member"},
 		{Id: "n3", ApiAddr: "127.0.0.1:7420", RaftAddr: "127.0.0.1:7421", State: "member"}}
-	r1 := &pb.StatusResponse{Node: "n1", Kernel: "avx2", Nodes: nodes, Groups: []*pb.GroupStatus{
+	r1 := &pb.StatusResponse{Node: "n1", Kernel: "avx2", IndexBuilder: "cpu (avx2)", Nodes: nodes, Groups: []*pb.GroupStatus{
 		{Group: "demo-1", Collection: "demo", Node: "n1", Role: "Leader", Suffrage: "voter", Leader: "n1", Term: 2, AppliedIndex: 10, CommitIndex: 10,
-			SafeTs: safe, LagMs: 40, Segments: 1, Rows: 100, Digest: "0123456789abcdef"},
+			SafeTs: safe, LagMs: 40, Segments: 1, Rows: 100, Digest: "0123456789abcdef", SealedSegments: 3, IndexedSegments: 2},
 		{Group: "_meta", Node: "n1", Role: "Leader", Leader: "n1", Term: 2, AppliedIndex: 5, CommitIndex: 5},
 	}}
 	r2 := &pb.StatusResponse{Node: "n2", Kernel: "generic", Nodes: nodes, Groups: []*pb.GroupStatus{
@@ -761,9 +761,9 @@ func TestPrintStatus(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"answered by n1, n2, n3; kernel: n1 avx2, n2 generic, n3 generic",
+		"answered by n1, n2, n3; kernel: n1 avx2, n2 generic, n3 generic; index builder: n1 cpu (avx2), n2 -, n3 -\n",
 		"n2    127.0.0.1:7410  127.0.0.1:7411  member",
-		"SUFFRAGE", "LAG", "0123456789ab\n", "fedcba987654\n",
+		"SUFFRAGE", "LAG", "INDEXED", "0123456789ab\n", "fedcba987654\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("status output lacks %q:\n%s", want, got)
@@ -771,15 +771,15 @@ func TestPrintStatus(t *testing.T) {
 	}
 	// SUFFRAGE and LAG come from the server: the lag is the node's own
 	// measurement, not this machine's clock against the safe ts.
-	for _, tt := range []struct{ row, suffrage, lag string }{
-		{"demo-1/n1", "voter", "40ms"},
-		{"demo-1/n2", "voter", "1.5s"},
-		{"demo-1/n3", "nonvoter", "-20ms"},
-		{"_meta/n1", "-", "-"},
+	for _, tt := range []struct{ row, suffrage, lag, indexed string }{
+		{"demo-1/n1", "voter", "40ms", "2/3"},
+		{"demo-1/n2", "voter", "1.5s", "0/0"},
+		{"demo-1/n3", "nonvoter", "-20ms", "0/0"},
+		{"_meta/n1", "-", "-", "-"},
 	} {
 		f := strings.Fields(lines[tt.row])
-		if len(f) != 14 || f[4] != tt.suffrage || f[10] != tt.lag {
-			t.Errorf("row %s = %q, want suffrage %s and lag %s", tt.row, lines[tt.row], tt.suffrage, tt.lag)
+		if len(f) != 15 || f[4] != tt.suffrage || f[10] != tt.lag || f[12] != tt.indexed {
+			t.Errorf("row %s = %q, want suffrage %s, lag %s and indexed %s", tt.row, lines[tt.row], tt.suffrage, tt.lag, tt.indexed)
 		}
 	}
 	// Groups sorted by group then node: _meta, demo-1/n1, demo-1/n2.

@@ -16,11 +16,23 @@ Usage:
   raftvec collection create NAME --dim D --metric l2|ip|cosine [--consistency LEVEL]
   raftvec collection list | describe NAME | drop NAME
   raftvec replica add COLLECTION --node N --non-voter
-  raftvec insert | upsert NAME --file rows.jsonl | --random N
-  raftvec search NAME --vector '[...]' --top-k K [read flags]
+  raftvec collection create NAME --schema schema.json
+  raftvec partition create NAME PART | drop NAME PART | list NAME
+  raftvec insert | upsert NAME --file rows.jsonl | --random N [--partition P]
+  raftvec search NAME --vector '[...]' --top-k K [--filter EXPR] [--partitions a,b]
+                 [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [read flags]
+  raftvec query NAME --filter EXPR [--output-fields a,b] [--limit N] [--offset N]
+                 [--partitions a,b] [read flags]
   raftvec get NAME --ids 1,2,3 [read flags]
-  raftvec delete NAME --ids 1,2
+  raftvec delete NAME --ids 1,2 | --filter EXPR [--partitions a,b]
+  raftvec compact NAME
+  raftvec index create NAME --type hnsw|ivf_flat|ivf_sq8|flat [--m 16] [--ef-construction 200] [--nlist 1024]
+  raftvec index describe NAME | drop NAME
   raftvec status [--all]
+
+Filters are boolean expressions over scalar fields, e.g.
+  'category == "shoes" and price < 100'   'meta["color"] == "red"'
+(docs/filter-expressions.md).
 
 Read flags say how fresh the answer must be (docs/consistency.md):
   --consistency strong|bounded|session|eventual   default: the collection's

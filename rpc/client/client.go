@@ -336,18 +336,24 @@ func (c *Client) CreateIndex(ctx context.Context, req *pb.CreateIndexRequest) er
 	if req.RequestId == "" {
 		req.RequestId = c.NewRequestID()
 	}
-	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.CreateIndexResponse, error) {
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.CreateIndexResponse, error) {
 		return r.CreateIndex(ctx, req, o...)
 	})
+	if err == nil {
+		c.SetSessionToken(resp.SessionToken)
+	}
 	return err
 }
 
 // DropIndex removes a collection's index.
 func (c *Client) DropIndex(ctx context.Context, collection string) error {
 	req := &pb.DropIndexRequest{Collection: collection, RequestId: c.NewRequestID()}
-	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DropIndexResponse, error) {
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DropIndexResponse, error) {
 		return r.DropIndex(ctx, req, o...)
 	})
+	if err == nil {
+		c.SetSessionToken(resp.SessionToken)
+	}
 	return err
 }
 
@@ -355,7 +361,8 @@ func (c *Client) DropIndex(ctx context.Context, collection string) error {
 // node that answers.
 func (c *Client) DescribeIndex(ctx context.Context, collection string) (*pb.DescribeIndexResponse, error) {
 	return call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.DescribeIndexResponse, error) {
-		return r.DescribeIndex(ctx, &pb.DescribeIndexRequest{Collection: collection}, o...)
+		return r.DescribeIndex(ctx, &pb.DescribeIndexRequest{Collection: collection,
+			Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_SESSION, SessionToken: c.SessionToken()}}, o...)
 	})
 }
 

@@ -2357,6 +2357,7 @@ func (x *CreateIndexRequest) GetRequestId() string {
 
 type CreateIndexResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionToken  uint64                 `protobuf:"varint,1,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2389,6 +2390,13 @@ func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
 func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
 	return file_raftvec_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CreateIndexResponse) GetSessionToken() uint64 {
+	if x != nil {
+		return x.SessionToken
+	}
+	return 0
 }
 
 type DropIndexRequest struct {
@@ -2453,6 +2461,7 @@ func (x *DropIndexRequest) GetRequestId() string {
 
 type DropIndexResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionToken  uint64                 `protobuf:"varint,1,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2487,9 +2496,19 @@ func (*DropIndexResponse) Descriptor() ([]byte, []int) {
 	return file_raftvec_proto_rawDescGZIP(), []int{35}
 }
 
+func (x *DropIndexResponse) GetSessionToken() uint64 {
+	if x != nil {
+		return x.SessionToken
+	}
+	return 0
+}
+
 type DescribeIndexRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// read says how fresh the spec must be; the SDK sends SESSION with its
+	// token, so an index it just created is described.
+	Read          *ReadOptions `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2529,6 +2548,13 @@ func (x *DescribeIndexRequest) GetCollection() string {
 		return x.Collection
 	}
 	return ""
+}
+
+func (x *DescribeIndexRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
 }
 
 type DescribeIndexResponse struct {
@@ -3501,8 +3527,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fef_construction\x18\x05 \x01(\rR\x0eefConstruction\x12\x14\n" +
 	"\x05nlist\x18\x06 \x01(\rR\x05nlist\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\"\x15\n" +
-	"\x13CreateIndexResponse\"p\n" +
+	"request_id\x18\a \x01(\tR\trequestId\":\n" +
+	"\x13CreateIndexResponse\x12#\n" +
+	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"p\n" +
 	"\x10DropIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3510,12 +3537,14 @@ const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"field_name\x18\x02 \x01(\tR\tfieldName\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\x13\n" +
-	"\x11DropIndexResponse\"6\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"8\n" +
+	"\x11DropIndexResponse\x12#\n" +
+	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"c\n" +
 	"\x14DescribeIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
-	"collection\"\xa4\x02\n" +
+	"collection\x12+\n" +
+	"\x04read\x18\x02 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\"\xa4\x02\n" +
 	"\x15DescribeIndexResponse\x12\x1d\n" +
 	"\n" +
 	"field_name\x18\x01 \x01(\tR\tfieldName\x12\x1d\n" +
@@ -3721,55 +3750,56 @@ var file_raftvec_proto_depIdxs = []int32{
 	15, // 18: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
 	32, // 19: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
 	33, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
-	42, // 21: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	43, // 22: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	6,  // 23: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 24: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 25: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 26: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 27: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 28: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 29: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 30: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 31: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	41, // 32: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	35, // 33: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	37, // 34: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	39, // 35: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	24, // 36: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
-	26, // 37: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
-	26, // 38: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
-	28, // 39: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
-	30, // 40: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	45, // 41: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	47, // 42: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	49, // 43: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 44: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 45: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 46: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 47: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 48: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 49: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 50: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 51: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	34, // 52: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	44, // 53: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	36, // 54: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	38, // 55: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	40, // 56: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 57: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 58: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 59: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 60: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 61: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	46, // 62: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	48, // 63: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	50, // 64: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	44, // [44:65] is the sub-list for method output_type
-	23, // [23:44] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	5,  // 21: raftvec.v1.DescribeIndexRequest.read:type_name -> raftvec.v1.ReadOptions
+	42, // 22: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	43, // 23: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	6,  // 24: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 25: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 26: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 27: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 28: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 29: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 30: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 31: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 32: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	41, // 33: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	35, // 34: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	37, // 35: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	39, // 36: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 37: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 38: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 39: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 40: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 41: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	45, // 42: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	47, // 43: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	49, // 44: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 45: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 46: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 47: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 48: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 49: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 50: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 51: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 52: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	34, // 53: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	44, // 54: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	36, // 55: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	38, // 56: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	40, // 57: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 58: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 59: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 60: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 61: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 62: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	46, // 63: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	48, // 64: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	50, // 65: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	45, // [45:66] is the sub-list for method output_type
+	24, // [24:45] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
