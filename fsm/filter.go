@@ -55,6 +55,9 @@ type Filter struct {
 	Expr *expr.Program
 	// Partitions, if not nil, are the partition ids the read is limited to.
 	Partitions []uint32
+	// schema is set by readViews so that sealed segments can answer
+	// indexable terms from their scalar indexes.
+	schema *Schema
 }
 
 func (f Filter) empty() bool { return f.Expr == nil && f.Partitions == nil }
@@ -67,9 +70,18 @@ func (f Filter) apply(v *View) error {
 	}
 	var bits *expr.Bitset
 	if f.Expr != nil {
-		bits = expr.NewBitset(v.n)
-		if err := f.Expr.Eval(v, bits); err != nil {
-			return fmt.Errorf("evaluate filter on segment %d: %w", v.seg.id, err)
+		used := false
+		if f.schema != nil {
+			var err error
+			if bits, used, err = v.evalIndexed(f.schema, f.Expr); err != nil {
+				return fmt.Errorf("evaluate filter on segment %d: %w", v.seg.id, err)
+			}
+		}
+		if !used {
+			bits = expr.NewBitset(v.n)
+			if err := f.Expr.Eval(v, bits); err != nil {
+				return fmt.Errorf("evaluate filter on segment %d: %w", v.seg.id, err)
+			}
 		}
 	}
 	var parts map[uint32]bool

@@ -113,6 +113,7 @@ func (s *Shard) readViews(ts uint64, f Filter) (*Schema, []*View, error) {
 		views[i] = g.view(ts)
 	}
 	s.mu.RUnlock()
+	f.schema = sc
 	for _, v := range views {
 		if err := f.apply(v); err != nil {
 			return nil, nil, err

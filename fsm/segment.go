@@ -43,6 +43,7 @@ type segment struct {
 
 	ix       atomic.Pointer[indexHolder] // set once the sealed segment is indexed
 	building atomic.Bool
+	scalar   scalarIndexes // sorted columns, built on first use once sealed
 }
 
 func newSegment(id uint64, sc *Schema) *segment {
