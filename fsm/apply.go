@@ -211,9 +211,11 @@ func (a *applier) insert(ins *fsmpb.Insert, ts uint64, res *fsmpb.Result) {
 		return
 	}
 	if s.schema.PK.AutoId && len(rows.IntPks) == 0 {
+		// Shards stripe the id space: shard i of n hands out i+1, i+1+n, …
+		count := uint64(max(s.create.ShardCount, 1))
 		rows.IntPks = make([]int64, n)
 		for i := range rows.IntPks {
-			rows.IntPks[i] = int64(s.applied.NextAutoId)
+			rows.IntPks[i] = int64((s.applied.NextAutoId-1)*count + uint64(s.create.ShardIndex) + 1)
 			s.applied.NextAutoId++
 		}
 		res.AutoIds = rows.IntPks

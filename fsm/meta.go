@@ -74,6 +74,44 @@ func (c *CollectionInfo) PartitionID(name string) (uint32, error) {
 	return id, nil
 }
 
+// ShardFor returns the position of the shard that owns a primary key: the
+// key's 64-bit FNV-1a hash, scaled onto the shard count, so each shard owns
+// one contiguous range of the hash space.
+func ShardFor(intPK int64, strPK string, isInt bool, shards int) int {
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
+	if isInt {
+		for i := 0; i < 8; i++ {
+			mix(byte(uint64(intPK) >> (8 * i)))
+		}
+	} else {
+		for i := 0; i < len(strPK); i++ {
+			mix(strPK[i])
+		}
+	}
+	return int((h >> 32) * uint64(shards) >> 32)
+}
+
+// ShardByID returns the shard with an id.
+func (c *CollectionInfo) ShardByID(id uint64) (ShardPlacement, bool) {
+	for _, sh := range c.Shards {
+		if sh.ID == id {
+			return sh, true
+		}
+	}
+	return ShardPlacement{}, false
+}
+
+// ShardIndex returns the position of a shard in the collection.
+func (c *CollectionInfo) ShardIndex(id uint64) int {
+	for i, sh := range c.Shards {
+		if sh.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
 // SchemaProto decodes the collection's schema.
 func (c *CollectionInfo) SchemaProto() (*fsmpb.Schema, error) {
 	s := new(fsmpb.Schema)
@@ -107,12 +145,25 @@ type MetaPartition struct {
 	Name       string `json:"name"`
 }
 
-// MetaCreateCollection creates a collection with one shard on Replicas
-// nodes, chosen in Apply: the nodes holding the fewest shards, ties broken
-// by id.
+// MetaCreateCollection creates a collection of Shards shards, each on
+// Replicas nodes chosen in Apply: the nodes holding the fewest replicas,
+// ties broken by id, counting the shards placed so far.
 type MetaCreateCollection struct {
 	Schema   json.RawMessage `json:"schema"`
 	Replicas int             `json:"replicas"`
+	Shards   int             `json:"shards"`
+}
+
+// MaxShards bounds the shards of one collection.
+const MaxShards = 64
+
+// DefaultShards is the shard count of a collection that names none: one on
+// one or two nodes, else two per node, at most 8.
+func DefaultShards(nodes int) int {
+	if nodes <= 2 {
+		return 1
+	}
+	return min(2*nodes, 8)
 }
 
 // MetaReplica names a node to hold a replica of a collection's shards.
@@ -188,10 +239,22 @@ func (m *Meta) apply(op *MetaOp) error {
 		if r < 1 || r > len(st.Nodes) {
 			return invalidf("replicas (%d) must be between 1 and the number of nodes (%d)", r, len(st.Nodes))
 		}
-		shard := ShardPlacement{ID: st.NextShard, Voters: m.leastLoaded(r)}
-		st.NextShard++
-		st.Collections[s.Name] = &CollectionInfo{Name: s.Name, Schema: op.CreateCollection.Schema, Shards: []ShardPlacement{shard},
+		n := op.CreateCollection.Shards
+		if n == 0 {
+			n = 1
+		}
+		if n < 1 || n > MaxShards {
+			return invalidf("shards (%d) must be between 1 and %d", n, MaxShards)
+		}
+		c := &CollectionInfo{Name: s.Name, Schema: op.CreateCollection.Schema,
 			Partitions: map[string]uint32{DefaultPartition: 0}, NextPartition: 1}
+		st.Collections[s.Name] = c
+		for i := 0; i < n; i++ {
+			// leastLoaded counts the shards already placed, so the
+			// shards of one collection spread over the nodes.
+			c.Shards = append(c.Shards, ShardPlacement{ID: st.NextShard, Voters: m.leastLoaded(r)})
+			st.NextShard++
+		}
 	case op.DropCollection != "":
 		if _, ok := st.Collections[op.DropCollection]; !ok {
 			return fmt.Errorf("%w: collection %q", ErrNotFound, op.DropCollection)

@@ -17,7 +17,8 @@ const dim = 4
 
 func mustCreate(t *testing.T, c *testCluster, name string) {
 	t.Helper()
-	if err := c.client().CreateSimple(ctxT(t, 20*time.Second), name, dim, pb.Metric_L2); err != nil {
+	if err := c.client().CreateCollection(ctxT(t, 20*time.Second), &pb.CreateCollectionRequest{
+		Schema: &pb.CollectionSchema{Name: name}, Dim: dim, Metric: pb.Metric_L2, Shards: 1}); err != nil {
 		t.Fatal(err)
 	}
 }

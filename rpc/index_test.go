@@ -19,7 +19,7 @@ func TestSealedSegmentsIndexedOnEveryReplica(t *testing.T) {
 	ctx := ctxT(t, 90*time.Second)
 	cl := c.client()
 	const d, n = 16, 1200
-	if err := cl.CreateSimple(ctx, "x", d, pb.Metric_L2); err != nil {
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "x"}, Dim: d, Metric: pb.Metric_L2, Shards: 1}); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(3))

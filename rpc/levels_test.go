@@ -239,7 +239,7 @@ func TestAnalyticsNonVoter(t *testing.T) {
 	c := mustCluster(t, 4, nil)
 	ctx := ctxT(t, 60*time.Second)
 	cl := c.client(0, 1, 2)
-	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "a"}, Dim: dim, Metric: pb.Metric_L2, Replicas: 3}); err != nil {
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "a"}, Dim: dim, Metric: pb.Metric_L2, Replicas: 3, Shards: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := cl.AddReplica(ctx, "a", "n4", true); err != nil {
@@ -308,7 +308,7 @@ func TestCollectionDefaultLevel(t *testing.T) {
 	c := mustCluster(t, 3, nil)
 	ctx := ctxT(t, 30*time.Second)
 	cl := c.client()
-	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Dim: dim, Metric: pb.Metric_L2,
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Dim: dim, Metric: pb.Metric_L2, Shards: 1,
 		Schema: &pb.CollectionSchema{Name: "d", DefaultConsistency: pb.ConsistencyLevel_EVENTUAL}}); err != nil {
 		t.Fatal(err)
 	}

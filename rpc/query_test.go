@@ -73,7 +73,7 @@ func mustScalarCollection(t *testing.T, c *testCluster, name string, n int) []sc
 	t.Helper()
 	ctx := ctxT(t, 60*time.Second)
 	cl := c.client()
-	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: scalarSchema(name)}); err != nil {
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: scalarSchema(name), Shards: 1}); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(11))

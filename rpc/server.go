@@ -203,9 +203,22 @@ func (s *Server) collection(name string) (*fsm.CollectionInfo, error) {
 	return c, nil
 }
 
-// route picks the shard for a request. Collections have one shard for now;
-// rows will be split by primary-key hash when collections have many.
-func route(c *fsm.CollectionInfo) fsm.ShardPlacement { return c.Shards[0] }
+// pick returns the one shard a request is for: the shard it names (a
+// request fanned out by another node), or the collection's only shard.
+// multi is true when the request must be fanned out over several shards.
+func pick(c *fsm.CollectionInfo, shardID uint64) (sh fsm.ShardPlacement, multi bool, err error) {
+	if shardID != 0 {
+		sh, ok := c.ShardByID(shardID)
+		if !ok {
+			return sh, false, fmt.Errorf("%w: shard %d of collection %q", fsm.ErrNotFound, shardID, c.Name)
+		}
+		return sh, false, nil
+	}
+	if len(c.Shards) == 1 {
+		return c.Shards[0], false, nil
+	}
+	return fsm.ShardPlacement{}, true, nil
+}
 
 // onShard runs local on this node's replica of the shard; if there is none,
 // or it answers NotLeader and leader is true, it forwards to the node that
@@ -306,11 +319,18 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 	if replicas < 1 || replicas > nodes {
 		return nil, invalid("replicas (%d) must be between 1 and the number of nodes (%d)", replicas, nodes)
 	}
+	shards := int(req.Shards)
+	if shards == 0 {
+		shards = fsm.DefaultShards(nodes)
+	}
+	if shards > fsm.MaxShards {
+		return nil, invalid("shards (%d) must be between 1 and %d", shards, fsm.MaxShards)
+	}
 	js, err := protojson.Marshal(schema)
 	if err != nil {
 		return nil, err
 	}
-	op := &fsm.MetaOp{CreateCollection: &fsm.MetaCreateCollection{Schema: js, Replicas: replicas}}
+	op := &fsm.MetaOp{CreateCollection: &fsm.MetaCreateCollection{Schema: js, Replicas: replicas, Shards: shards}}
 	err = s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
 		_, err := pb.NewRaftVecClient(c).CreateCollection(ctx, req, o)
 		return err
@@ -324,23 +344,31 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 	return &pb.CreateCollectionResponse{}, s.waitReady(ctx, schema.Name)
 }
 
-// waitReady waits until the collection's shard answers a STRONG read.
+// waitReady waits until every shard of the collection answers a STRONG
+// read.
 func (s *Server) waitReady(ctx context.Context, name string) error {
-	// The probe is this node's own request, free to be forwarded even when
-	// the CreateCollection that led here was itself forwarded.
-	ctx = metadata.NewIncomingContext(ctx, metadata.MD{})
+	// The probes are this node's own requests, free to be forwarded even
+	// when the CreateCollection that led here was itself forwarded.
+	ctx = own(ctx)
 	for {
-		_, err := s.Get(ctx, &pb.GetRequest{Collection: name, IntIds: []int64{0}})
-		if err == nil {
-			return nil
+		c, err := s.collection(name)
+		ready := err == nil
+		if ready {
+			for _, sh := range c.Shards {
+				_, err := s.Get(ctx, &pb.GetRequest{Collection: name, ShardId: sh.ID, IntIds: []int64{0}})
+				st, _ := status.FromError(toStatus(err))
+				if err != nil && st.Code() != codes.InvalidArgument { // InvalidArgument: ready, the key type differs
+					ready = false
+					break
+				}
+			}
 		}
-		st, _ := status.FromError(toStatus(err))
-		if st.Code() == codes.InvalidArgument {
-			return nil // ready: the key type simply differs
+		if ready {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("collection %q was created but its shard is not serving yet: %w", name, ctx.Err())
+			return fmt.Errorf("collection %q was created but its shards are not all serving yet: %w", name, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -408,7 +436,14 @@ func (s *Server) insert(ctx context.Context, req *pb.InsertRequest, upsert bool)
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), true,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return s.fanInsert(ctx, c, req, upsert)
+	}
+	return onShard(ctx, s, sh, true,
 		func(r *shard.Replica) (*pb.WriteResponse, error) {
 			res, err := r.Insert(ctx, rowsInput(req.Rows), part, upsert, req.RequestId, req.SessionToken)
 			if err != nil {
@@ -445,7 +480,14 @@ func (s *Server) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteRe
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), true,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return s.fanDelete(ctx, c, req)
+	}
+	return onShard(ctx, s, sh, true,
 		func(r *shard.Replica) (*pb.WriteResponse, error) {
 			var res *fsmpb.Result
 			var err error
@@ -486,7 +528,14 @@ func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, 
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return s.fanGet(ctx, c, req, ro)
+	}
+	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.GetResponse, error) {
 			sc := r.FSM().Schema()
 			if sc == nil {
@@ -546,7 +595,14 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return s.fanSearch(ctx, c, req, ro)
+	}
+	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.SearchResponse, error) {
 			sc := r.FSM().Schema()
 			if sc == nil {
@@ -704,7 +760,24 @@ func (s *Server) CreateIndex(ctx context.Context, req *pb.CreateIndexRequest) (*
 		return nil, err
 	}
 	spec := &fsmpb.IndexSpec{Field: req.FieldName, Type: strings.ToUpper(req.IndexType), M: req.M, EfConstruction: req.EfConstruction, Nlist: req.Nlist}
-	return onShard(ctx, s, route(c), true,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.CreateIndexResponse, error) {
+			sub := proto.Clone(req).(*pb.CreateIndexRequest)
+			sub.ShardId, sub.RequestId = sh.ID, subID(req.RequestId, sh.ID)
+			return s.CreateIndex(ctx, sub)
+		}, func(out []*pb.CreateIndexResponse) *pb.CreateIndexResponse {
+			r := &pb.CreateIndexResponse{}
+			for _, o := range out {
+				r.SessionToken = max(r.SessionToken, o.SessionToken)
+			}
+			return r
+		})
+	}
+	return onShard(ctx, s, sh, true,
 		func(r *shard.Replica) (*pb.CreateIndexResponse, error) {
 			ts, err := r.CreateIndex(ctx, spec, req.RequestId)
 			return &pb.CreateIndexResponse{SessionToken: ts}, err
@@ -720,7 +793,24 @@ func (s *Server) DropIndex(ctx context.Context, req *pb.DropIndexRequest) (*pb.D
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), true,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.DropIndexResponse, error) {
+			sub := proto.Clone(req).(*pb.DropIndexRequest)
+			sub.ShardId, sub.RequestId = sh.ID, subID(req.RequestId, sh.ID)
+			return s.DropIndex(ctx, sub)
+		}, func(out []*pb.DropIndexResponse) *pb.DropIndexResponse {
+			r := &pb.DropIndexResponse{}
+			for _, o := range out {
+				r.SessionToken = max(r.SessionToken, o.SessionToken)
+			}
+			return r
+		})
+	}
+	return onShard(ctx, s, sh, true,
 		func(r *shard.Replica) (*pb.DropIndexResponse, error) {
 			ts, err := r.DropIndex(ctx, req.RequestId)
 			return &pb.DropIndexResponse{SessionToken: ts}, err
@@ -741,7 +831,26 @@ func (s *Server) DescribeIndex(ctx context.Context, req *pb.DescribeIndexRequest
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.DescribeIndexResponse, error) {
+			sub := proto.Clone(req).(*pb.DescribeIndexRequest)
+			sub.ShardId = sh.ID
+			return s.DescribeIndex(ctx, sub)
+		}, func(out []*pb.DescribeIndexResponse) *pb.DescribeIndexResponse {
+			r := proto.Clone(out[0]).(*pb.DescribeIndexResponse)
+			r.SealedSegments, r.IndexedSegments = 0, 0
+			for _, o := range out {
+				r.SealedSegments += o.SealedSegments
+				r.IndexedSegments += o.IndexedSegments
+			}
+			return r
+		})
+	}
+	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.DescribeIndexResponse, error) {
 			if _, err := r.ReadTs(ctx, ro); err != nil {
 				return nil, err
@@ -821,7 +930,14 @@ func (s *Server) Query(ctx context.Context, req *pb.QueryRequest) (*pb.QueryResp
 	if limit == 0 {
 		limit = fsm.MaxQueryRow
 	}
-	return onShard(ctx, s, route(c), ro.Level == shard.Strong && ro.AsOf == 0,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return s.fanQuery(ctx, c, req, ro)
+	}
+	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.QueryResponse, error) {
 			sc := r.FSM().Schema()
 			if sc == nil {
@@ -916,7 +1032,22 @@ func (s *Server) Compact(ctx context.Context, req *pb.CompactRequest) (*pb.Compa
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, route(c), true,
+	sh, multi, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	if multi {
+		return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.CompactResponse, error) {
+			return s.Compact(ctx, &pb.CompactRequest{Collection: req.Collection, ShardId: sh.ID})
+		}, func(out []*pb.CompactResponse) *pb.CompactResponse {
+			r := &pb.CompactResponse{}
+			for _, o := range out {
+				r.SegmentsMerged += o.SegmentsMerged
+			}
+			return r
+		})
+	}
+	return onShard(ctx, s, sh, true,
 		func(r *shard.Replica) (*pb.CompactResponse, error) {
 			n, err := r.Compact(ctx, true)
 			return &pb.CompactResponse{SegmentsMerged: uint32(n)}, err

@@ -415,7 +415,8 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 		rc.Bootstrap = nil // a non-voter is added by the shard leader
 	}
 	r, err := OpenReplica(ReplicaConfig{
-		ShardID: sh.ID, Collection: schema, SealRows: h.cfg.SealRows, TickInterval: h.cfg.TickInterval,
+		ShardID: sh.ID, ShardIndex: c.ShardIndex(sh.ID), ShardCount: len(c.Shards),
+		Collection: schema, SealRows: h.cfg.SealRows, TickInterval: h.cfg.TickInterval,
 		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock, Unsafe: h.cfg.Unsafe,
 		Builder: h.builder, Builds: h.builds,
 		Compaction: h.cfg.Compaction, CompactInterval: h.cfg.CompactInterval,

@@ -55,6 +55,8 @@ type ReadOptions struct {
 // ReplicaConfig configures one shard replica.
 type ReplicaConfig struct {
 	ShardID    uint64
+	ShardIndex int // position among the collection's shards
+	ShardCount int
 	Collection *fsmpb.Schema
 	// SealRows is the growing segment's threshold, fixed in the log by the
 	// first leader.
@@ -261,7 +263,8 @@ func (r *Replica) tickLoop() {
 		switch {
 		case r.fsm.Schema() == nil && r.cfg.Collection != nil:
 			op = &fsmpb.Op{Kind: &fsmpb.Op_CreateCollection{CreateCollection: &fsmpb.CreateCollection{
-				Schema: r.cfg.Collection, ShardId: r.cfg.ShardID, SealRows: r.cfg.SealRows}}}
+				Schema: r.cfg.Collection, ShardId: r.cfg.ShardID, SealRows: r.cfg.SealRows,
+				ShardIndex: uint32(r.cfg.ShardIndex), ShardCount: uint32(r.cfg.ShardCount)}}}
 		default:
 			r.propMu.Lock()
 			idle := time.Since(r.lastPropose) >= r.cfg.TickInterval

@@ -68,6 +68,13 @@ func startProcs(t *testing.T, n int) []*proc {
 			p.cmd.Process.Kill()
 			p.cmd.Wait()
 		}
+		if t.Failed() {
+			for _, p := range procs {
+				b, _ := os.ReadFile(filepath.Join(dir, p.id+".log"))
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				t.Logf("%s log (last lines):\n%s", p.id, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			}
+		}
 	})
 	return procs
 }

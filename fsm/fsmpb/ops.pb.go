@@ -615,7 +615,11 @@ type CreateCollection struct {
 	ShardId uint64                 `protobuf:"varint,2,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	// seal_rows is the growing segment's row threshold. It is part of the log,
 	// not of each replica's config, so that every replica seals the same rows.
-	SealRows      uint32 `protobuf:"varint,3,opt,name=seal_rows,json=sealRows,proto3" json:"seal_rows,omitempty"`
+	SealRows uint32 `protobuf:"varint,3,opt,name=seal_rows,json=sealRows,proto3" json:"seal_rows,omitempty"`
+	// The shard's position among the collection's shards: auto ids are
+	// index + count*n so that shards never hand out the same id.
+	ShardIndex    uint32 `protobuf:"varint,4,opt,name=shard_index,json=shardIndex,proto3" json:"shard_index,omitempty"`
+	ShardCount    uint32 `protobuf:"varint,5,opt,name=shard_count,json=shardCount,proto3" json:"shard_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -667,6 +671,20 @@ func (x *CreateCollection) GetShardId() uint64 {
 func (x *CreateCollection) GetSealRows() uint32 {
 	if x != nil {
 		return x.SealRows
+	}
+	return 0
+}
+
+func (x *CreateCollection) GetShardIndex() uint32 {
+	if x != nil {
+		return x.ShardIndex
+	}
+	return 0
+}
+
+func (x *CreateCollection) GetShardCount() uint32 {
+	if x != nil {
+		return x.ShardCount
 	}
 	return 0
 }
@@ -1820,11 +1838,15 @@ const file_ops_proto_rawDesc = "" +
 	"\aint_pks\x18\x01 \x03(\x03R\x06intPks\x12\x17\n" +
 	"\astr_pks\x18\x02 \x03(\tR\x06strPks\x12\x18\n" +
 	"\avectors\x18\x03 \x03(\x02R\avectors\x120\n" +
-	"\acolumns\x18\x04 \x03(\v2\x16.raftvec.fsm.v1.ColumnR\acolumns\"z\n" +
+	"\acolumns\x18\x04 \x03(\v2\x16.raftvec.fsm.v1.ColumnR\acolumns\"\xbc\x01\n" +
 	"\x10CreateCollection\x12.\n" +
 	"\x06schema\x18\x01 \x01(\v2\x16.raftvec.fsm.v1.SchemaR\x06schema\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\x04R\ashardId\x12\x1b\n" +
-	"\tseal_rows\x18\x03 \x01(\rR\bsealRows\"\x10\n" +
+	"\tseal_rows\x18\x03 \x01(\rR\bsealRows\x12\x1f\n" +
+	"\vshard_index\x18\x04 \x01(\rR\n" +
+	"shardIndex\x12\x1f\n" +
+	"\vshard_count\x18\x05 \x01(\rR\n" +
+	"shardCount\"\x10\n" +
 	"\x0eDropCollection\"h\n" +
 	"\x06Insert\x12(\n" +
 	"\x04rows\x18\x01 \x01(\v2\x14.raftvec.fsm.v1.RowsR\x04rows\x12\x16\n" +

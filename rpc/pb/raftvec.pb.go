@@ -452,8 +452,11 @@ type CreateCollectionRequest struct {
 	Replicas uint32 `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	// Convenience: with dim and metric set and no fields, the schema is
 	// id (int64 primary key) and vector.
-	Dim           uint32 `protobuf:"varint,3,opt,name=dim,proto3" json:"dim,omitempty"`
-	Metric        Metric `protobuf:"varint,4,opt,name=metric,proto3,enum=raftvec.v1.Metric" json:"metric,omitempty"`
+	Dim    uint32 `protobuf:"varint,3,opt,name=dim,proto3" json:"dim,omitempty"`
+	Metric Metric `protobuf:"varint,4,opt,name=metric,proto3,enum=raftvec.v1.Metric" json:"metric,omitempty"`
+	// shards is the number of shards (0 = 1 on one or two nodes, else two
+	// per node up to 8). Rows go to shards by primary-key hash.
+	Shards        uint32 `protobuf:"varint,5,opt,name=shards,proto3" json:"shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -514,6 +517,13 @@ func (x *CreateCollectionRequest) GetMetric() Metric {
 		return x.Metric
 	}
 	return Metric_METRIC_UNSPECIFIED
+}
+
+func (x *CreateCollectionRequest) GetShards() uint32 {
+	if x != nil {
+		return x.Shards
+	}
+	return 0
 }
 
 type CreateCollectionResponse struct {
@@ -1138,6 +1148,8 @@ type InsertRequest struct {
 	SessionToken uint64 `protobuf:"varint,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
 	// partition_name is the partition the rows go to ("" = _default).
 	PartitionName string `protobuf:"bytes,5,opt,name=partition_name,json=partitionName,proto3" json:"partition_name,omitempty"`
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1207,6 +1219,13 @@ func (x *InsertRequest) GetPartitionName() string {
 	return ""
 }
 
+func (x *InsertRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
 type DeleteRequest struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Collection   string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -1219,8 +1238,10 @@ type DeleteRequest struct {
 	// their deletion.
 	Filter         string   `protobuf:"bytes,6,opt,name=filter,proto3" json:"filter,omitempty"`
 	PartitionNames []string `protobuf:"bytes,7,rep,name=partition_names,json=partitionNames,proto3" json:"partition_names,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteRequest) Reset() {
@@ -1302,6 +1323,13 @@ func (x *DeleteRequest) GetPartitionNames() []string {
 	return nil
 }
 
+func (x *DeleteRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
 type WriteResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ts            uint64                 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
@@ -1379,12 +1407,14 @@ func (x *WriteResponse) GetAutoIds() []int64 {
 }
 
 type GetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
-	IntIds        []int64                `protobuf:"varint,2,rep,packed,name=int_ids,json=intIds,proto3" json:"int_ids,omitempty"`
-	StrIds        []string               `protobuf:"bytes,3,rep,name=str_ids,json=strIds,proto3" json:"str_ids,omitempty"`
-	OutputFields  []string               `protobuf:"bytes,4,rep,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
-	Read          *ReadOptions           `protobuf:"bytes,5,opt,name=read,proto3" json:"read,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Collection   string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	IntIds       []int64                `protobuf:"varint,2,rep,packed,name=int_ids,json=intIds,proto3" json:"int_ids,omitempty"`
+	StrIds       []string               `protobuf:"bytes,3,rep,name=str_ids,json=strIds,proto3" json:"str_ids,omitempty"`
+	OutputFields []string               `protobuf:"bytes,4,rep,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
+	Read         *ReadOptions           `protobuf:"bytes,5,opt,name=read,proto3" json:"read,omitempty"`
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1452,6 +1482,13 @@ func (x *GetRequest) GetRead() *ReadOptions {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *GetRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
 }
 
 type GetResponse struct {
@@ -1535,8 +1572,10 @@ type SearchRequest struct {
 	// Range search: with radius set, only hits whose score lies in the
 	// range are returned. L2: range_filter <= distance < radius. IP and
 	// COSINE: radius < similarity <= range_filter.
-	Radius        *float32 `protobuf:"fixed32,11,opt,name=radius,proto3,oneof" json:"radius,omitempty"`
-	RangeFilter   *float32 `protobuf:"fixed32,12,opt,name=range_filter,json=rangeFilter,proto3,oneof" json:"range_filter,omitempty"`
+	Radius      *float32 `protobuf:"fixed32,11,opt,name=radius,proto3,oneof" json:"radius,omitempty"`
+	RangeFilter *float32 `protobuf:"fixed32,12,opt,name=range_filter,json=rangeFilter,proto3,oneof" json:"range_filter,omitempty"`
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1655,6 +1694,13 @@ func (x *SearchRequest) GetRangeFilter() float32 {
 	return 0
 }
 
+func (x *SearchRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
 type QueryRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Collection     string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -1664,8 +1710,10 @@ type QueryRequest struct {
 	Offset         uint32                 `protobuf:"varint,5,opt,name=offset,proto3" json:"offset,omitempty"`
 	Read           *ReadOptions           `protobuf:"bytes,6,opt,name=read,proto3" json:"read,omitempty"`
 	PartitionNames []string               `protobuf:"bytes,7,rep,name=partition_names,json=partitionNames,proto3" json:"partition_names,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueryRequest) Reset() {
@@ -1745,6 +1793,13 @@ func (x *QueryRequest) GetPartitionNames() []string {
 		return x.PartitionNames
 	}
 	return nil
+}
+
+func (x *QueryRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
 }
 
 type QueryResponse struct {
@@ -1984,8 +2039,10 @@ func (x *ListPartitionsResponse) GetNames() []string {
 }
 
 type CompactRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2027,11 +2084,20 @@ func (x *CompactRequest) GetCollection() string {
 	return ""
 }
 
+func (x *CompactRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
 type CompactResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	SegmentsMerged uint32                 `protobuf:"varint,1,opt,name=segments_merged,json=segmentsMerged,proto3" json:"segments_merged,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompactResponse) Reset() {
@@ -2067,6 +2133,13 @@ func (*CompactResponse) Descriptor() ([]byte, []int) {
 func (x *CompactResponse) GetSegmentsMerged() uint32 {
 	if x != nil {
 		return x.SegmentsMerged
+	}
+	return 0
+}
+
+func (x *CompactResponse) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
 	}
 	return 0
 }
@@ -2272,8 +2345,10 @@ type CreateIndexRequest struct {
 	EfConstruction uint32 `protobuf:"varint,5,opt,name=ef_construction,json=efConstruction,proto3" json:"ef_construction,omitempty"`
 	Nlist          uint32 `protobuf:"varint,6,opt,name=nlist,proto3" json:"nlist,omitempty"`
 	RequestId      string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateIndexRequest) Reset() {
@@ -2355,6 +2430,13 @@ func (x *CreateIndexRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateIndexRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
 type CreateIndexResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionToken  uint64                 `protobuf:"varint,1,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
@@ -2400,10 +2482,12 @@ func (x *CreateIndexResponse) GetSessionToken() uint64 {
 }
 
 type DropIndexRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
-	FieldName     string                 `protobuf:"bytes,2,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
-	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	FieldName  string                 `protobuf:"bytes,2,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	RequestId  string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2459,6 +2543,13 @@ func (x *DropIndexRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *DropIndexRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
 type DropIndexResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionToken  uint64                 `protobuf:"varint,1,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
@@ -2508,7 +2599,9 @@ type DescribeIndexRequest struct {
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
 	// read says how fresh the spec must be; the SDK sends SESSION with its
 	// token, so an index it just created is described.
-	Read          *ReadOptions `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	Read *ReadOptions `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	// shard_id, set by a node fanning a request out, limits it to one shard.
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2555,6 +2648,13 @@ func (x *DescribeIndexRequest) GetRead() *ReadOptions {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *DescribeIndexRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
 }
 
 type DescribeIndexResponse struct {
@@ -2667,6 +2767,110 @@ func (x *DescribeIndexResponse) GetNode() string {
 	return ""
 }
 
+type ReadTsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	ShardId       uint64                 `protobuf:"varint,2,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	Read          *ReadOptions           `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadTsRequest) Reset() {
+	*x = ReadTsRequest{}
+	mi := &file_raftvec_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadTsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadTsRequest) ProtoMessage() {}
+
+func (x *ReadTsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadTsRequest.ProtoReflect.Descriptor instead.
+func (*ReadTsRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReadTsRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *ReadTsRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+func (x *ReadTsRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type ReadTsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ts            uint64                 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadTsResponse) Reset() {
+	*x = ReadTsResponse{}
+	mi := &file_raftvec_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadTsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadTsResponse) ProtoMessage() {}
+
+func (x *ReadTsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadTsResponse.ProtoReflect.Descriptor instead.
+func (*ReadTsResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ReadTsResponse) GetTs() uint64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2675,7 +2879,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2687,7 +2891,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2700,7 +2904,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{38}
+	return file_raftvec_proto_rawDescGZIP(), []int{40}
 }
 
 type NodeStatus struct {
@@ -2715,7 +2919,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2727,7 +2931,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2740,7 +2944,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{39}
+	return file_raftvec_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -2797,7 +3001,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2809,7 +3013,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2822,7 +3026,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{40}
+	return file_raftvec_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -2951,7 +3155,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2963,7 +3167,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2976,7 +3180,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{41}
+	return file_raftvec_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -3025,7 +3229,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3037,7 +3241,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3050,7 +3254,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{42}
+	return file_raftvec_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -3082,7 +3286,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3094,7 +3298,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3107,7 +3311,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{43}
+	return file_raftvec_proto_rawDescGZIP(), []int{45}
 }
 
 type AddReplicaRequest struct {
@@ -3121,7 +3325,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3337,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3350,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{44}
+	return file_raftvec_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -3178,7 +3382,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3394,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3407,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{45}
+	return file_raftvec_proto_rawDescGZIP(), []int{47}
 }
 
 type InjectFaultRequest struct {
@@ -3227,7 +3431,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3239,7 +3443,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3252,7 +3456,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{46}
+	return file_raftvec_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -3313,7 +3517,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3325,7 +3529,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3338,7 +3542,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{47}
+	return file_raftvec_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -3375,12 +3579,13 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05level\x18\x01 \x01(\x0e2\x1c.raftvec.v1.ConsistencyLevelR\x05level\x12(\n" +
 	"\x10max_staleness_ms\x18\x02 \x01(\rR\x0emaxStalenessMs\x12#\n" +
 	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\x12\x18\n" +
-	"\bas_of_ts\x18\x04 \x01(\x04R\x06asOfTs\"\xa9\x01\n" +
+	"\bas_of_ts\x18\x04 \x01(\x04R\x06asOfTs\"\xc1\x01\n" +
 	"\x17CreateCollectionRequest\x124\n" +
 	"\x06schema\x18\x01 \x01(\v2\x1c.raftvec.v1.CollectionSchemaR\x06schema\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12\x10\n" +
 	"\x03dim\x18\x03 \x01(\rR\x03dim\x12*\n" +
-	"\x06metric\x18\x04 \x01(\x0e2\x12.raftvec.v1.MetricR\x06metric\"\x1a\n" +
+	"\x06metric\x18\x04 \x01(\x0e2\x12.raftvec.v1.MetricR\x06metric\x12\x16\n" +
+	"\x06shards\x18\x05 \x01(\rR\x06shards\"\x1a\n" +
 	"\x18CreateCollectionResponse\"+\n" +
 	"\x15DropCollectionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x18\n" +
@@ -3412,7 +3617,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aint_ids\x18\x01 \x03(\x03R\x06intIds\x12\x17\n" +
 	"\astr_ids\x18\x02 \x03(\tR\x06strIds\x12\x18\n" +
 	"\avectors\x18\x03 \x03(\x02R\avectors\x12/\n" +
-	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xc0\x01\n" +
+	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xdb\x01\n" +
 	"\rInsertRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3421,7 +3626,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12#\n" +
 	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\x12%\n" +
-	"\x0epartition_name\x18\x05 \x01(\tR\rpartitionName\"\xe6\x01\n" +
+	"\x0epartition_name\x18\x05 \x01(\tR\rpartitionName\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x81\x02\n" +
 	"\rDeleteRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3432,13 +3638,14 @@ const file_raftvec_proto_rawDesc = "" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12#\n" +
 	"\rsession_token\x18\x05 \x01(\x04R\fsessionToken\x12\x16\n" +
 	"\x06filter\x18\x06 \x01(\tR\x06filter\x12'\n" +
-	"\x0fpartition_names\x18\a \x03(\tR\x0epartitionNames\"\x95\x01\n" +
+	"\x0fpartition_names\x18\a \x03(\tR\x0epartitionNames\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x95\x01\n" +
 	"\rWriteResponse\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12#\n" +
 	"\rsession_token\x18\x02 \x01(\x04R\fsessionToken\x12\x1a\n" +
 	"\binserted\x18\x03 \x01(\rR\binserted\x12\x18\n" +
 	"\adeleted\x18\x04 \x01(\rR\adeleted\x12\x19\n" +
-	"\bauto_ids\x18\x05 \x03(\x03R\aautoIds\"\xb0\x01\n" +
+	"\bauto_ids\x18\x05 \x03(\x03R\aautoIds\"\xcb\x01\n" +
 	"\n" +
 	"GetRequest\x12\x1e\n" +
 	"\n" +
@@ -3447,11 +3654,12 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aint_ids\x18\x02 \x03(\x03R\x06intIds\x12\x17\n" +
 	"\astr_ids\x18\x03 \x03(\tR\x06strIds\x12#\n" +
 	"\routput_fields\x18\x04 \x03(\tR\foutputFields\x12+\n" +
-	"\x04read\x18\x05 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\"h\n" +
+	"\x04read\x18\x05 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"h\n" +
 	"\vGetResponse\x12$\n" +
 	"\x04rows\x18\x01 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\x92\x03\n" +
+	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\xad\x03\n" +
 	"\rSearchRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3467,9 +3675,10 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06offset\x18\n" +
 	" \x01(\rR\x06offset\x12\x1b\n" +
 	"\x06radius\x18\v \x01(\x02H\x00R\x06radius\x88\x01\x01\x12&\n" +
-	"\frange_filter\x18\f \x01(\x02H\x01R\vrangeFilter\x88\x01\x01B\t\n" +
+	"\frange_filter\x18\f \x01(\x02H\x01R\vrangeFilter\x88\x01\x01\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardIdB\t\n" +
 	"\a_radiusB\x0f\n" +
-	"\r_range_filter\"\xef\x01\n" +
+	"\r_range_filter\"\x8a\x02\n" +
 	"\fQueryRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3479,7 +3688,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x16\n" +
 	"\x06offset\x18\x05 \x01(\rR\x06offset\x12+\n" +
 	"\x04read\x18\x06 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12'\n" +
-	"\x0fpartition_names\x18\a \x03(\tR\x0epartitionNames\"j\n" +
+	"\x0fpartition_names\x18\a \x03(\tR\x0epartitionNames\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"j\n" +
 	"\rQueryResponse\x12$\n" +
 	"\x04rows\x18\x01 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12#\n" +
@@ -3495,13 +3705,15 @@ const file_raftvec_proto_rawDesc = "" +
 	"collection\x18\x01 \x01(\tR\n" +
 	"collection\".\n" +
 	"\x16ListPartitionsResponse\x12\x14\n" +
-	"\x05names\x18\x01 \x03(\tR\x05names\"0\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"K\n" +
 	"\x0eCompactRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
-	"collection\":\n" +
+	"collection\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"U\n" +
 	"\x0fCompactResponse\x12'\n" +
-	"\x0fsegments_merged\x18\x01 \x01(\rR\x0esegmentsMerged\"\x8c\x01\n" +
+	"\x0fsegments_merged\x18\x01 \x01(\rR\x0esegmentsMerged\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x8c\x01\n" +
 	"\x03Hit\x12\x15\n" +
 	"\x06int_id\x18\x01 \x01(\x03R\x05intId\x12\x15\n" +
 	"\x06str_id\x18\x02 \x01(\tR\x05strId\x12\x14\n" +
@@ -3514,7 +3726,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aresults\x18\x01 \x03(\v2\x13.raftvec.v1.HitListR\aresults\x12#\n" +
 	"\routput_fields\x18\x02 \x03(\tR\foutputFields\x12\x0e\n" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\xde\x01\n" +
+	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\xf9\x01\n" +
 	"\x12CreateIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3527,9 +3739,10 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fef_construction\x18\x05 \x01(\rR\x0eefConstruction\x12\x14\n" +
 	"\x05nlist\x18\x06 \x01(\rR\x05nlist\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\":\n" +
+	"request_id\x18\a \x01(\tR\trequestId\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\":\n" +
 	"\x13CreateIndexResponse\x12#\n" +
-	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"p\n" +
+	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"\x8b\x01\n" +
 	"\x10DropIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3537,14 +3750,16 @@ const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"field_name\x18\x02 \x01(\tR\tfieldName\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"8\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"8\n" +
 	"\x11DropIndexResponse\x12#\n" +
-	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"c\n" +
+	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"~\n" +
 	"\x14DescribeIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
 	"collection\x12+\n" +
-	"\x04read\x18\x02 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\"\xa4\x02\n" +
+	"\x04read\x18\x02 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\xa4\x02\n" +
 	"\x15DescribeIndexResponse\x12\x1d\n" +
 	"\n" +
 	"field_name\x18\x01 \x01(\tR\tfieldName\x12\x1d\n" +
@@ -3556,7 +3771,15 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fsealed_segments\x18\x06 \x01(\rR\x0esealedSegments\x12)\n" +
 	"\x10indexed_segments\x18\a \x01(\rR\x0findexedSegments\x12\x18\n" +
 	"\abuilder\x18\b \x01(\tR\abuilder\x12\x12\n" +
-	"\x04node\x18\t \x01(\tR\x04node\"\x0f\n" +
+	"\x04node\x18\t \x01(\tR\x04node\"w\n" +
+	"\rReadTsRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x19\n" +
+	"\bshard_id\x18\x02 \x01(\x04R\ashardId\x12+\n" +
+	"\x04read\x18\x03 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\" \n" +
+	"\x0eReadTsResponse\x12\x0e\n" +
+	"\x02ts\x18\x01 \x01(\x04R\x02ts\"\x0f\n" +
 	"\rStatusRequest\"j\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
@@ -3634,8 +3857,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06STRONG\x10\x01\x12\v\n" +
 	"\aBOUNDED\x10\x02\x12\v\n" +
 	"\aSESSION\x10\x03\x12\f\n" +
-	"\bEVENTUAL\x10\x042\xe5\n" +
-	"\n" +
+	"\bEVENTUAL\x10\x042\xa6\v\n" +
 	"\aRaftVec\x12]\n" +
 	"\x10CreateCollection\x12#.raftvec.v1.CreateCollectionRequest\x1a$.raftvec.v1.CreateCollectionResponse\x12W\n" +
 	"\x0eDropCollection\x12!.raftvec.v1.DropCollectionRequest\x1a\".raftvec.v1.DropCollectionResponse\x12Z\n" +
@@ -3654,7 +3876,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fCreatePartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12L\n" +
 	"\rDropPartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12W\n" +
 	"\x0eListPartitions\x12!.raftvec.v1.ListPartitionsRequest\x1a\".raftvec.v1.ListPartitionsResponse\x12B\n" +
-	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse2\xdf\x01\n" +
+	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse\x12?\n" +
+	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse2\xdf\x01\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -3674,7 +3897,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -3717,16 +3940,18 @@ var file_raftvec_proto_goTypes = []any{
 	(*DropIndexResponse)(nil),          // 38: raftvec.v1.DropIndexResponse
 	(*DescribeIndexRequest)(nil),       // 39: raftvec.v1.DescribeIndexRequest
 	(*DescribeIndexResponse)(nil),      // 40: raftvec.v1.DescribeIndexResponse
-	(*StatusRequest)(nil),              // 41: raftvec.v1.StatusRequest
-	(*NodeStatus)(nil),                 // 42: raftvec.v1.NodeStatus
-	(*GroupStatus)(nil),                // 43: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 44: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 45: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 46: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 47: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 48: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 49: raftvec.v1.InjectFaultRequest
-	(*InjectFaultResponse)(nil),        // 50: raftvec.v1.InjectFaultResponse
+	(*ReadTsRequest)(nil),              // 41: raftvec.v1.ReadTsRequest
+	(*ReadTsResponse)(nil),             // 42: raftvec.v1.ReadTsResponse
+	(*StatusRequest)(nil),              // 43: raftvec.v1.StatusRequest
+	(*NodeStatus)(nil),                 // 44: raftvec.v1.NodeStatus
+	(*GroupStatus)(nil),                // 45: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 46: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 47: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 48: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 49: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 50: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 51: raftvec.v1.InjectFaultRequest
+	(*InjectFaultResponse)(nil),        // 52: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -3751,55 +3976,58 @@ var file_raftvec_proto_depIdxs = []int32{
 	32, // 19: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
 	33, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
 	5,  // 21: raftvec.v1.DescribeIndexRequest.read:type_name -> raftvec.v1.ReadOptions
-	42, // 22: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	43, // 23: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	6,  // 24: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 25: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 26: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 27: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 28: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 29: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 30: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 31: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 32: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	41, // 33: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	35, // 34: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	37, // 35: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	39, // 36: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	24, // 37: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
-	26, // 38: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
-	26, // 39: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
-	28, // 40: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
-	30, // 41: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	45, // 42: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	47, // 43: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	49, // 44: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 45: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 46: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 47: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 48: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 49: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 50: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 51: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 52: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	34, // 53: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	44, // 54: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	36, // 55: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	38, // 56: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	40, // 57: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 58: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 59: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 60: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 61: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 62: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	46, // 63: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	48, // 64: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	50, // 65: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	45, // [45:66] is the sub-list for method output_type
-	24, // [24:45] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	5,  // 22: raftvec.v1.ReadTsRequest.read:type_name -> raftvec.v1.ReadOptions
+	44, // 23: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	45, // 24: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	6,  // 25: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 26: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 27: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 28: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 29: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 30: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 31: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 32: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 33: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	43, // 34: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	35, // 35: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	37, // 36: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	39, // 37: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 38: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 39: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 40: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 41: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 42: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	41, // 43: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
+	47, // 44: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	49, // 45: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	51, // 46: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 47: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 48: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 49: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 50: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 51: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 52: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 53: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 54: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	34, // 55: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	46, // 56: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	36, // 57: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	38, // 58: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	40, // 59: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 60: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 61: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 62: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 63: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 64: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	42, // 65: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	48, // 66: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	50, // 67: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	52, // 68: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	47, // [47:69] is the sub-list for method output_type
+	25, // [25:47] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
@@ -3821,7 +4049,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   48,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -40,6 +40,7 @@ const (
 	RaftVec_DropPartition_FullMethodName      = "/raftvec.v1.RaftVec/DropPartition"
 	RaftVec_ListPartitions_FullMethodName     = "/raftvec.v1.RaftVec/ListPartitions"
 	RaftVec_Compact_FullMethodName            = "/raftvec.v1.RaftVec/Compact"
+	RaftVec_ReadTs_FullMethodName             = "/raftvec.v1.RaftVec/ReadTs"
 )
 
 // RaftVecClient is the client API for RaftVec service.
@@ -64,6 +65,9 @@ type RaftVecClient interface {
 	DropPartition(ctx context.Context, in *PartitionRequest, opts ...grpc.CallOption) (*PartitionResponse, error)
 	ListPartitions(ctx context.Context, in *ListPartitionsRequest, opts ...grpc.CallOption) (*ListPartitionsResponse, error)
 	Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error)
+	// ReadTs is node-to-node: the ts at which one shard can serve a read at
+	// the given level (the first phase of a read across shards).
+	ReadTs(ctx context.Context, in *ReadTsRequest, opts ...grpc.CallOption) (*ReadTsResponse, error)
 }
 
 type raftVecClient struct {
@@ -254,6 +258,16 @@ func (c *raftVecClient) Compact(ctx context.Context, in *CompactRequest, opts ..
 	return out, nil
 }
 
+func (c *raftVecClient) ReadTs(ctx context.Context, in *ReadTsRequest, opts ...grpc.CallOption) (*ReadTsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadTsResponse)
+	err := c.cc.Invoke(ctx, RaftVec_ReadTs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RaftVecServer is the server API for RaftVec service.
 // All implementations must embed UnimplementedRaftVecServer
 // for forward compatibility.
@@ -276,6 +290,9 @@ type RaftVecServer interface {
 	DropPartition(context.Context, *PartitionRequest) (*PartitionResponse, error)
 	ListPartitions(context.Context, *ListPartitionsRequest) (*ListPartitionsResponse, error)
 	Compact(context.Context, *CompactRequest) (*CompactResponse, error)
+	// ReadTs is node-to-node: the ts at which one shard can serve a read at
+	// the given level (the first phase of a read across shards).
+	ReadTs(context.Context, *ReadTsRequest) (*ReadTsResponse, error)
 	mustEmbedUnimplementedRaftVecServer()
 }
 
@@ -339,6 +356,9 @@ func (UnimplementedRaftVecServer) ListPartitions(context.Context, *ListPartition
 }
 func (UnimplementedRaftVecServer) Compact(context.Context, *CompactRequest) (*CompactResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Compact not implemented")
+}
+func (UnimplementedRaftVecServer) ReadTs(context.Context, *ReadTsRequest) (*ReadTsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReadTs not implemented")
 }
 func (UnimplementedRaftVecServer) mustEmbedUnimplementedRaftVecServer() {}
 func (UnimplementedRaftVecServer) testEmbeddedByValue()                 {}
@@ -685,6 +705,24 @@ func _RaftVec_Compact_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RaftVec_ReadTs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadTsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).ReadTs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_ReadTs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).ReadTs(ctx, req.(*ReadTsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RaftVec_ServiceDesc is the grpc.ServiceDesc for RaftVec service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -763,6 +801,10 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Compact",
 			Handler:    _RaftVec_Compact_Handler,
+		},
+		{
+			MethodName: "ReadTs",
+			Handler:    _RaftVec_ReadTs_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,393 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/fsm/fsmpb"
+	"github.com/raftvec/raftvec/index"
+	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/shard"
+)
+
+// Requests over a collection of several shards are fanned out by the node
+// that receives them: it splits rows and ids by primary-key hash, sends each
+// shard its part (marked with shard_id, through this node's own handlers, so
+// each part is served locally or forwarded to the shard's leader), and
+// merges the answers. Reads first agree on one ts for all shards, so that a
+// read across shards sees one consistent cut of the collection.
+
+// own marks a context as this node's own request, free to be forwarded
+// even if the client's request reached this node by forwarding.
+func own(ctx context.Context) context.Context {
+	return metadata.NewIncomingContext(ctx, metadata.MD{})
+}
+
+// subID derives a shard's part's request id, so that a retried request
+// retries each part under its own id.
+func subID(id string, shardID uint64) string {
+	if id == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s#%d", id, shardID)
+}
+
+// fanAll runs f on every shard at once and merges the answers, in shard
+// order. The first error wins.
+func fanAll[T any](ctx context.Context, s *Server, c *fsm.CollectionInfo, f func(context.Context, fsm.ShardPlacement) (T, error), merge func([]T) T) (T, error) {
+	return fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (T, error) { return f(own(ctx), sh) }, merge)
+}
+
+func fanSome[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(context.Context, int, fsm.ShardPlacement) (T, error), merge func([]T) T) (T, error) {
+	out := make([]T, len(shards))
+	errs := make([]error, len(shards))
+	var wg sync.WaitGroup
+	for i, sh := range shards {
+		wg.Add(1)
+		go func(i int, sh fsm.ShardPlacement) {
+			defer wg.Done()
+			out[i], errs[i] = f(ctx, i, sh)
+		}(i, sh)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	return merge(out), nil
+}
+
+// --- writes ---
+
+func mergeWrites(out []*pb.WriteResponse) *pb.WriteResponse {
+	r := &pb.WriteResponse{}
+	for _, o := range out {
+		if o == nil {
+			continue
+		}
+		r.Ts = max(r.Ts, o.Ts)
+		r.SessionToken = max(r.SessionToken, o.SessionToken)
+		r.Inserted += o.Inserted
+		r.Deleted += o.Deleted
+		r.AutoIds = append(r.AutoIds, o.AutoIds...)
+	}
+	return r
+}
+
+// splitRows returns, for each shard position, the positions of the rows
+// (or ids) it owns.
+func splitKeys(ints []int64, strs []string, n int) [][]int {
+	parts := make([][]int, n)
+	for i, k := range ints {
+		p := fsm.ShardFor(k, "", true, n)
+		parts[p] = append(parts[p], i)
+	}
+	for i, k := range strs {
+		p := fsm.ShardFor(0, k, false, n)
+		parts[p] = append(parts[p], i)
+	}
+	return parts
+}
+
+// subRows picks rows by position from a columnar batch.
+func subRows(r *pb.Rows, pos []int, dim int) *pb.Rows {
+	out := &pb.Rows{}
+	for _, i := range pos {
+		if len(r.IntIds) > 0 {
+			out.IntIds = append(out.IntIds, r.IntIds[i])
+		}
+		if len(r.StrIds) > 0 {
+			out.StrIds = append(out.StrIds, r.StrIds[i])
+		}
+		if dim > 0 && (i+1)*dim <= len(r.Vectors) {
+			out.Vectors = append(out.Vectors, r.Vectors[i*dim:(i+1)*dim]...)
+		}
+	}
+	for _, f := range r.Fields {
+		nf := &pb.FieldColumn{Name: f.Name}
+		for _, i := range pos {
+			if i < len(f.Values) {
+				nf.Values = append(nf.Values, f.Values[i])
+			}
+		}
+		out.Fields = append(out.Fields, nf)
+	}
+	return out
+}
+
+func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.InsertRequest, upsert bool) (*pb.WriteResponse, error) {
+	sc, err := c.SchemaProto()
+	if err != nil {
+		return nil, err
+	}
+	schema, err := fsm.NewSchema(sc)
+	if err != nil {
+		return nil, err
+	}
+	rows := req.Rows
+	n := len(rows.IntIds) + len(rows.StrIds)
+	if n == 0 {
+		// Auto ids: the whole batch goes to one shard, chosen by the
+		// request id so that a retry goes to the same shard.
+		p := fsm.ShardFor(0, req.RequestId, false, len(c.Shards))
+		sub := proto.Clone(req).(*pb.InsertRequest)
+		sub.ShardId, sub.RequestId = c.Shards[p].ID, subID(req.RequestId, c.Shards[p].ID)
+		return s.insert(own(ctx), sub, upsert)
+	}
+	if len(rows.Vectors) != n*schema.Dim {
+		return nil, invalid("field %q: got %d floats for %d rows; dim is %d, so want %d", schema.Vector.Name, len(rows.Vectors), n, schema.Dim, n*schema.Dim)
+	}
+	for _, f := range rows.Fields {
+		if len(f.Values) != n {
+			return nil, invalid("field %q: got %d values for %d rows", f.Name, len(f.Values), n)
+		}
+	}
+	parts := splitKeys(rows.IntIds, rows.StrIds, len(c.Shards))
+	return fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {
+		if len(parts[i]) == 0 {
+			return nil, nil
+		}
+		sub := &pb.InsertRequest{Collection: req.Collection, Rows: subRows(rows, parts[i], schema.Dim), RequestId: subID(req.RequestId, sh.ID),
+			SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.ID}
+		return s.insert(own(ctx), sub, upsert)
+	}, mergeWrites)
+}
+
+func (s *Server) fanDelete(ctx context.Context, c *fsm.CollectionInfo, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
+	byKeys := len(req.IntIds)+len(req.StrIds) > 0
+	var parts [][]int
+	if byKeys {
+		parts = splitKeys(req.IntIds, req.StrIds, len(c.Shards))
+	}
+	return fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {
+		sub := proto.Clone(req).(*pb.DeleteRequest)
+		sub.ShardId, sub.RequestId = sh.ID, subID(req.RequestId, sh.ID)
+		if byKeys {
+			if len(parts[i]) == 0 {
+				return nil, nil
+			}
+			sub.IntIds, sub.StrIds = nil, nil
+			for _, p := range parts[i] {
+				if len(req.IntIds) > 0 {
+					sub.IntIds = append(sub.IntIds, req.IntIds[p])
+				} else {
+					sub.StrIds = append(sub.StrIds, req.StrIds[p])
+				}
+			}
+		}
+		return s.Delete(own(ctx), sub)
+	}, mergeWrites)
+}
+
+// --- reads ---
+
+// ReadTs returns the ts at which one shard can serve a read: the first
+// phase of a read across shards.
+func (s *Server) ReadTs(ctx context.Context, req *pb.ReadTsRequest) (*pb.ReadTsResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	ro, err := readOptions(req.Read, c)
+	if err != nil {
+		return nil, err
+	}
+	sh, _, err := pick(c, req.ShardId)
+	if err != nil {
+		return nil, err
+	}
+	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
+		func(r *shard.Replica) (*pb.ReadTsResponse, error) {
+			ts, err := r.ReadTs(ctx, ro)
+			return &pb.ReadTsResponse{Ts: ts}, err
+		},
+		func(c pb.RaftVecClient, ctx context.Context) (*pb.ReadTsResponse, error) { return c.ReadTs(ctx, req) })
+}
+
+// commonTs is the one ts a read across shards uses. Each shard first says
+// at which ts it can serve the level; STRONG takes the highest (every
+// shard then waits until it has applied that far, which is after the read
+// began everywhere), the other levels the lowest (every shard has applied
+// it already, and it still meets their bound).
+func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, read *pb.ReadOptions, ro shard.ReadOptions) (uint64, error) {
+	if ro.AsOf > 0 {
+		return ro.AsOf, nil
+	}
+	return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (uint64, error) {
+		resp, err := s.ReadTs(ctx, &pb.ReadTsRequest{Collection: c.Name, ShardId: sh.ID, Read: read})
+		if err != nil {
+			return 0, err
+		}
+		return resp.Ts, nil
+	}, func(ts []uint64) uint64 {
+		t := ts[0]
+		for _, x := range ts[1:] {
+			if (ro.Level == shard.Strong && x > t) || (ro.Level != shard.Strong && x < t) {
+				t = x
+			}
+		}
+		return t
+	})
+}
+
+func asOf(read *pb.ReadOptions, ts uint64) *pb.ReadOptions {
+	out := &pb.ReadOptions{AsOfTs: ts}
+	if read != nil {
+		out.SessionToken = read.SessionToken
+	}
+	return out
+}
+
+func (s *Server) fanGet(ctx context.Context, c *fsm.CollectionInfo, req *pb.GetRequest, ro shard.ReadOptions) (*pb.GetResponse, error) {
+	ts, err := s.commonTs(ctx, c, req.Read, ro)
+	if err != nil {
+		return nil, err
+	}
+	parts := splitKeys(req.IntIds, req.StrIds, len(c.Shards))
+	resp, err := fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.GetResponse, error) {
+		if len(parts[i]) == 0 {
+			return nil, nil
+		}
+		sub := proto.Clone(req).(*pb.GetRequest)
+		sub.ShardId, sub.Read, sub.IntIds, sub.StrIds = sh.ID, asOf(req.Read, ts), nil, nil
+		for _, p := range parts[i] {
+			if len(req.IntIds) > 0 {
+				sub.IntIds = append(sub.IntIds, req.IntIds[p])
+			} else {
+				sub.StrIds = append(sub.StrIds, req.StrIds[p])
+			}
+		}
+		return s.Get(own(ctx), sub)
+	}, func(out []*pb.GetResponse) *pb.GetResponse {
+		r := &pb.GetResponse{Rows: &pb.Rows{}, Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		for _, o := range out {
+			if o != nil {
+				appendRows(r.Rows, o.Rows)
+			}
+		}
+		return r
+	})
+	return resp, err
+}
+
+// appendRows appends the rows of b to a (same fields, in the same order).
+func appendRows(a, b *pb.Rows) {
+	a.IntIds = append(a.IntIds, b.IntIds...)
+	a.StrIds = append(a.StrIds, b.StrIds...)
+	a.Vectors = append(a.Vectors, b.Vectors...)
+	if len(a.Fields) == 0 {
+		for _, f := range b.Fields {
+			a.Fields = append(a.Fields, &pb.FieldColumn{Name: f.Name})
+		}
+	}
+	for i, f := range b.Fields {
+		if i < len(a.Fields) {
+			a.Fields[i].Values = append(a.Fields[i].Values, f.Values...)
+		}
+	}
+}
+
+func (s *Server) fanSearch(ctx context.Context, c *fsm.CollectionInfo, req *pb.SearchRequest, ro shard.ReadOptions) (*pb.SearchResponse, error) {
+	sc, err := c.SchemaProto()
+	if err != nil {
+		return nil, err
+	}
+	metric := fsm.MetricFromProto(findVector(sc).Metric)
+	ts, err := s.commonTs(ctx, c, req.Read, ro)
+	if err != nil {
+		return nil, err
+	}
+	return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.SearchResponse, error) {
+		sub := proto.Clone(req).(*pb.SearchRequest)
+		// Each shard returns its best top_k+offset; the offset is applied
+		// to the merged list.
+		sub.ShardId, sub.Read, sub.TopK, sub.Offset = sh.ID, asOf(req.Read, ts), req.TopK+req.Offset, 0
+		return s.Search(ctx, sub)
+	}, func(out []*pb.SearchResponse) *pb.SearchResponse {
+		r := &pb.SearchResponse{OutputFields: req.OutputFields, Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		for q := range out[0].Results {
+			var all []*pb.Hit
+			for _, o := range out {
+				all = append(all, o.Results[q].Hits...)
+			}
+			// Closer first; ties by primary key, so the merge does not
+			// depend on which shard answered first.
+			sort.SliceStable(all, func(i, j int) bool {
+				a, b := all[i], all[j]
+				if a.Score != b.Score {
+					if metric == index.L2 {
+						return a.Score < b.Score
+					}
+					return a.Score > b.Score
+				}
+				if a.IntId != b.IntId {
+					return a.IntId < b.IntId
+				}
+				return a.StrId < b.StrId
+			})
+			if int(req.Offset) < len(all) {
+				all = all[req.Offset:]
+			} else {
+				all = nil
+			}
+			if len(all) > int(req.TopK) {
+				all = all[:req.TopK]
+			}
+			r.Results = append(r.Results, &pb.HitList{Hits: all})
+		}
+		return r
+	})
+}
+
+func findVector(sc *fsmpb.Schema) *fsmpb.Field {
+	for _, f := range sc.Fields {
+		if f.Type == fsmpb.FieldType_FLOAT_VECTOR {
+			return f
+		}
+	}
+	return &fsmpb.Field{}
+}
+
+func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.QueryRequest, ro shard.ReadOptions) (*pb.QueryResponse, error) {
+	ts, err := s.commonTs(ctx, c, req.Read, ro)
+	if err != nil {
+		return nil, err
+	}
+	limit := int(req.Limit)
+	if limit == 0 {
+		limit = fsm.MaxQueryRow
+	}
+	if limit+int(req.Offset) > fsm.MaxQueryRow {
+		return nil, invalid("offset (%d) + limit (%d) must be at most %d on a collection of several shards", req.Offset, limit, fsm.MaxQueryRow)
+	}
+	return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.QueryResponse, error) {
+		sub := proto.Clone(req).(*pb.QueryRequest)
+		sub.ShardId, sub.Read, sub.Limit, sub.Offset = sh.ID, asOf(req.Read, ts), uint32(limit)+req.Offset, 0
+		return s.Query(ctx, sub)
+	}, func(out []*pb.QueryResponse) *pb.QueryResponse {
+		// Shards in order, then offset and limit over the whole.
+		all := &pb.Rows{}
+		for _, o := range out {
+			appendRows(all, o.Rows)
+		}
+		n := len(all.IntIds) + len(all.StrIds)
+		from, to := min(int(req.Offset), n), min(int(req.Offset)+limit, n)
+		pos := make([]int, 0, to-from)
+		for i := from; i < to; i++ {
+			pos = append(pos, i)
+		}
+		dim := 0
+		if n > 0 {
+			dim = len(all.Vectors) / n
+		}
+		return &pb.QueryResponse{Rows: subRows(all, pos, dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+	})
+}

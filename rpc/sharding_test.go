@@ -1,0 +1,161 @@
+package rpc_test
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/rpc/pb"
+)
+
+func TestShardForSpreadsKeys(t *testing.T) {
+	counts := make([]int, 4)
+	for k := int64(0); k < 4000; k++ {
+		counts[fsm.ShardFor(k, "", true, 4)]++
+	}
+	for i, n := range counts {
+		if n < 800 || n > 1200 {
+			t.Fatalf("shard %d owns %d of 4000 keys: %v", i, n, counts)
+		}
+	}
+	for _, n := range []int{1, 3, 8} {
+		for k := int64(-5); k < 5; k++ {
+			if p := fsm.ShardFor(k, "", true, n); p < 0 || p >= n {
+				t.Fatalf("ShardFor(%d, %d) = %d", k, n, p)
+			}
+		}
+	}
+	if fsm.ShardFor(7, "", true, 4) != fsm.ShardFor(7, "", true, 4) {
+		t.Fatal("routing is not a function of the key")
+	}
+}
+
+// Item 1 of the sharding issue: five nodes, four shards of three replicas;
+// rows spread over the shards, and a search merged across shards equals a
+// brute-force search.
+func TestShardedCollectionMatchesOracle(t *testing.T) {
+	c := mustCluster(t, 5, nil)
+	ctx := ctxT(t, 90*time.Second)
+	cl := c.client()
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "s"}, Dim: dim, Metric: pb.Metric_L2, Shards: 4, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	meta := c.nodes[0].host.Meta().Collections["s"]
+	if len(meta.Shards) != 4 {
+		t.Fatalf("%d shards, want 4", len(meta.Shards))
+	}
+	perNode := map[string]int{}
+	for _, sh := range meta.Shards {
+		seen := map[string]bool{}
+		for _, n := range sh.Voters {
+			if seen[n] {
+				t.Fatalf("shard %d has two replicas on %s", sh.ID, n)
+			}
+			seen[n] = true
+			perNode[n]++
+		}
+		if len(sh.Voters) != 3 {
+			t.Fatalf("shard %d has %d voters", sh.ID, len(sh.Voters))
+		}
+	}
+	for n, k := range perNode {
+		if k < 2 || k > 3 {
+			t.Fatalf("placement is uneven: %s holds %d of 12 replicas (%v)", n, k, perNode)
+		}
+	}
+	rng := rand.New(rand.NewSource(9))
+	vecs := map[int64][]float32{}
+	for b := 0; b < 4; b++ {
+		rows := &pb.Rows{}
+		for i := 0; i < 250; i++ {
+			id := int64(b*250 + i)
+			v := []float32{rng.Float32(), rng.Float32(), rng.Float32(), rng.Float32()}
+			vecs[id] = v
+			rows.IntIds = append(rows.IntIds, id)
+			rows.Vectors = append(rows.Vectors, v...)
+		}
+		if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "s", Rows: rows}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every shard got a share.
+	for _, sh := range meta.Shards {
+		for _, nd := range c.nodes {
+			if r := nd.host.Replica(sh.ID); r != nil && r.Group().IsLeader() {
+				if n := r.FSM().Stats().LiveRows; n < 150 || n > 350 {
+					t.Fatalf("shard %d holds %d of 1000 rows", sh.ID, n)
+				}
+			}
+		}
+	}
+	for qi := 0; qi < 10; qi++ {
+		q := []float32{rng.Float32(), rng.Float32(), rng.Float32(), rng.Float32()}
+		for _, level := range []pb.ConsistencyLevel{pb.ConsistencyLevel_STRONG, pb.ConsistencyLevel_SESSION} {
+			res, err := cl.Search(ctx, &pb.SearchRequest{Collection: "s", Vectors: q, TopK: 10, Read: &pb.ReadOptions{Level: level}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type hit struct {
+				id int64
+				d  float32
+			}
+			var all []hit
+			for id, v := range vecs {
+				all = append(all, hit{id, l2(q, v)})
+			}
+			sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d || (all[i].d == all[j].d && all[i].id < all[j].id) })
+			for i, h := range res.Results[0].Hits {
+				if h.IntId != all[i].id {
+					t.Fatalf("%v query %d hit %d = %d, oracle %d", level, qi, i, h.IntId, all[i].id)
+				}
+			}
+		}
+	}
+	// Get, query and delete by filter across shards.
+	ids := []int64{3, 250, 511, 999, 5000}
+	got, err := cl.Get(ctx, &pb.GetRequest{Collection: "s", IntIds: ids})
+	if err != nil || len(got.Rows.IntIds) != 4 {
+		t.Fatalf("get across shards: %v %v", got, err)
+	}
+	d, err := cl.Delete(ctx, &pb.DeleteRequest{Collection: "s", Filter: "id < 100"})
+	if err != nil || d.Deleted != 100 {
+		t.Fatalf("delete by filter across shards: %v %v", d, err)
+	}
+	q, err := cl.Query(ctx, &pb.QueryRequest{Collection: "s", Filter: "id < 200"})
+	if err != nil || len(q.Rows.IntIds) != 100 {
+		t.Fatalf("query across shards: %d rows, %v", len(q.GetRows().GetIntIds()), err)
+	}
+}
+
+// Auto ids stay unique across shards.
+func TestAutoIDsAcrossShards(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	cl := c.client()
+	sc := &pb.CollectionSchema{Name: "au", Fields: []*pb.FieldSchema{
+		{Name: "id", Type: pb.FieldType_INT64, PrimaryKey: true, AutoId: true},
+		{Name: "vector", Type: pb.FieldType_FLOAT_VECTOR, Dim: 2, Metric: pb.Metric_L2},
+	}}
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: sc, Shards: 3}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for i := 0; i < 12; i++ {
+		resp, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "au", Rows: &pb.Rows{Vectors: []float32{1, 2, 3, 4}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range resp.AutoIds {
+			if seen[id] {
+				t.Fatalf("auto id %d handed out twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 24 {
+		t.Fatal(fmt.Sprint("auto ids: ", len(seen)))
+	}
+}
