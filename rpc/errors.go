@@ -12,10 +12,6 @@ import (
 	"github.com/raftvec/raftvec/shard"
 )
 
-// LeaderHintKey is the trailer key that carries the leader's API address
-// (or node id) with a NotLeader error.
-const LeaderHintKey = "raftvec-leader"
-
 // toStatus is the error catalogue at the gRPC boundary: every error a
 // handler returns goes through it.
 func toStatus(err error) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/index"
 	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/rpc/wire"
 	"github.com/raftvec/raftvec/shard"
 )
 
@@ -87,11 +88,11 @@ func mergeWrites(out []*pb.WriteResponse) *pb.WriteResponse {
 func splitKeys(ints []int64, strs []string, n int) [][]int {
 	parts := make([][]int, n)
 	for i, k := range ints {
-		p := fsm.ShardFor(k, "", true, n)
+		p := wire.ShardFor(k, "", true, n)
 		parts[p] = append(parts[p], i)
 	}
 	for i, k := range strs {
-		p := fsm.ShardFor(0, k, false, n)
+		p := wire.ShardFor(0, k, false, n)
 		parts[p] = append(parts[p], i)
 	}
 	return parts
@@ -137,7 +138,7 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 	if n == 0 {
 		// Auto ids: the whole batch goes to one shard, chosen by the
 		// request id so that a retry goes to the same shard.
-		p := fsm.ShardFor(0, req.RequestId, false, len(c.Shards))
+		p := wire.ShardFor(0, req.RequestId, false, len(c.Shards))
 		sub := proto.Clone(req).(*pb.InsertRequest)
 		sub.ShardId, sub.RequestId = c.Shards[p].ID, subID(req.RequestId, c.Shards[p].ID)
 		return s.insert(own(ctx), sub, upsert)
@@ -207,7 +208,8 @@ func (s *Server) ReadTs(ctx context.Context, req *pb.ReadTsRequest) (*pb.ReadTsR
 	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
 		func(r *shard.Replica) (*pb.ReadTsResponse, error) {
 			ts, err := r.ReadTs(ctx, ro)
-			return &pb.ReadTsResponse{Ts: ts}, err
+			leader, _ := r.Group().LeaderHint()
+			return &pb.ReadTsResponse{Ts: ts, Leader: leader}, err
 		},
 		func(c pb.RaftVecClient, ctx context.Context) (*pb.ReadTsResponse, error) { return c.ReadTs(ctx, req) })
 }
@@ -390,4 +392,52 @@ func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.Qu
 		}
 		return &pb.QueryResponse{Rows: subRows(all, pos, dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
 	})
+}
+
+// GetRouting returns the collection's shards in routing order with their
+// leaders' API addresses, as their replicas know them.
+func (s *Server) GetRouting(ctx context.Context, req *pb.GetRoutingRequest) (*pb.GetRoutingResponse, error) {
+	c, err := s.collection(req.Collection)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := c.SchemaProto()
+	if err != nil {
+		return nil, err
+	}
+	nodes := s.host.Meta().Nodes
+	addr := func(id string) string {
+		if n, ok := nodes[id]; ok {
+			return n.APIAddr
+		}
+		return ""
+	}
+	eventual := &pb.ReadOptions{Level: pb.ConsistencyLevel_EVENTUAL}
+	out := &pb.GetRoutingResponse{VarcharPk: findPK(sc).Type == fsmpb.FieldType_VARCHAR}
+	got := make([]*pb.ShardRoute, len(c.Shards))
+	_, err = fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (struct{}, error) {
+		rt := &pb.ShardRoute{Id: sh.ID}
+		for _, id := range append(append([]string{}, sh.Voters...), sh.NonVoters...) {
+			rt.ReplicaAddrs = append(rt.ReplicaAddrs, addr(id))
+		}
+		if resp, err := s.ReadTs(own(ctx), &pb.ReadTsRequest{Collection: c.Name, ShardId: sh.ID, Read: eventual}); err == nil {
+			rt.LeaderAddr = addr(resp.Leader)
+		}
+		got[i] = rt
+		return struct{}{}, nil
+	}, func([]struct{}) struct{} { return struct{}{} })
+	if err != nil {
+		return nil, err
+	}
+	out.Shards = got
+	return out, nil
+}
+
+func findPK(sc *fsmpb.Schema) *fsmpb.Field {
+	for _, f := range sc.Fields {
+		if f.PrimaryKey {
+			return f
+		}
+	}
+	return &fsmpb.Field{}
 }

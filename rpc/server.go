@@ -26,11 +26,12 @@ import (
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/index"
 	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/rpc/wire"
 	"github.com/raftvec/raftvec/shard"
 )
 
 // MaxRequestBytes is the largest request the API accepts.
-const MaxRequestBytes = 64 << 20
+const MaxRequestBytes = wire.MaxRequestBytes
 
 // forwardedKey marks a request one node forwarded to another, so that it is
 // forwarded at most once.
@@ -133,7 +134,7 @@ func (s *Server) statusInterceptor(ctx context.Context, req any, info *grpc.Unar
 	var nl *shard.NotLeaderError
 	if errors.As(err, &nl) && nl.LeaderID != "" {
 		if n, ok := s.host.Meta().Nodes[nl.LeaderID]; ok {
-			grpc.SetTrailer(ctx, metadata.Pairs(LeaderHintKey, n.APIAddr))
+			grpc.SetTrailer(ctx, metadata.Pairs(wire.LeaderHintKey, n.APIAddr))
 		}
 	}
 	return resp, toStatus(err)

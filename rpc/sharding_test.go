@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/rpc/wire"
 )
 
 func TestShardForSpreadsKeys(t *testing.T) {
 	counts := make([]int, 4)
 	for k := int64(0); k < 4000; k++ {
-		counts[fsm.ShardFor(k, "", true, 4)]++
+		counts[wire.ShardFor(k, "", true, 4)]++
 	}
 	for i, n := range counts {
 		if n < 800 || n > 1200 {
@@ -23,14 +23,14 @@ func TestShardForSpreadsKeys(t *testing.T) {
 	}
 	for _, n := range []int{1, 3, 8} {
 		for k := int64(-5); k < 5; k++ {
-			if p := fsm.ShardFor(k, "", true, n); p < 0 || p >= n {
+			if p := wire.ShardFor(k, "", true, n); p < 0 || p >= n {
 				t.Fatalf("ShardFor(%d, %d) = %d", k, n, p)
 			}
 		}
 	}
 	// Routing decides where rows live: it must never change, or keys
 	// written before would be looked for on the wrong shard.
-	if got := fmt.Sprint([]int{fsm.ShardFor(1, "", true, 4), fsm.ShardFor(2, "", true, 4), fsm.ShardFor(0, "abc", false, 4)}); got != "[2 3 3]" {
+	if got := fmt.Sprint([]int{wire.ShardFor(1, "", true, 4), wire.ShardFor(2, "", true, 4), wire.ShardFor(0, "abc", false, 4)}); got != "[2 3 3]" {
 		t.Fatalf("routing changed: %s, pinned [2 3 3]", got)
 	}
 }
@@ -159,5 +159,85 @@ func TestAutoIDsAcrossShards(t *testing.T) {
 	}
 	if len(seen) != 24 {
 		t.Fatal(fmt.Sprint("auto ids: ", len(seen)))
+	}
+}
+
+func (c *testCluster) forwarded() uint64 {
+	var n uint64
+	for _, nd := range c.nodes {
+		if nd.srv != nil && nd.host != nil {
+			n += nd.srv.Forwarded()
+		}
+	}
+	return n
+}
+
+// Item 5: with a warm routing table the SDK sends writes straight to the
+// shard leaders (the servers forward almost nothing), and after a leader
+// change it finds the new leaders.
+func TestSDKRoutesToLeaders(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	cl := c.client()
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "r"}, Dim: dim, Metric: pb.Metric_L2, Shards: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(0, 30), dim)}); err != nil {
+		t.Fatal(err) // warms the routing table
+	}
+	before := c.forwarded()
+	for b := 1; b <= 50; b++ {
+		if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fw := c.forwarded() - before; fw > 5 {
+		t.Fatalf("50 writes over 3 shards made the servers forward %d requests; the SDK should go straight to leaders", fw)
+	}
+	// Without the routing table the same writes are forwarded.
+	plain := c.client()
+	plain.SetDirect(false)
+	before = c.forwarded()
+	for b := 51; b <= 60; b++ {
+		if _, err := plain.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fw := c.forwarded() - before; fw < 10 {
+		t.Fatalf("without routing only %d forwards for 10 writes over 3 shards: the counter does not show routing", fw)
+	}
+	// A leader goes away; writes go on and the table recovers.
+	ci := c.nodes[0].host.Meta().Collections["r"]
+	victim := -1
+	for i, nd := range c.nodes {
+		if r := nd.host.Replica(ci.Shards[0].ID); r != nil && r.Group().IsLeader() {
+			victim = i
+		}
+	}
+	c.stop(victim)
+	var others []int
+	for i := range c.nodes {
+		if i != victim {
+			others = append(others, i)
+		}
+	}
+	cl2 := c.client(others...)
+	for b := 61; b <= 70; b++ {
+		if _, err := cl2.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+			t.Fatalf("write after the leader stopped: %v", err)
+		}
+	}
+	before = c.forwarded()
+	for b := 71; b <= 90; b++ {
+		if _, err := cl2.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fw := c.forwarded() - before; fw > 5 {
+		t.Fatalf("after the leader change, 20 writes made %d forwards; the routing table did not recover", fw)
+	}
+	got, err := cl2.Query(ctx, &pb.QueryRequest{Collection: "r", Filter: "id >= 0", Limit: 16384})
+	if err != nil || len(got.Rows.IntIds) != 91*30 {
+		t.Fatalf("%d rows after all writes, want %d (%v)", len(got.GetRows().GetIntIds()), 91*30, err)
 	}
 }

@@ -21,4 +21,7 @@ check fsm    $mod/raftnode $mod/shard $mod/rpc
 check raftnode $mod/fsm $mod/shard $mod/index $mod/rpc
 check shard  $mod/rpc
 check jepsen $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
+# The Go SDK stays light: protobuf messages and the wire rules only.
+check rpc/client $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search github.com/dgraph-io/badger/v4 github.com/hashicorp/raft
+check rpc/wire $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search $mod/rpc/pb
 exit $fail

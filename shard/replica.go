@@ -182,6 +182,9 @@ func (r *Replica) indexLoop() {
 // CreateIndex validates an index spec and proposes it; it returns the
 // op's ts.
 func (r *Replica) CreateIndex(ctx context.Context, spec *fsmpb.IndexSpec, requestID string) (uint64, error) {
+	if err := r.leading(ctx); err != nil {
+		return 0, err
+	}
 	sc := r.fsm.Schema()
 	if sc == nil {
 		return 0, fsm.ErrNotReady
@@ -344,6 +347,12 @@ func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*
 // Insert validates rows and proposes them into a partition. upsert
 // replaces live rows with the same key instead of refusing the batch.
 func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, partition uint32, upsert bool, requestID string, clientTs uint64) (*fsmpb.Result, error) {
+	// Only the leader may judge a write against the state: a follower may
+	// already have applied the first attempt of a retried request, and
+	// would refuse the retry instead of answering it from the dedup table.
+	if err := r.leading(ctx); err != nil {
+		return nil, err
+	}
 	sc := r.fsm.Schema()
 	if sc == nil {
 		return nil, fsm.ErrNotReady
@@ -364,18 +373,30 @@ func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, partition uint32
 	return r.propose(ctx, op, clientTs)
 }
 
-// deduped answers a retried request that this replica has applied, on the
-// leader only, so that the retry gets the first attempt's answer instead of
+// leading returns nil once this replica is a ready leader, else a
+// NotLeaderError.
+func (r *Replica) leading(ctx context.Context) error {
+	if _, err := r.group.WaitLeader(ctx); err != nil {
+		if errors.Is(err, raftnode.ErrNotLeader) {
+			return r.notLeader()
+		}
+		return err
+	}
+	return nil
+}
+
+// deduped answers a retried request that this replica (a leader) has
+// applied, so that the retry gets the first attempt's answer instead of
 // failing validation against the state that attempt created.
 func (r *Replica) deduped(requestID string) (*fsmpb.Result, bool) {
-	if !r.group.IsLeader() {
-		return nil, false
-	}
 	return r.fsm.Deduped(requestID)
 }
 
 // Delete proposes the deletion of rows by primary key.
 func (r *Replica) Delete(ctx context.Context, ints []int64, strs []string, requestID string, clientTs uint64) (*fsmpb.Result, error) {
+	if err := r.leading(ctx); err != nil {
+		return nil, err
+	}
 	sc := r.fsm.Schema()
 	if sc == nil {
 		return nil, fsm.ErrNotReady
@@ -513,10 +534,7 @@ func (r *Replica) Query(ctx context.Context, o ReadOptions, req fsm.QueryRequest
 // deletion (in chunks of the batch limit): rows inserted after that moment
 // are not deleted even if they match.
 func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID string, clientTs uint64) (*fsmpb.Result, error) {
-	if _, err := r.group.WaitLeader(ctx); err != nil {
-		if errors.Is(err, raftnode.ErrNotLeader) {
-			return nil, r.notLeader()
-		}
+	if err := r.leading(ctx); err != nil {
 		return nil, err
 	}
 	_, ts := r.group.Applied()
@@ -552,6 +570,9 @@ func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID st
 // it; manual also merges segments the automatic policy would leave. It
 // returns how many segments were merged (0: nothing to do).
 func (r *Replica) Compact(ctx context.Context, manual bool) (int, error) {
+	if err := r.leading(ctx); err != nil {
+		return 0, err
+	}
 	segs, sealRows := r.fsm.SegmentUsage()
 	plan := fsm.PlanCompaction(segs, sealRows, r.cfg.Compaction, manual)
 	if len(plan) == 0 {

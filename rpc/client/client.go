@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/raftvec/raftvec/rpc"
 	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/rpc/wire"
 )
 
 // Client is safe for concurrent use.
@@ -34,6 +34,11 @@ type Client struct {
 	conns     map[string]*grpc.ClientConn
 	preferred int
 	session   uint64
+
+	routes routes
+	// Direct turns the routing table on: writes go straight to shard
+	// leaders. On by default.
+	direct bool
 }
 
 // New returns a client for the nodes at addrs (host:port). It connects
@@ -44,7 +49,7 @@ func New(addrs []string) (*Client, error) {
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	return &Client{addrs: append([]string(nil), addrs...), id: hex.EncodeToString(b[:]), conns: map[string]*grpc.ClientConn{}}, nil
+	return &Client{addrs: append([]string(nil), addrs...), id: hex.EncodeToString(b[:]), conns: map[string]*grpc.ClientConn{}, direct: true}, nil
 }
 
 // Close closes every connection.
@@ -83,7 +88,7 @@ func (c *Client) conn(addr string) (*grpc.ClientConn, error) {
 		return cc, nil
 	}
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*rpc.MaxRequestBytes), grpc.MaxCallSendMsgSize(2*rpc.MaxRequestBytes)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*wire.MaxRequestBytes), grpc.MaxCallSendMsgSize(2*wire.MaxRequestBytes)))
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +152,7 @@ func call[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient, contex
 			if !retriable(err) {
 				return out, err
 			}
-			if hint := trailer.Get(rpc.LeaderHintKey); len(hint) > 0 && hint[0] != addr {
+			if hint := trailer.Get(wire.LeaderHintKey); len(hint) > 0 && hint[0] != addr {
 				c.follow(hint[0])
 				continue
 			}
@@ -208,14 +213,35 @@ func (c *Client) DescribeCollection(ctx context.Context, name string) (*pb.Descr
 	})
 }
 
+// SetDirect turns the routing table (writes straight to shard leaders) on
+// or off; with it off every request goes through the node it reaches.
+func (c *Client) SetDirect(on bool) {
+	c.mu.Lock()
+	c.direct = on
+	c.mu.Unlock()
+}
+
+func (c *Client) useDirect() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.direct
+}
+
 // write sets a request id (kept across retries, so the write applies once
-// however often it is retried) and the session token, sends the write and
-// raises the session token to the write's ts.
-func (c *Client) write(ctx context.Context, id *string, token *uint64, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
+// however often it is retried) and the session token, then sends the
+// write: first straight to the shard leaders (fast), else through any node;
+// it raises the session token to the write's ts.
+func (c *Client) write(ctx context.Context, id *string, token *uint64, fast func() (*pb.WriteResponse, bool), f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
 	if *id == "" {
 		*id = c.NewRequestID()
 	}
 	*token = max(*token, c.SessionToken())
+	if c.useDirect() {
+		if resp, ok := fast(); ok {
+			c.SetSessionToken(resp.SessionToken)
+			return resp, nil
+		}
+	}
 	resp, err := call(ctx, c, f)
 	if err == nil {
 		c.SetSessionToken(resp.SessionToken)
@@ -225,23 +251,26 @@ func (c *Client) write(ctx context.Context, id *string, token *uint64, f func(pb
 
 // Insert inserts rows; a row whose key exists fails the whole batch.
 func (c *Client) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
-	return c.write(ctx, &req.RequestId, &req.SessionToken, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
-		return r.Insert(ctx, req, o...)
-	})
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func() (*pb.WriteResponse, bool) { return c.insertDirect(ctx, req, false) },
+		func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+			return r.Insert(ctx, req, o...)
+		})
 }
 
 // Upsert inserts or replaces rows.
 func (c *Client) Upsert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
-	return c.write(ctx, &req.RequestId, &req.SessionToken, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
-		return r.Upsert(ctx, req, o...)
-	})
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func() (*pb.WriteResponse, bool) { return c.insertDirect(ctx, req, true) },
+		func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+			return r.Upsert(ctx, req, o...)
+		})
 }
 
 // Delete deletes rows by primary key.
 func (c *Client) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
-	return c.write(ctx, &req.RequestId, &req.SessionToken, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
-		return r.Delete(ctx, req, o...)
-	})
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func() (*pb.WriteResponse, bool) { return c.deleteDirect(ctx, req) },
+		func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
+			return r.Delete(ctx, req, o...)
+		})
 }
 
 // withSession fills in the session token of a read that names SESSION, or

@@ -2828,8 +2828,10 @@ func (x *ReadTsRequest) GetRead() *ReadOptions {
 }
 
 type ReadTsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ts            uint64                 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ts    uint64                 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
+	// leader is the shard leader's node id as the answering replica knows it.
+	Leader        string `protobuf:"bytes,2,opt,name=leader,proto3" json:"leader,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2871,6 +2873,172 @@ func (x *ReadTsResponse) GetTs() uint64 {
 	return 0
 }
 
+func (x *ReadTsResponse) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+type GetRoutingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoutingRequest) Reset() {
+	*x = GetRoutingRequest{}
+	mi := &file_raftvec_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoutingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoutingRequest) ProtoMessage() {}
+
+func (x *GetRoutingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoutingRequest.ProtoReflect.Descriptor instead.
+func (*GetRoutingRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetRoutingRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+type ShardRoute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// leader_addr is the API address of the shard's leader ("" if unknown).
+	LeaderAddr    string   `protobuf:"bytes,2,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
+	ReplicaAddrs  []string `protobuf:"bytes,3,rep,name=replica_addrs,json=replicaAddrs,proto3" json:"replica_addrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardRoute) Reset() {
+	*x = ShardRoute{}
+	mi := &file_raftvec_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardRoute) ProtoMessage() {}
+
+func (x *ShardRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardRoute.ProtoReflect.Descriptor instead.
+func (*ShardRoute) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ShardRoute) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ShardRoute) GetLeaderAddr() string {
+	if x != nil {
+		return x.LeaderAddr
+	}
+	return ""
+}
+
+func (x *ShardRoute) GetReplicaAddrs() []string {
+	if x != nil {
+		return x.ReplicaAddrs
+	}
+	return nil
+}
+
+type GetRoutingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// shards are in routing order: a key's shard is
+	// shards[ShardFor(key, len(shards))] (see rpc/wire).
+	Shards        []*ShardRoute `protobuf:"bytes,1,rep,name=shards,proto3" json:"shards,omitempty"`
+	VarcharPk     bool          `protobuf:"varint,2,opt,name=varchar_pk,json=varcharPk,proto3" json:"varchar_pk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoutingResponse) Reset() {
+	*x = GetRoutingResponse{}
+	mi := &file_raftvec_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoutingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoutingResponse) ProtoMessage() {}
+
+func (x *GetRoutingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoutingResponse.ProtoReflect.Descriptor instead.
+func (*GetRoutingResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetRoutingResponse) GetShards() []*ShardRoute {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
+func (x *GetRoutingResponse) GetVarcharPk() bool {
+	if x != nil {
+		return x.VarcharPk
+	}
+	return false
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2879,7 +3047,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3059,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3072,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{40}
+	return file_raftvec_proto_rawDescGZIP(), []int{43}
 }
 
 type NodeStatus struct {
@@ -2919,7 +3087,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2931,7 +3099,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2944,7 +3112,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{41}
+	return file_raftvec_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -3001,7 +3169,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3013,7 +3181,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3026,7 +3194,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{42}
+	return file_raftvec_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -3155,7 +3323,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3167,7 +3335,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3180,7 +3348,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{43}
+	return file_raftvec_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -3229,7 +3397,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3409,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3422,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{44}
+	return file_raftvec_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -3286,7 +3454,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3298,7 +3466,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3311,7 +3479,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{45}
+	return file_raftvec_proto_rawDescGZIP(), []int{48}
 }
 
 type AddReplicaRequest struct {
@@ -3325,7 +3493,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3337,7 +3505,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3350,7 +3518,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{46}
+	return file_raftvec_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -3382,7 +3550,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3394,7 +3562,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3407,7 +3575,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{47}
+	return file_raftvec_proto_rawDescGZIP(), []int{50}
 }
 
 type InjectFaultRequest struct {
@@ -3431,7 +3599,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3443,7 +3611,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3456,7 +3624,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{48}
+	return file_raftvec_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -3517,7 +3685,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3529,7 +3697,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3542,7 +3710,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{49}
+	return file_raftvec_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -3777,9 +3945,24 @@ const file_raftvec_proto_rawDesc = "" +
 	"collection\x18\x01 \x01(\tR\n" +
 	"collection\x12\x19\n" +
 	"\bshard_id\x18\x02 \x01(\x04R\ashardId\x12+\n" +
-	"\x04read\x18\x03 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\" \n" +
+	"\x04read\x18\x03 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\"8\n" +
 	"\x0eReadTsResponse\x12\x0e\n" +
-	"\x02ts\x18\x01 \x01(\x04R\x02ts\"\x0f\n" +
+	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x16\n" +
+	"\x06leader\x18\x02 \x01(\tR\x06leader\"3\n" +
+	"\x11GetRoutingRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\"b\n" +
+	"\n" +
+	"ShardRoute\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1f\n" +
+	"\vleader_addr\x18\x02 \x01(\tR\n" +
+	"leaderAddr\x12#\n" +
+	"\rreplica_addrs\x18\x03 \x03(\tR\freplicaAddrs\"c\n" +
+	"\x12GetRoutingResponse\x12.\n" +
+	"\x06shards\x18\x01 \x03(\v2\x16.raftvec.v1.ShardRouteR\x06shards\x12\x1d\n" +
+	"\n" +
+	"varchar_pk\x18\x02 \x01(\bR\tvarcharPk\"\x0f\n" +
 	"\rStatusRequest\"j\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
@@ -3857,7 +4040,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06STRONG\x10\x01\x12\v\n" +
 	"\aBOUNDED\x10\x02\x12\v\n" +
 	"\aSESSION\x10\x03\x12\f\n" +
-	"\bEVENTUAL\x10\x042\xa6\v\n" +
+	"\bEVENTUAL\x10\x042\xf3\v\n" +
 	"\aRaftVec\x12]\n" +
 	"\x10CreateCollection\x12#.raftvec.v1.CreateCollectionRequest\x1a$.raftvec.v1.CreateCollectionResponse\x12W\n" +
 	"\x0eDropCollection\x12!.raftvec.v1.DropCollectionRequest\x1a\".raftvec.v1.DropCollectionResponse\x12Z\n" +
@@ -3877,7 +4060,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\rDropPartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12W\n" +
 	"\x0eListPartitions\x12!.raftvec.v1.ListPartitionsRequest\x1a\".raftvec.v1.ListPartitionsResponse\x12B\n" +
 	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse\x12?\n" +
-	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse2\xdf\x01\n" +
+	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse\x12K\n" +
+	"\n" +
+	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xdf\x01\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -3897,7 +4082,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -3942,16 +4127,19 @@ var file_raftvec_proto_goTypes = []any{
 	(*DescribeIndexResponse)(nil),      // 40: raftvec.v1.DescribeIndexResponse
 	(*ReadTsRequest)(nil),              // 41: raftvec.v1.ReadTsRequest
 	(*ReadTsResponse)(nil),             // 42: raftvec.v1.ReadTsResponse
-	(*StatusRequest)(nil),              // 43: raftvec.v1.StatusRequest
-	(*NodeStatus)(nil),                 // 44: raftvec.v1.NodeStatus
-	(*GroupStatus)(nil),                // 45: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 46: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 47: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 48: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 49: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 50: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 51: raftvec.v1.InjectFaultRequest
-	(*InjectFaultResponse)(nil),        // 52: raftvec.v1.InjectFaultResponse
+	(*GetRoutingRequest)(nil),          // 43: raftvec.v1.GetRoutingRequest
+	(*ShardRoute)(nil),                 // 44: raftvec.v1.ShardRoute
+	(*GetRoutingResponse)(nil),         // 45: raftvec.v1.GetRoutingResponse
+	(*StatusRequest)(nil),              // 46: raftvec.v1.StatusRequest
+	(*NodeStatus)(nil),                 // 47: raftvec.v1.NodeStatus
+	(*GroupStatus)(nil),                // 48: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 49: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 50: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 51: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 52: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 53: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 54: raftvec.v1.InjectFaultRequest
+	(*InjectFaultResponse)(nil),        // 55: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -3977,57 +4165,60 @@ var file_raftvec_proto_depIdxs = []int32{
 	33, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
 	5,  // 21: raftvec.v1.DescribeIndexRequest.read:type_name -> raftvec.v1.ReadOptions
 	5,  // 22: raftvec.v1.ReadTsRequest.read:type_name -> raftvec.v1.ReadOptions
-	44, // 23: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	45, // 24: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	6,  // 25: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 26: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 27: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 28: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 29: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 30: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 31: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 32: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 33: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	43, // 34: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	35, // 35: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	37, // 36: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	39, // 37: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	24, // 38: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
-	26, // 39: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
-	26, // 40: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
-	28, // 41: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
-	30, // 42: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	41, // 43: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
-	47, // 44: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	49, // 45: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	51, // 46: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 47: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 48: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 49: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 50: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 51: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 52: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 53: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 54: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	34, // 55: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	46, // 56: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	36, // 57: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	38, // 58: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	40, // 59: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 60: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 61: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 62: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 63: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 64: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	42, // 65: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	48, // 66: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	50, // 67: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	52, // 68: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	47, // [47:69] is the sub-list for method output_type
-	25, // [25:47] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	44, // 23: raftvec.v1.GetRoutingResponse.shards:type_name -> raftvec.v1.ShardRoute
+	47, // 24: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	48, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	6,  // 26: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 27: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 28: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 29: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 30: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 31: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 32: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 33: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 34: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	46, // 35: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	35, // 36: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	37, // 37: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	39, // 38: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 39: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 40: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 41: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 42: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 43: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	41, // 44: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
+	43, // 45: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
+	50, // 46: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	52, // 47: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	54, // 48: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	7,  // 49: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 50: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 51: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 52: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 53: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 54: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 55: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 56: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	34, // 57: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	49, // 58: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	36, // 59: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	38, // 60: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	40, // 61: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 62: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 63: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 64: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 65: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 66: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	42, // 67: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	45, // 68: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	51, // 69: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	53, // 70: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	55, // 71: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	49, // [49:72] is the sub-list for method output_type
+	26, // [26:49] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
@@ -4049,7 +4240,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   50,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

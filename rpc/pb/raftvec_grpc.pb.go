@@ -41,6 +41,7 @@ const (
 	RaftVec_ListPartitions_FullMethodName     = "/raftvec.v1.RaftVec/ListPartitions"
 	RaftVec_Compact_FullMethodName            = "/raftvec.v1.RaftVec/Compact"
 	RaftVec_ReadTs_FullMethodName             = "/raftvec.v1.RaftVec/ReadTs"
+	RaftVec_GetRouting_FullMethodName         = "/raftvec.v1.RaftVec/GetRouting"
 )
 
 // RaftVecClient is the client API for RaftVec service.
@@ -68,6 +69,9 @@ type RaftVecClient interface {
 	// ReadTs is node-to-node: the ts at which one shard can serve a read at
 	// the given level (the first phase of a read across shards).
 	ReadTs(ctx context.Context, in *ReadTsRequest, opts ...grpc.CallOption) (*ReadTsResponse, error)
+	// GetRouting returns a collection's shards and their leaders, so that
+	// the SDK can send each shard its part straight to its leader.
+	GetRouting(ctx context.Context, in *GetRoutingRequest, opts ...grpc.CallOption) (*GetRoutingResponse, error)
 }
 
 type raftVecClient struct {
@@ -268,6 +272,16 @@ func (c *raftVecClient) ReadTs(ctx context.Context, in *ReadTsRequest, opts ...g
 	return out, nil
 }
 
+func (c *raftVecClient) GetRouting(ctx context.Context, in *GetRoutingRequest, opts ...grpc.CallOption) (*GetRoutingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRoutingResponse)
+	err := c.cc.Invoke(ctx, RaftVec_GetRouting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RaftVecServer is the server API for RaftVec service.
 // All implementations must embed UnimplementedRaftVecServer
 // for forward compatibility.
@@ -293,6 +307,9 @@ type RaftVecServer interface {
 	// ReadTs is node-to-node: the ts at which one shard can serve a read at
 	// the given level (the first phase of a read across shards).
 	ReadTs(context.Context, *ReadTsRequest) (*ReadTsResponse, error)
+	// GetRouting returns a collection's shards and their leaders, so that
+	// the SDK can send each shard its part straight to its leader.
+	GetRouting(context.Context, *GetRoutingRequest) (*GetRoutingResponse, error)
 	mustEmbedUnimplementedRaftVecServer()
 }
 
@@ -359,6 +376,9 @@ func (UnimplementedRaftVecServer) Compact(context.Context, *CompactRequest) (*Co
 }
 func (UnimplementedRaftVecServer) ReadTs(context.Context, *ReadTsRequest) (*ReadTsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReadTs not implemented")
+}
+func (UnimplementedRaftVecServer) GetRouting(context.Context, *GetRoutingRequest) (*GetRoutingResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetRouting not implemented")
 }
 func (UnimplementedRaftVecServer) mustEmbedUnimplementedRaftVecServer() {}
 func (UnimplementedRaftVecServer) testEmbeddedByValue()                 {}
@@ -723,6 +743,24 @@ func _RaftVec_ReadTs_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RaftVec_GetRouting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRoutingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).GetRouting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_GetRouting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).GetRouting(ctx, req.(*GetRoutingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RaftVec_ServiceDesc is the grpc.ServiceDesc for RaftVec service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -805,6 +843,10 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReadTs",
 			Handler:    _RaftVec_ReadTs_Handler,
+		},
+		{
+			MethodName: "GetRouting",
+			Handler:    _RaftVec_GetRouting_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -38,6 +38,15 @@ func (r Result) OpsPerSec() float64 {
 // failure) until d is over. If a worker cannot be made, Drive returns
 // at once with only FirstErr set.
 func Drive(clients int, d time.Duration, newWorker func(i int) (Worker, error)) Result {
+	return DriveObserved(clients, d, newWorker, nil, nil)
+}
+
+// DriveObserved is Drive that also calls started right before the clock
+// starts (after every worker was made) and stopped right after the last
+// request of the measured window returned (before the workers are
+// closed); either may be nil. Use it to sample counters, such as CPU
+// time, over exactly the measured window.
+func DriveObserved(clients int, d time.Duration, newWorker func(i int) (Worker, error), started, stopped func()) Result {
 	var (
 		res      Result
 		mu       sync.Mutex
@@ -60,6 +69,9 @@ func Drive(clients int, d time.Duration, newWorker func(i int) (Worker, error)) 
 		ws = append(ws, w)
 	}
 	var wg sync.WaitGroup
+	if started != nil {
+		started()
+	}
 	start := time.Now()
 	end := start.Add(d)
 	for _, w := range ws {
@@ -94,6 +106,9 @@ func Drive(clients int, d time.Duration, newWorker func(i int) (Worker, error)) 
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	if stopped != nil {
+		stopped()
+	}
 	for _, w := range ws {
 		w.Close()
 	}

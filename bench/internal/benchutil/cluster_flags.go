@@ -1,0 +1,49 @@
+package benchutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// StartRaftvecWith is StartRaftvec with extra server flags (for example
+// "--seal-rows", "10000") appended to every node's command line: a static
+// three-node cluster (n1, n2, n3) on loopback with data and logs
+// (dir/nX.log) under dir. It returns the nodes' API addresses in node order
+// and does not wait for a leader.
+func StartRaftvecWith(ps *Procs, bin, dir string, extra ...string) ([]string, error) {
+	ports, err := FreePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	var api, rft, peers []string
+	for i := 0; i < 3; i++ {
+		api = append(api, fmt.Sprintf("127.0.0.1:%d", ports[2*i]))
+		rft = append(rft, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
+		peers = append(peers, fmt.Sprintf("n%d=%s/%s", i+1, rft[i], api[i]))
+	}
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprintf("n%d", i+1)
+		ndir := filepath.Join(dir, id)
+		if err := os.MkdirAll(ndir, 0o755); err != nil {
+			return nil, err
+		}
+		logf, err := os.Create(filepath.Join(dir, id+".log"))
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"server", "--node-id", id, "--data-dir", ndir,
+			"--api-addr", api[i], "--raft-addr", rft[i], "--http-addr", "",
+			"--log-level", "warn", "--peers", strings.Join(peers, ",")}
+		cmd := exec.Command(bin, append(args, extra...)...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		err = ps.Start(cmd)
+		logf.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return api, nil
+}

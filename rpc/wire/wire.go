@@ -1,0 +1,31 @@
+// Package wire holds what the server and the Go SDK must agree on beyond
+// the protobuf messages: metadata keys, size limits, and the rule that maps
+// a primary key to its shard. It imports nothing of raftvec, so the SDK
+// stays light.
+package wire
+
+// LeaderHintKey is the trailer that carries the leader's API address with
+// a NotLeader error.
+const LeaderHintKey = "raftvec-leader"
+
+// MaxRequestBytes is the largest request the API accepts.
+const MaxRequestBytes = 64 << 20
+
+// ShardFor returns the position of the shard that owns a primary key among
+// n shards: the key's 64-bit FNV-1a hash (of its 8 little-endian bytes, or
+// of the string), scaled onto n, so each shard owns one contiguous range of
+// the hash space. Rows live where this says: it must never change.
+func ShardFor(intPK int64, strPK string, isInt bool, n int) int {
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
+	if isInt {
+		for i := 0; i < 8; i++ {
+			mix(byte(uint64(intPK) >> (8 * i)))
+		}
+	} else {
+		for i := 0; i < len(strPK); i++ {
+			mix(strPK[i])
+		}
+	}
+	return int((h >> 32) * uint64(n) >> 32)
+}
