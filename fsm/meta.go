@@ -74,24 +74,6 @@ func (c *CollectionInfo) PartitionID(name string) (uint32, error) {
 	return id, nil
 }
 
-// ShardFor returns the position of the shard that owns a primary key: the
-// key's 64-bit FNV-1a hash, scaled onto the shard count, so each shard owns
-// one contiguous range of the hash space.
-func ShardFor(intPK int64, strPK string, isInt bool, shards int) int {
-	h := uint64(14695981039346656037)
-	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
-	if isInt {
-		for i := 0; i < 8; i++ {
-			mix(byte(uint64(intPK) >> (8 * i)))
-		}
-	} else {
-		for i := 0; i < len(strPK); i++ {
-			mix(strPK[i])
-		}
-	}
-	return int((h >> 32) * uint64(shards) >> 32)
-}
-
 // ShardByID returns the shard with an id.
 func (c *CollectionInfo) ShardByID(id uint64) (ShardPlacement, bool) {
 	for _, sh := range c.Shards {
