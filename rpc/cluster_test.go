@@ -25,6 +25,7 @@ import (
 // testNode is one in-process node: a host and its gRPC API on loopback.
 type testNode struct {
 	id, api, raft, dir string
+	joined             bool // started without peers; added through Join
 	host               *shard.Host
 	srv                *rpc.Server
 	gs                 *grpc.Server
@@ -105,11 +106,24 @@ func mustCluster(t *testing.T, n int, tweak func(*shard.HostConfig)) *testCluste
 	return c
 }
 
+// addNode starts one more node that knows no peers; it must join.
+func (c *testCluster) addNode() int {
+	c.t.Helper()
+	i := len(c.nodes)
+	nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(c.t), raft: freeAddr(c.t), dir: filepath.Join(c.t.TempDir(), fmt.Sprintf("n%d", i+1)), joined: true}
+	c.nodes = append(c.nodes, nd)
+	c.start(i)
+	return i
+}
+
 func (c *testCluster) start(i int) {
 	c.t.Helper()
 	nd := c.nodes[i]
 	hc := shard.DefaultHostConfig()
-	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr, hc.Peers = nd.id, nd.dir, nd.raft, nd.api, c.peers
+	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr = nd.id, nd.dir, nd.raft, nd.api
+	if !nd.joined {
+		hc.Peers = c.peers
+	}
 	fast := rafttest.FastConfig()
 	hc.Raft = fast
 	hc.TickInterval = 50 * time.Millisecond

@@ -655,9 +655,24 @@ func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusR
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	held := map[string]uint32{}
+	for _, c := range st.Collections {
+		for _, sh := range c.Shards {
+			for _, id := range append(append([]string{}, sh.Voters...), sh.NonVoters...) {
+				held[id]++
+			}
+		}
+	}
+	roles := map[string]string{}
+	if cf := s.host.MetaGroup().Raft().GetConfiguration(); cf.Error() == nil {
+		for _, srv := range cf.Configuration().Servers {
+			roles[string(srv.ID)] = strings.ToLower(srv.Suffrage.String())
+		}
+	}
 	for _, id := range ids {
 		n := st.Nodes[id]
-		out.Nodes = append(out.Nodes, &pb.NodeStatus{Id: n.ID, ApiAddr: n.APIAddr, RaftAddr: n.RaftAddr, State: "member"})
+		out.Nodes = append(out.Nodes, &pb.NodeStatus{Id: n.ID, ApiAddr: n.APIAddr, RaftAddr: n.RaftAddr, State: "member",
+			ShardsHeld: held[id], MetadataRole: roles[id]})
 	}
 	mg := s.host.MetaGroup()
 	mi, _ := mg.Applied()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/raftvec/raftvec/rpc/pb"
 	"github.com/raftvec/raftvec/rpc/wire"
 )
@@ -240,4 +242,50 @@ func TestSDKRoutesToLeaders(t *testing.T) {
 	if err != nil || len(got.Rows.IntIds) != 91*30 {
 		t.Fatalf("%d rows after all writes, want %d (%v)", len(got.GetRows().GetIntIds()), 91*30, err)
 	}
+}
+
+// A node joins a running cluster through any node: it becomes a
+// non-voting member of the metadata group (which keeps three voters) and
+// can hold replicas of new collections.
+func TestJoinAddsANonVotingMetadataMember(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	mustCreate(t, c, "before")
+	n4 := c.addNode()
+	if err := c.client(1).Join(ctx, &pb.JoinRequest{NodeId: "n4", RaftAddr: c.nodes[n4].raft, ApiAddr: c.nodes[n4].api}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := c.nodes[n4].host.Meta().Nodes["n4"]; ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the joined node never learned the metadata that records it")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cf := c.nodes[0].host.MetaGroup().Raft().GetConfiguration()
+	if err := cf.Error(); err != nil {
+		t.Fatal(err)
+	}
+	voters := 0
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		} else if s.ID != "n4" {
+			t.Fatalf("%s is a non-voter", s.ID)
+		}
+	}
+	if voters != 3 {
+		t.Fatalf("metadata group has %d voters, want 3", voters)
+	}
+	// The new node takes replicas: a 4-replica collection must use it.
+	if err := c.client().CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "after"}, Dim: dim, Metric: pb.Metric_L2, Shards: 1, Replicas: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client(n4).Insert(ctx, &pb.InsertRequest{Collection: "after", Rows: vecRows([]int64{1}, dim)}); err != nil {
+		t.Fatal(err)
+	}
+	c.converge("after", 4)
 }

@@ -22,6 +22,9 @@ import (
 // MetaGroup is the Raft group name of the cluster metadata.
 const MetaGroup = "meta"
 
+// MetaVoters is how many nodes vote in the metadata group.
+const MetaVoters = 3
+
 // HostConfig configures a node's host.
 type HostConfig struct {
 	NodeID  string
@@ -276,14 +279,25 @@ func (h *Host) Join(ctx context.Context, n fsm.NodeInfo) error {
 	if err := cf.Error(); err != nil {
 		return err
 	}
-	member := false
+	member, voters := false, 0
 	for _, s := range cf.Configuration().Servers {
 		if string(s.ID) == n.ID {
 			member = string(s.Address) == n.RaftAddr
 		}
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
 	}
 	if !member {
-		if err := h.mg.Raft().AddVoter(raft.ServerID(n.ID), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+		// The metadata group has three voters; later nodes learn it as
+		// non-voters, so that its quorum does not grow with the cluster.
+		var f raft.IndexFuture
+		if voters < MetaVoters {
+			f = h.mg.Raft().AddVoter(raft.ServerID(n.ID), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second)
+		} else {
+			f = h.mg.Raft().AddNonvoter(raft.ServerID(n.ID), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second)
+		}
+		if err := f.Error(); err != nil {
 			return fmt.Errorf("add %s to the metadata group: %w", n.ID, err)
 		}
 	}

@@ -3076,11 +3076,15 @@ func (*StatusRequest) Descriptor() ([]byte, []int) {
 }
 
 type NodeStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ApiAddr       string                 `protobuf:"bytes,2,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,3,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ApiAddr  string                 `protobuf:"bytes,2,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,3,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	State    string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// shards_held is how many shard replicas the metadata places on the node.
+	ShardsHeld uint32 `protobuf:"varint,5,opt,name=shards_held,json=shardsHeld,proto3" json:"shards_held,omitempty"`
+	// metadata_role is voter or nonvoter in the metadata group.
+	MetadataRole  string `protobuf:"bytes,6,opt,name=metadata_role,json=metadataRole,proto3" json:"metadata_role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3139,6 +3143,20 @@ func (x *NodeStatus) GetRaftAddr() string {
 func (x *NodeStatus) GetState() string {
 	if x != nil {
 		return x.State
+	}
+	return ""
+}
+
+func (x *NodeStatus) GetShardsHeld() uint32 {
+	if x != nil {
+		return x.ShardsHeld
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetMetadataRole() string {
+	if x != nil {
+		return x.MetadataRole
 	}
 	return ""
 }
@@ -3963,13 +3981,16 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06shards\x18\x01 \x03(\v2\x16.raftvec.v1.ShardRouteR\x06shards\x12\x1d\n" +
 	"\n" +
 	"varchar_pk\x18\x02 \x01(\bR\tvarcharPk\"\x0f\n" +
-	"\rStatusRequest\"j\n" +
+	"\rStatusRequest\"\xb0\x01\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bapi_addr\x18\x02 \x01(\tR\aapiAddr\x12\x1b\n" +
 	"\traft_addr\x18\x03 \x01(\tR\braftAddr\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\"\xc7\x03\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x1f\n" +
+	"\vshards_held\x18\x05 \x01(\rR\n" +
+	"shardsHeld\x12#\n" +
+	"\rmetadata_role\x18\x06 \x01(\tR\fmetadataRole\"\xc7\x03\n" +
 	"\vGroupStatus\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1e\n" +
 	"\n" +
