@@ -39,7 +39,8 @@ func toStatus(err error) error {
 		return status.Error(codes.OutOfRange, err.Error())
 	case errors.Is(err, shard.ErrUnknownOutcome), errors.Is(err, raftnode.ErrUnknownOutcome):
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, fsm.ErrNotReady), errors.Is(err, raftnode.ErrShutdown), errors.Is(err, shard.ErrClosed), errors.Is(err, fsm.ErrClosed):
+	case errors.Is(err, fsm.ErrNotReady), errors.Is(err, raftnode.ErrShutdown), errors.Is(err, shard.ErrClosed), errors.Is(err, fsm.ErrClosed),
+		errors.Is(err, shard.ErrNoReplica):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())

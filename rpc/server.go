@@ -33,7 +33,8 @@ import (
 // MaxRequestBytes is the largest request the API accepts.
 const MaxRequestBytes = wire.MaxRequestBytes
 
-// forwardedKey marks a request one node forwarded to another, so that it is
+// forwardedKey marks a request one node forwarded to another, with how
+// many hops it has made, so that it is
 // forwarded at most once.
 const forwardedKey = "raftvec-forwarded"
 
@@ -169,13 +170,29 @@ func (s *Server) conn(addr string) (*grpc.ClientConn, error) {
 // carries this node's applied metadata index.
 func (s *Server) forwardContext(ctx context.Context) context.Context {
 	mi, _ := s.host.MetaGroup().Applied()
-	return metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, s.host.NodeID(), metaIndexKey, strconv.FormatUint(mi, 10)))
+	return metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, strconv.Itoa(hops(ctx)+1), metaIndexKey, strconv.FormatUint(mi, 10)))
 }
 
-func isForwarded(ctx context.Context) bool {
+// maxHops bounds forwarding: a node without a replica of the shard sends
+// the request to a replica (one hop), which sends it on to the leader if
+// it is not the leader itself (two).
+const maxHops = 2
+
+// hops is how many times the request has been forwarded to reach here.
+func hops(ctx context.Context) int {
 	md, _ := metadata.FromIncomingContext(ctx)
-	return len(md.Get(forwardedKey)) > 0
+	v := md.Get(forwardedKey)
+	if len(v) == 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil {
+		return maxHops // an older node's mark: do not forward again
+	}
+	return n
 }
+
+func isForwarded(ctx context.Context) bool { return hops(ctx) > 0 }
 
 // forward sends a request to another node's API, once.
 func forward[T any](ctx context.Context, s *Server, nodeID string, call func(pb.RaftVecClient, context.Context) (T, error)) (T, error) {
@@ -234,12 +251,12 @@ func onShard[T any](ctx context.Context, s *Server, sh fsm.ShardPlacement, leade
 		if !leader || !errors.As(err, &nl) {
 			return out, err
 		}
-		if nl.LeaderID == "" || nl.LeaderID == s.host.NodeID() || isForwarded(ctx) {
+		if nl.LeaderID == "" || nl.LeaderID == s.host.NodeID() || hops(ctx) >= maxHops {
 			return out, err
 		}
 		target = nl.LeaderID
 	} else {
-		if isForwarded(ctx) {
+		if hops(ctx) >= maxHops-1 {
 			var zero T
 			return zero, fmt.Errorf("%w: shard %d", shard.ErrNoReplica, sh.ID)
 		}

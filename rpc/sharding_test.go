@@ -289,3 +289,49 @@ func TestJoinAddsANonVotingMetadataMember(t *testing.T) {
 	}
 	c.converge("after", 4)
 }
+
+// A node that holds no replica of a shard still serves its writes and
+// STRONG reads: it forwards to a replica, which forwards on to the leader.
+func TestNodeWithoutReplicaRoutesTwoHops(t *testing.T) {
+	c := mustCluster(t, 4, nil)
+	ctx := ctxT(t, 60*time.Second)
+	cl := c.client(0)
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "h"}, Dim: dim, Metric: pb.Metric_L2, Shards: 1, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	sh := c.nodes[0].host.Meta().Collections["h"].Shards[0]
+	outsider := -1
+	for i, nd := range c.nodes {
+		if nd.host.Replica(sh.ID) == nil {
+			outsider = i
+		}
+	}
+	if outsider < 0 {
+		t.Fatal("every node holds a replica")
+	}
+	// Make sure the replica the outsider forwards to first is not the leader.
+	first := -1
+	for i, nd := range c.nodes {
+		if nd.id == sh.Voters[0] {
+			first = i
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for c.nodes[first].host.Replica(sh.ID).Group().IsLeader() {
+		c.nodes[first].host.Replica(sh.ID).Group().Raft().LeadershipTransfer().Error()
+		if time.Now().After(deadline) {
+			t.Fatal("could not move the leader off the first voter")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.newLeaderOf(t, "h", first)
+	out := c.client(outsider)
+	out.SetDirect(false)
+	if _, err := out.Insert(ctx, &pb.InsertRequest{Collection: "h", Rows: vecRows([]int64{1, 2}, dim)}); err != nil {
+		t.Fatalf("write through a node without a replica: %v", err)
+	}
+	got, err := out.Get(ctx, &pb.GetRequest{Collection: "h", IntIds: []int64{1, 2}, Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
+	if err != nil || len(got.Rows.IntIds) != 2 {
+		t.Fatalf("STRONG read through a node without a replica: %v", err)
+	}
+}

@@ -264,6 +264,7 @@ type createFlags struct {
 	dim      uint
 	metric   string
 	replicas uint
+	shards   uint
 	autoID   bool
 	// consistency is --consistency: the level of reads that name none.
 	consistency string
@@ -294,7 +295,7 @@ func (f createFlags) createRequest(name string) (*pb.CreateCollectionRequest, er
 }
 
 func (f createFlags) schemaRequest(name string) (*pb.CreateCollectionRequest, error) {
-	req := &pb.CreateCollectionRequest{Replicas: uint32(f.replicas)}
+	req := &pb.CreateCollectionRequest{Replicas: uint32(f.replicas), Shards: uint32(f.shards)}
 	if f.schema != nil {
 		if f.dim != 0 || f.metric != "" || f.autoID {
 			return nil, errors.New("--schema gives the whole schema; leave out --dim, --metric and --auto-id")

@@ -29,6 +29,7 @@ func runCollectionCreate(e *cliEnv, name string, args []string) error {
 	fs.UintVar(&f.dim, "dim", 0, "vector dimension")
 	fs.StringVar(&f.metric, "metric", "", "l2, ip or cosine")
 	fs.UintVar(&f.replicas, "replicas", 0, "voters per shard (0: min(3, nodes))")
+	fs.UintVar(&f.shards, "shards", 0, "shards, each its own Raft group (0: 1 on one or two nodes, else 2 per node up to 8)")
 	fs.BoolVar(&f.autoID, "auto-id", false, "the server assigns the int64 primary keys")
 	fs.StringVar(&f.consistency, "consistency", "", "level of reads that name none: strong (the default), bounded, session or eventual")
 	schemaFile := fs.String("schema", "", "file holding the whole CollectionSchema as protojson")
