@@ -636,16 +636,24 @@ func printStatus(out io.Writer, resps []*pb.StatusResponse) {
 		builders = append(builders, fmt.Sprintf("%s %s", r.Node, dash(r.IndexBuilder)))
 	}
 	fmt.Fprintf(out, "answered by %s; kernel: %s; index builder: %s\n\n", nodeNames(resps), strings.Join(kernels, ", "), strings.Join(builders, ", "))
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NODE\tAPI\tRAFT\tSTATE")
-	for _, n := range resps[0].Nodes {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Id, n.ApiAddr, n.RaftAddr, dash(n.State))
-	}
-	w.Flush()
 	var groups []*pb.GroupStatus
 	for _, r := range resps {
 		groups = append(groups, r.Groups...)
 	}
+	// Leaders held, as far as the answering nodes can tell (all of them
+	// with --all).
+	leads := map[string]int{}
+	for _, g := range groups {
+		if strings.HasPrefix(g.Group, "shard-") && strings.EqualFold(g.Role, "leader") {
+			leads[g.Node]++
+		}
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NODE\tAPI\tRAFT\tSTATE\tMETADATA\tSHARDS\tLEADS")
+	for _, n := range resps[0].Nodes {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", n.Id, n.ApiAddr, n.RaftAddr, dash(n.State), dash(n.MetadataRole), n.ShardsHeld, leads[n.Id])
+	}
+	w.Flush()
 	slices.SortStableFunc(groups, func(a, b *pb.GroupStatus) int {
 		if c := strings.Compare(a.Group, b.Group); c != 0 {
 			return c
