@@ -1,0 +1,185 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/raftvec/raftvec/index"
+)
+
+// dataset is Fashion-MNIST as the HNSW comparison uses it: the 60k train
+// images are the base, the 10k test images the queries, 784-d float32, L2,
+// with exact top-10 ground truth from index.FlatSearch (ties by lower row).
+type dataset struct {
+	dim, n, nq    int
+	base, queries []float32
+	truth         [][]index.Candidate
+	truthSec      float64
+}
+
+func loadFashion(dir string) (*dataset, error) {
+	n, dim, base, err := readIDX(filepath.Join(dir, "train-images-idx3-ubyte.gz"))
+	if err != nil {
+		return nil, fmt.Errorf("fashion-mnist (install Debian's dataset-fashion-mnist): %w", err)
+	}
+	nq, qdim, queries, err := readIDX(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"))
+	if err != nil {
+		return nil, fmt.Errorf("fashion-mnist: %w", err)
+	}
+	if qdim != dim {
+		return nil, fmt.Errorf("fashion-mnist: train is %d-d, t10k is %d-d", dim, qdim)
+	}
+	ds := &dataset{dim: dim, n: n, nq: nq, base: base, queries: queries, truth: make([][]index.Candidate, nq)}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for t := range buildThread {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for q := t; q < nq; q += buildThread {
+				ds.truth[q] = index.FlatSearch(index.L2, ds.query(q), base, dim, topK, nil)
+			}
+		}()
+	}
+	wg.Wait()
+	ds.truthSec = time.Since(t0).Seconds()
+	return ds, nil
+}
+
+func (ds *dataset) query(q int) []float32 { return ds.queries[q*ds.dim : (q+1)*ds.dim] }
+
+// writeTruth writes the ground truth as little-endian int32, nq×10.
+func (ds *dataset) writeTruth(path string) error {
+	buf := make([]byte, 0, ds.nq*topK*4)
+	for _, t := range ds.truth {
+		for j := range topK {
+			buf = binary.LittleEndian.AppendUint32(buf, t[j].Row)
+		}
+	}
+	return os.WriteFile(path, buf, 0o644)
+}
+
+// readIDX reads a gzipped IDX3 uint8 image file as float32 rows (the same
+// reader as index/fashion_bench_test.go).
+func readIDX(path string) (rows, dim int, data []float32, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	var hdr [16]byte
+	if _, err := io.ReadFull(z, hdr[:]); err != nil {
+		return 0, 0, nil, err
+	}
+	rows = int(binary.BigEndian.Uint32(hdr[4:]))
+	dim = int(binary.BigEndian.Uint32(hdr[8:]) * binary.BigEndian.Uint32(hdr[12:]))
+	raw := make([]byte, rows*dim)
+	if _, err := io.ReadFull(z, raw); err != nil {
+		return 0, 0, nil, err
+	}
+	data = make([]float32, len(raw))
+	for i, b := range raw {
+		data[i] = float32(b)
+	}
+	return rows, dim, data, nil
+}
+
+// hits counts the rows of got that are in the true top-k.
+func hits(got, truth []index.Candidate) int {
+	h := 0
+	for _, g := range got {
+		for _, t := range truth {
+			if g.Row == t.Row {
+				h++
+				break
+			}
+		}
+	}
+	return h
+}
+
+type ivfRow struct {
+	nprobe int
+	recall float64
+	qps    []float64 // one per round
+}
+
+type ivfIndex struct {
+	typ         index.Type
+	nlist       int
+	buildS      float64
+	bytesPerVec float64
+	rows        []ivfRow
+}
+
+type ivfResult struct {
+	n, nq, dim, rounds int
+	truthSec           float64
+	indexes            []*ivfIndex
+	flatQueries        int
+	flatQPS            float64
+}
+
+func runIVF(o options, ds *dataset) (*ivfResult, error) {
+	res := &ivfResult{n: ds.n, nq: ds.nq, dim: ds.dim, rounds: o.rounds, truthSec: ds.truthSec}
+	var built []index.Index
+	for _, typ := range []index.Type{index.TypeIVFFlat, index.TypeIVFSQ8} {
+		spec := index.DefaultSpec(typ, index.L2)
+		spec.Params.Nlist = o.nlist
+		runtime.GC()
+		t0 := time.Now()
+		ix, err := index.BuildIVF(context.Background(), spec, ds.base, ds.dim, rand.New(rand.NewSource(1)), buildThread)
+		if err != nil {
+			return nil, err
+		}
+		ii := &ivfIndex{typ: typ, nlist: ix.Spec().Params.Nlist, buildS: time.Since(t0).Seconds(),
+			bytesPerVec: float64(ix.MemoryBytes()) / float64(ix.Len())}
+		logf("%v nlist=%d built in %.2fs", typ, ii.nlist, ii.buildS)
+		for _, np := range o.nprobes {
+			ii.rows = append(ii.rows, ivfRow{nprobe: np})
+		}
+		res.indexes = append(res.indexes, ii)
+		built = append(built, ix)
+	}
+	// Rounds of single-threaded passes, one query at a time.
+	for r := range o.rounds {
+		for i, ii := range res.indexes {
+			for j := range ii.rows {
+				row := &ii.rows[j]
+				p := index.SearchParams{Nprobe: row.nprobe}
+				h := 0
+				t0 := time.Now()
+				for q := range ds.nq {
+					h += hits(built[i].Search(ds.query(q), topK, p, nil), ds.truth[q])
+				}
+				qps := float64(ds.nq) / time.Since(t0).Seconds()
+				row.recall = float64(h) / float64(ds.nq*topK) // deterministic: the same every round
+				row.qps = append(row.qps, qps)
+				logf("round %d %v nprobe=%d recall@10=%.4f qps=%.0f", r+1, ii.typ, row.nprobe, row.recall, qps)
+			}
+		}
+	}
+	if o.flatQueries > 0 {
+		nq := min(o.flatQueries, ds.nq)
+		t0 := time.Now()
+		for q := range nq {
+			_ = index.FlatSearch(index.L2, ds.query(q), ds.base, ds.dim, topK, nil)
+		}
+		res.flatQueries, res.flatQPS = nq, float64(nq)/time.Since(t0).Seconds()
+		logf("FLAT %d queries qps=%.0f", nq, res.flatQPS)
+	}
+	return res, nil
+}
