@@ -205,7 +205,7 @@ func (s *Server) ReadTs(ctx context.Context, req *pb.ReadTsRequest) (*pb.ReadTsR
 	if err != nil {
 		return nil, err
 	}
-	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
+	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.ReadTsResponse, error) {
 			ts, err := r.ReadTs(ctx, ro)
 			leader, _ := r.Group().LeaderHint()
@@ -240,8 +240,14 @@ func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, read *pb.R
 	})
 }
 
-func asOf(read *pb.ReadOptions, ts uint64) *pb.ReadOptions {
+// asOf is a shard's part of a read across shards: as of the common ts,
+// and for STRONG still on the shard's leader, which can move its safe ts up
+// to the common ts at once instead of waiting for a time tick.
+func asOf(read *pb.ReadOptions, ro shard.ReadOptions, ts uint64) *pb.ReadOptions {
 	out := &pb.ReadOptions{AsOfTs: ts}
+	if ro.Level == shard.Strong {
+		out.Level = pb.ConsistencyLevel_STRONG
+	}
 	if read != nil {
 		out.SessionToken = read.SessionToken
 	}
@@ -259,7 +265,7 @@ func (s *Server) fanGet(ctx context.Context, c *fsm.CollectionInfo, req *pb.GetR
 			return nil, nil
 		}
 		sub := proto.Clone(req).(*pb.GetRequest)
-		sub.ShardId, sub.Read, sub.IntIds, sub.StrIds = sh.ID, asOf(req.Read, ts), nil, nil
+		sub.ShardId, sub.Read, sub.IntIds, sub.StrIds = sh.ID, asOf(req.Read, ro, ts), nil, nil
 		for _, p := range parts[i] {
 			if len(req.IntIds) > 0 {
 				sub.IntIds = append(sub.IntIds, req.IntIds[p])
@@ -311,7 +317,7 @@ func (s *Server) fanSearch(ctx context.Context, c *fsm.CollectionInfo, req *pb.S
 		sub := proto.Clone(req).(*pb.SearchRequest)
 		// Each shard returns its best top_k+offset; the offset is applied
 		// to the merged list.
-		sub.ShardId, sub.Read, sub.TopK, sub.Offset = sh.ID, asOf(req.Read, ts), req.TopK+req.Offset, 0
+		sub.ShardId, sub.Read, sub.TopK, sub.Offset = sh.ID, asOf(req.Read, ro, ts), req.TopK+req.Offset, 0
 		return s.Search(ctx, sub)
 	}, func(out []*pb.SearchResponse) *pb.SearchResponse {
 		r := &pb.SearchResponse{OutputFields: req.OutputFields, Ts: ts, SessionToken: max(ts, ro.SessionToken)}
@@ -372,7 +378,7 @@ func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.Qu
 	}
 	return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.QueryResponse, error) {
 		sub := proto.Clone(req).(*pb.QueryRequest)
-		sub.ShardId, sub.Read, sub.Limit, sub.Offset = sh.ID, asOf(req.Read, ts), uint32(limit)+req.Offset, 0
+		sub.ShardId, sub.Read, sub.Limit, sub.Offset = sh.ID, asOf(req.Read, ro, ts), uint32(limit)+req.Offset, 0
 		return s.Query(ctx, sub)
 	}, func(out []*pb.QueryResponse) *pb.QueryResponse {
 		// Shards in order, then offset and limit over the whole.

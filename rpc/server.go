@@ -327,8 +327,10 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 		return nil, err
 	}
 	nodes := len(s.host.Meta().Nodes)
-	if nodes == 0 {
-		return nil, status.Error(codes.Unavailable, "the cluster is starting: no node is registered yet")
+	if want := len(s.host.Config().Peers); nodes == 0 || (req.Replicas == 0 && nodes < want) {
+		// The default replica count depends on the node count: wait until
+		// every static peer has registered.
+		return nil, status.Errorf(codes.Unavailable, "the cluster is starting: %d of %d nodes registered", nodes, max(want, 1))
 	}
 	replicas := int(req.Replicas)
 	if replicas == 0 {
@@ -553,7 +555,7 @@ func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, 
 	if multi {
 		return s.fanGet(ctx, c, req, ro)
 	}
-	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
+	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.GetResponse, error) {
 			sc := r.FSM().Schema()
 			if sc == nil {
@@ -620,7 +622,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 	if multi {
 		return s.fanSearch(ctx, c, req, ro)
 	}
-	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
+	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.SearchResponse, error) {
 			sc := r.FSM().Schema()
 			if sc == nil {
@@ -883,7 +885,7 @@ func (s *Server) DescribeIndex(ctx context.Context, req *pb.DescribeIndexRequest
 			return r
 		})
 	}
-	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
+	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.DescribeIndexResponse, error) {
 			if _, err := r.ReadTs(ctx, ro); err != nil {
 				return nil, err
@@ -970,7 +972,7 @@ func (s *Server) Query(ctx context.Context, req *pb.QueryRequest) (*pb.QueryResp
 	if multi {
 		return s.fanQuery(ctx, c, req, ro)
 	}
-	return onShard(ctx, s, sh, ro.Level == shard.Strong && ro.AsOf == 0,
+	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.QueryResponse, error) {
 			sc := r.FSM().Schema()
 			if sc == nil {

@@ -144,16 +144,15 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	h := &Host{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replicas: map[uint64]*Replica{},
 		builder: b, builds: make(chan struct{}, cfg.IndexBuilds),
 		changed: make(chan struct{}, 1), done: make(chan struct{})}
+	// Accept Raft connections at once (they wait in the mux for their
+	// group), so that peers dialling now do not time out and back off.
+	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
 	// A follower that acknowledged a leader just before this node stopped
 	// promised not to vote for anyone else for a heartbeat timeout; that
 	// promise is what the leader's read lease rests on, and hashicorp/raft
 	// keeps it only in memory. Waiting out one heartbeat timeout before
 	// taking part in any group keeps it across a fast restart.
-	select {
-	case <-time.After(cfg.Raft.HeartbeatTimeout):
-	case <-h.done:
-	}
-	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
+	time.Sleep(cfg.Raft.HeartbeatTimeout)
 	h.meta = fsm.NewMeta(h.poke)
 	mc := cfg.Raft
 	mc.NodeID, mc.Group, mc.Dir, mc.RestoreOnStart = cfg.NodeID, MetaGroup, filepath.Join(cfg.DataDir, "meta"), true

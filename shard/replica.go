@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -93,6 +94,7 @@ type Replica struct {
 	lastTs      uint64
 	term        uint64
 	lastPropose time.Time
+	tickWanted  atomic.Uint64 // highest ts an on-demand tick was proposed for
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -484,9 +486,32 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 	return ts, nil
 }
 
+// tickTo has the leader propose a time tick at or above ts now, rather
+// than at the next idle tick, so a read waiting for ts on the leader (a
+// read across shards agreeing on one ts) does not wait a tick interval.
+func (r *Replica) tickTo(ts uint64) {
+	for {
+		cur := r.tickWanted.Load()
+		if cur >= ts {
+			return // a tick at least this high is on its way
+		}
+		if r.tickWanted.CompareAndSwap(cur, ts) {
+			break
+		}
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*r.cfg.TickInterval)
+		defer cancel()
+		r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_TimeTick{TimeTick: &fsmpb.TimeTick{}}}, ts-1)
+	}()
+}
+
 // waitTs waits for the applied ts to reach ts, giving up a little before
 // the deadline so that the caller can say how far behind it is.
 func (r *Replica) waitTs(ctx context.Context, ts uint64) error {
+	if _, applied := r.group.Applied(); applied < ts && r.group.IsLeader() {
+		r.tickTo(ts)
+	}
 	wctx := ctx
 	if dl, ok := ctx.Deadline(); ok {
 		margin := time.Until(dl) / 10
