@@ -8,7 +8,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 FUZZTIME ?= 10s
 
-.PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read
+.PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index
 
 all: build
 
@@ -76,3 +76,49 @@ bench-write: build
 ## results go into docs/benchmarks.md. Pass e.g. BENCH_ARGS='-duration 5s'.
 bench-read: build
 	cd bench && $(GO) run ./cmd/benchread -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
+
+.PHONY: jepsen-quick jepsen
+
+## jepsen-quick: the consistency suite on real processes: every workload
+## under a short mixed-fault schedule, plus the controls (unsafe servers must
+## come out red). A few minutes; part of `make test`. Run directories go to
+## jepsen/runs/. Pass e.g. JEPSEN_ARGS='-seed 7'.
+JEPSEN_ARGS ?=
+jepsen-quick:
+	$(GO) run ./jepsen/cmd/jepsen -quick $(JEPSEN_ARGS)
+
+## jepsen: every workload × every nemesis, JEPSEN_DURATION each, plus the
+## controls; writes docs/jepsen.md (about 90 minutes at 60s).
+JEPSEN_DURATION ?= 60s
+jepsen:
+	$(GO) run ./jepsen/cmd/jepsen -duration $(JEPSEN_DURATION) -doc docs/jepsen.md $(JEPSEN_ARGS)
+
+## bench-index: distance kernels (GB/s at d=128, 1M×128 scan vs memory
+## bandwidth), HNSW vs native hnswlib on Fashion-MNIST (recall@10, QPS,
+## build time; interleaved rounds, medians), python3-hnswlib as a weaker
+## secondary row, and IVF_FLAT/IVF_SQ8 rows; results go into
+## docs/benchmarks.md. Installs Debian's dataset and hnswlib packages and g++
+## if missing (as root). Pass e.g. BENCH_ARGS='-rounds 5'.
+FASHION_MNIST ?= $(or $(RAFTVEC_FASHION_MNIST),/usr/share/datasets/fashion-mnist)
+bench-index:
+	@need=""; \
+	[ -f "$(FASHION_MNIST)/train-images-idx3-ubyte.gz" ] || need="$$need dataset-fashion-mnist"; \
+	[ -f /usr/include/hnswlib/hnswlib.h ] || need="$$need libhnswlib-dev"; \
+	command -v g++ >/dev/null || need="$$need g++"; \
+	[ -f /usr/include/zlib.h ] || need="$$need zlib1g-dev"; \
+	if [ -n "$$need" ]; then echo "bench-index: installing$$need"; apt-get update -qq && apt-get install -y -qq $$need; fi
+	@/usr/bin/python3 -c 'import hnswlib, numpy' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-hnswlib) || echo "bench-index: could not install python3-hnswlib; its secondary row is skipped"
+	cd bench && RAFTVEC_FASHION_MNIST=$(FASHION_MNIST) $(GO) run ./cmd/benchindex -root .. -out ../docs/benchmarks.md $(BENCH_ARGS)
+
+.PHONY: bench-filter
+
+## bench-filter: filtered search QPS and recall@10 on a three-node raftvec
+## cluster at filter selectivities 50%, 10%, 1%, 0.1% (Fashion-MNIST train
+## rows with a synthetic int64 `category`, several sealed segments, HNSW
+## index and a FLAT baseline); results go into docs/benchmarks.md. Installs
+## Debian's dataset-fashion-mnist if missing (as root). Pass e.g.
+## BENCH_ARGS='-queries 300'.
+FASHION_MNIST ?= $(or $(RAFTVEC_FASHION_MNIST),/usr/share/datasets/fashion-mnist)
+bench-filter: build
+	@[ -f "$(FASHION_MNIST)/train-images-idx3-ubyte.gz" ] || { echo "bench-filter: installing dataset-fashion-mnist"; apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+	cd bench && RAFTVEC_FASHION_MNIST=$(FASHION_MNIST) $(GO) run ./cmd/benchfilter -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)

@@ -2,9 +2,10 @@
 // raftvec cluster at each read level (see `make bench-read`).
 //
 // It starts three real raftvec processes on loopback, creates collection
-// "bench" (128-d, L2), loads 100k random rows in batches of 1000 with
-// several concurrent loaders, and waits until the shard's three replicas
-// report the same digest, so that followers have caught up. Then, for each
+// "bench" (128-d, L2, one shard with three replicas), loads 100k random
+// rows in batches of 1000 with several concurrent loaders, and waits until
+// the shard's three replicas report the same digest, so that followers
+// have caught up. Then, for each
 // level (STRONG, BOUNDED, SESSION, EVENTUAL) and each client count, it
 // runs top-10 searches with random query vectors back to back for a fixed
 // duration. Each client has its own SDK connection to one node, assigned
@@ -12,6 +13,13 @@
 // on a follower are forwarded by that node to the shard leader, which is
 // part of what STRONG costs. The report gives QPS and the p50/p99 latency
 // of successful searches, and the STRONG/EVENTUAL QPS ratio.
+//
+// A scaling series follows (-shards, default 1,2,4): for each shard count
+// a fresh three-node cluster with the collection split into that many
+// shards and -series-rows rows, then -series-clients clients (default
+// 32) at each of -series-levels (default EVENTUAL, STRONG), with the CPU
+// time of the servers, of the load generator and of the whole machine
+// over each window, so that the report can give the per-shard overhead.
 package main
 
 import (
@@ -60,6 +68,14 @@ type options struct {
 	maxStaleness time.Duration
 	syncTimeout  time.Duration
 	keepLogs     bool
+	// The scaling series: seriesClients clients at each of seriesLevels
+	// against a collection of each shard count, seriesRows rows, on a
+	// fresh three-node cluster per count.
+	shards        []int
+	seriesClients int
+	seriesRows    int
+	seriesLevels  []pb.ConsistencyLevel
+	idle          time.Duration
 }
 
 type workload struct {
@@ -81,15 +97,35 @@ func main() {
 	flag.DurationVar(&o.maxStaleness, "max-staleness", 5*time.Second, "max_staleness of BOUNDED searches")
 	flag.DurationVar(&o.syncTimeout, "sync-timeout", 3*time.Minute, "how long to wait for the replicas' digests to agree after loading")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the temp dir (server logs) after the run")
+	var shards, seriesLevels string
+	flag.StringVar(&shards, "shards", "1,2,4", "shard counts of the scaling series (empty = no series)")
+	flag.IntVar(&o.seriesClients, "series-clients", 32, "concurrent clients in the scaling series")
+	flag.IntVar(&o.seriesRows, "series-rows", 100_000, "rows loaded for each shard count of the scaling series")
+	flag.StringVar(&seriesLevels, "series-levels", "EVENTUAL,STRONG", "read levels measured in the scaling series")
+	flag.DurationVar(&o.idle, "idle", 2*time.Second, "in the scaling series, how long to measure the idle servers' CPU before the load")
 	flag.Parse()
 	var err error
 	if o.clients, err = benchutil.ParseInts(clients); err != nil {
 		fmt.Fprintln(os.Stderr, "benchread: -clients:", err)
 		os.Exit(2)
 	}
-	if o.rows <= 0 || o.loadBatch <= 0 || o.loaders <= 0 || o.dim <= 0 || o.duration <= 0 {
-		fmt.Fprintln(os.Stderr, "benchread: -rows, -load-batch, -loaders, -dim and -duration must be positive")
+	if o.rows <= 0 || o.loadBatch <= 0 || o.loaders <= 0 || o.dim <= 0 || o.duration <= 0 || o.seriesClients <= 0 || o.seriesRows < topK {
+		fmt.Fprintln(os.Stderr, "benchread: -rows, -load-batch, -loaders, -dim, -duration and -series-clients must be positive, -series-rows at least", topK)
 		os.Exit(2)
+	}
+	if strings.TrimSpace(shards) != "" {
+		if o.shards, err = benchutil.ParseInts(shards); err != nil {
+			fmt.Fprintln(os.Stderr, "benchread: -shards:", err)
+			os.Exit(2)
+		}
+	}
+	for _, l := range strings.Split(seriesLevels, ",") {
+		v, ok := pb.ConsistencyLevel_value[strings.ToUpper(strings.TrimSpace(l))]
+		if !ok || v == int32(pb.ConsistencyLevel_DEFAULT) {
+			fmt.Fprintf(os.Stderr, "benchread: -series-levels: %q is not a read level\n", l)
+			os.Exit(2)
+		}
+		o.seriesLevels = append(o.seriesLevels, pb.ConsistencyLevel(v))
 	}
 	if ms := o.maxStaleness.Milliseconds(); ms <= 0 || ms > 1<<32-1 {
 		fmt.Fprintln(os.Stderr, "benchread: -max-staleness must be between 1ms and 2^32-1 ms")
@@ -129,35 +165,19 @@ func run(o options) error {
 	defer br.Cleanup()
 	f := facts{started: time.Now()}
 
-	fmt.Println("== raftvec: starting a three-node cluster")
+	fmt.Println("== raftvec: starting a three-node cluster (collection with 1 shard)")
 	dir := filepath.Join(br.Dir, "raftvec")
 	addrs, err := benchutil.StartRaftvec(br.Procs, raftvecBin, dir)
 	if err != nil {
 		return fmt.Errorf("raftvec cluster: %w", err)
 	}
 	f.nodes = addrs
-	if err := benchutil.CreateSimple(addrs, collection, o.dim, pb.Metric_L2); err != nil {
-		return fmt.Errorf("%w (n1 log: %s)", err, benchutil.Tail(filepath.Join(dir, "n1.log")))
-	}
-
-	fmt.Printf("== loading %d rows (%d-d, batches of %d, %d loaders)\n", o.rows, o.dim, o.loadBatch, o.loaders)
-	t0 := time.Now()
-	token, err := load(addrs, o)
-	if err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	f.loadTime, f.token = time.Since(t0), token
-	fmt.Printf("   loaded in %s (%.0f rows/s), session token %d\n", f.loadTime.Round(time.Millisecond), float64(o.rows)/f.loadTime.Seconds(), token)
-
-	fmt.Println("== waiting until the three replicas report the same digest")
-	t0 = time.Now()
-	st, err := waitInSync(addrs, o.rows, o.syncTimeout)
+	st, err := prepare(addrs, dir, o, 1, o.rows, &f)
 	if err != nil {
 		return err
 	}
-	f.syncTime = time.Since(t0)
-	f.digest, f.kernel, f.leaderPre = st.digest, st.kernel, st.leader
-	fmt.Printf("   in sync after %s: digest %s, shard leader %s, kernel %s\n", f.syncTime.Round(time.Millisecond), short(f.digest), f.leaderPre, f.kernel)
+	f.kernel, f.leaderPre = st.kernel, st.leader
+	token := f.token
 
 	var loads []workload
 	for _, l := range levels {
@@ -182,8 +202,14 @@ func run(o options) error {
 	if f.leaderPost != f.leaderPre {
 		fmt.Printf("NOTE: the shard leader changed during the searches: %s -> %s\n", f.leaderPre, f.leaderPost)
 	}
+	br.Procs.KillAll()
 
-	section := report(o, loads, results, f)
+	series, runs, err := runSeries(o, br.Procs, raftvecBin, filepath.Join(br.Dir, "series"))
+	if err != nil {
+		return fmt.Errorf("scaling series: %w", err)
+	}
+
+	section := report(o, loads, results, f) + seriesReport(o, series, runs) + endMarker + "\n"
 	if err := benchutil.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
 		return err
 	}
@@ -191,16 +217,45 @@ func run(o options) error {
 	return nil
 }
 
-// load inserts rows 0..o.rows-1 with o.loaders goroutines sharing one SDK
+// prepare creates the collection with the given number of shards on the
+// cluster at addrs (logs in dir), loads rows rows and waits until every
+// shard's replicas agree. It fills f's load and sync facts and returns
+// the cluster's state once in sync.
+func prepare(addrs []string, dir string, o options, shards, rows int, f *facts) (state, error) {
+	if err := benchutil.CreateSharded(addrs, collection, o.dim, pb.Metric_L2, shards, len(addrs)); err != nil {
+		return state{}, fmt.Errorf("%w (n1 log: %s)", err, benchutil.Tail(filepath.Join(dir, "n1.log")))
+	}
+	fmt.Printf("== loading %d rows into %d shard(s) (%d-d, batches of %d, %d loaders)\n", rows, shards, o.dim, o.loadBatch, o.loaders)
+	t0 := time.Now()
+	token, err := load(addrs, o, rows)
+	if err != nil {
+		return state{}, fmt.Errorf("load: %w", err)
+	}
+	f.loadTime, f.token = time.Since(t0), token
+	fmt.Printf("   loaded in %s (%.0f rows/s), session token %d\n", f.loadTime.Round(time.Millisecond), float64(rows)/f.loadTime.Seconds(), token)
+
+	fmt.Println("== waiting until the three replicas of every shard report the same digest")
+	t0 = time.Now()
+	st, err := waitInSync(addrs, shards, rows, o.syncTimeout)
+	if err != nil {
+		return st, err
+	}
+	f.syncTime = time.Since(t0)
+	f.digest = st.digest
+	fmt.Printf("   in sync after %s: digest %s, shard leader(s) %s, kernel %s\n", f.syncTime.Round(time.Millisecond), short(f.digest), st.leader, st.kernel)
+	return st, nil
+}
+
+// load inserts rows 0..rows-1 with o.loaders goroutines sharing one SDK
 // client, and returns that client's session token afterwards (the highest
 // ts of the writes).
-func load(addrs []string, o options) (uint64, error) {
+func load(addrs []string, o options, rows int) (uint64, error) {
 	c, err := client.New(addrs)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	batches := (o.rows + o.loadBatch - 1) / o.loadBatch
+	batches := (rows + o.loadBatch - 1) / o.loadBatch
 	var (
 		next     atomic.Int64
 		done     atomic.Int64
@@ -223,7 +278,7 @@ func load(addrs []string, o options) (uint64, error) {
 					return
 				default:
 				}
-				lo, hi := b*o.loadBatch, min((b+1)*o.loadBatch, o.rows)
+				lo, hi := b*o.loadBatch, min((b+1)*o.loadBatch, rows)
 				ids := make([]int64, hi-lo)
 				for i := range ids {
 					ids[i] = int64(lo + i)
@@ -266,14 +321,17 @@ func randomVectors(r *rand.Rand, n int) []float32 {
 	return v
 }
 
-// state is the collection's shard as the three nodes see it.
+// state is the collection's shards as the three nodes see them.
 type state struct {
-	digests []string // per node, in node order
-	rows    []uint64
-	applied []uint64
-	leader  string
+	digests []string // per node, in node order: its shards' digests, in shard order
+	rows    []uint64 // per node: rows over all its shards
+	groups  []int    // per node: shard replicas it holds
+	applied [][]uint64
+	leaders []string // per shard, in shard order
+	leader  string   // the only shard's leader, or leaders per node ("n1×2 n2×1")
 	kernel  string
-	digest  string // the common digest, if all agree
+	digest  string   // the common digest, if all agree
+	all     []string // per node: every group it reports, for error messages
 }
 
 func clusterState(addrs []string) (state, error) {
@@ -283,6 +341,8 @@ func clusterState(addrs []string) (state, error) {
 	}
 	defer c.Close()
 	var st state
+	leaders := map[string]string{}
+	var names []string
 	for _, a := range addrs {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		resp, err := c.Status(ctx, a)
@@ -290,27 +350,52 @@ func clusterState(addrs []string) (state, error) {
 		if err != nil {
 			return st, fmt.Errorf("status of %s: %w", a, err)
 		}
-		var g *pb.GroupStatus
+		var gs []*pb.GroupStatus
+		var all []string
 		for _, x := range resp.Groups {
 			if x.Collection == collection && strings.HasPrefix(x.Group, "shard-") {
-				g = x
-				break
+				gs = append(gs, x)
 			}
+			all = append(all, fmt.Sprintf("%s(%q %s applied %d)", x.Group, x.Collection, x.Role, x.AppliedIndex))
 		}
-		if g == nil {
+		st.all = append(st.all, strings.Join(all, " "))
+		if len(gs) == 0 {
 			return st, fmt.Errorf("node %s (%s) has no shard group of %q yet", resp.Node, a, collection)
 		}
-		st.digests = append(st.digests, g.Digest)
-		st.rows = append(st.rows, g.Rows)
-		st.applied = append(st.applied, g.AppliedIndex)
-		if g.Role == "Leader" {
-			st.leader = g.Node
-		} else if st.leader == "" && g.Leader != "" {
-			st.leader = g.Leader
+		sort.Slice(gs, func(i, j int) bool { return shardNum(gs[i].Group) < shardNum(gs[j].Group) })
+		var ds []string
+		var rows uint64
+		var applied []uint64
+		for _, g := range gs {
+			ds = append(ds, g.Digest)
+			rows += g.Rows
+			applied = append(applied, g.AppliedIndex)
+			if _, ok := leaders[g.Group]; !ok {
+				names = append(names, g.Group)
+				leaders[g.Group] = ""
+			}
+			if g.Role == "Leader" {
+				leaders[g.Group] = g.Node
+			} else if leaders[g.Group] == "" && g.Leader != "" {
+				leaders[g.Group] = g.Leader
+			}
 		}
+		st.digests = append(st.digests, strings.Join(ds, "/"))
+		st.rows = append(st.rows, rows)
+		st.groups = append(st.groups, len(gs))
+		st.applied = append(st.applied, applied)
 		if st.kernel == "" {
 			st.kernel = resp.Kernel
 		}
+	}
+	sort.Slice(names, func(i, j int) bool { return shardNum(names[i]) < shardNum(names[j]) })
+	for _, g := range names {
+		st.leaders = append(st.leaders, leaders[g])
+	}
+	if len(st.leaders) == 1 {
+		st.leader = st.leaders[0]
+	} else {
+		st.leader = benchutil.LeaderSpread(st.leaders)
 	}
 	st.digest = st.digests[0]
 	for _, d := range st.digests[1:] {
@@ -321,13 +406,29 @@ func clusterState(addrs []string) (state, error) {
 	return st, nil
 }
 
-// waitInSync polls every node's status until the shard's three replicas
-// have the same digest and hold all rows.
-func waitInSync(addrs []string, rows int, timeout time.Duration) (state, error) {
+// shardNum is the number in a shard group's name ("shard-12" → 12).
+func shardNum(group string) int {
+	var n int
+	fmt.Sscanf(strings.TrimPrefix(group, "shard-"), "%d", &n)
+	return n
+}
+
+// waitInSync polls every node's status until each node holds a replica of
+// each of the collection's shards, the replicas of every shard have the
+// same digest and every node holds all rows.
+func waitInSync(addrs []string, shards, rows int, timeout time.Duration) (state, error) {
 	deadline := time.Now().Add(timeout)
 	last := time.Time{}
 	for {
 		st, err := clusterState(addrs)
+		if err == nil {
+			for i, g := range st.groups {
+				if g != shards {
+					err = fmt.Errorf("node %s holds %d shard replicas of %q, want %d; it reports %s", addrs[i], g, collection, shards, st.all[i])
+					break
+				}
+			}
+		}
 		if err == nil && st.digest != "" {
 			full := true
 			for _, n := range st.rows {
@@ -464,7 +565,7 @@ func report(o options, loads []workload, res map[workload]benchutil.Result, f fa
 	fmt.Fprintf(&b, "- Command: `%s` (runs `cd bench && go run ./cmd/benchread -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)`)\n", benchutil.CommandLine("bench-read"))
 	fmt.Fprintf(&b, "- Date: %s\n", f.started.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s; distance kernel reported by the nodes: `%s`\n", benchutil.Machine(), f.kernel)
-	fmt.Fprintf(&b, "- Cluster: three `raftvec server` processes on 127.0.0.1 with default settings (Raft timings, 100 ms time tick, one shard per collection), data on the same disk; the load generator runs on the same machine.\n")
+	fmt.Fprintf(&b, "- Cluster: three `raftvec server` processes on 127.0.0.1 with default settings (Raft timings, 100 ms time tick), data on the same disk; the load generator runs on the same machine. The collection is created with `shards: 1, replicas: 3` (one Raft group with a replica on every node), both named explicitly: the server's default shard count on three nodes is 6, and its default replica count counts the nodes registered when the request arrives, which right after start-up can be 2.\n")
 	fmt.Fprintf(&b, "- Data: collection `%s`, %d-d float32, L2, %d rows of uniform random vectors in [0,1), loaded with `Insert` batches of %d rows by %d concurrent loaders sharing one SDK client (%s, %.0f rows/s). Searching started only after all three replicas reported the same digest (`%s…`, %d rows each; %s after the last write was acknowledged).\n",
 		collection, o.dim, o.rows, o.loadBatch, o.loaders, f.loadTime.Round(time.Millisecond), float64(o.rows)/f.loadTime.Seconds(), short(f.digest), o.rows, f.syncTime.Round(time.Millisecond))
 	fmt.Fprintf(&b, "- Searches: one query vector (uniform random), top-%d, no filter, no output fields, through the SDK (`rpc/client` `Search`). Each workload runs %s; each client has its own SDK client connected to one node, round robin over n1, n2, n3 (client *i* → node *i* mod 3; the 1-client runs use n1%s). Clients send requests back to back; each request has a 30 s deadline. A search that fails or returns fewer than %d hits counts as an error and is left out of QPS and latency.\n", topK, o.duration, n1Note(f), topK)
@@ -513,6 +614,5 @@ func report(o options, loads []workload, res map[workload]benchutil.Result, f fa
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "Search is brute force (FLAT): every query scans %d × %d-d vectors (≈%.1f M multiply-adds) on the replica that answers it, and on 2 cores shared by three nodes and the load generator that scan dominates the cost of every level. With %d clients the machine is CPU-bound whatever the level, so those rows mostly measure how fast the cores scan. What a level adds on top is small next to the scan: STRONG needs a read-index quorum round (in raftvec a Raft barrier: an entry of the current term that a quorum must append and commit, which also applies everything before it; one round serves all reads that arrived while it was pending) and runs every scan on the leader, reached by a forward from followers; BOUNDED and SESSION check the lease or the replica's safe ts; EVENTUAL checks nothing. With 1 client nothing is shared, so each STRONG search waits for a round of its own, which shows as the 1-client gap; with many clients one round is amortised over the reads that queued behind it. This is one run on one noisy, shared machine: the absolute numbers are indicative only, and differences of some tens of percent between levels that do the same work (BOUNDED, SESSION, EVENTUAL) are within run-to-run noise; the 32-client STRONG/EVENTUAL ratio carries that noise too, so read it as \"close to 1\" or not rather than to two decimals.\n",
 		o.rows, o.dim, float64(o.rows)*float64(o.dim)/1e6, maxInt(o.clients))
-	fmt.Fprintln(&b, endMarker)
 	return b.String()
 }

@@ -8,6 +8,13 @@
 // etcd it is one Txn of `batch` puts whose values are as large as one
 // vector (512 bytes). The report gives rows acknowledged per second and
 // the p50/p99 latency of acknowledged requests.
+//
+// The raftvec collection of that table has one shard. A scaling series
+// follows (-shards, default 1,2,4): the same load (-series-clients ×
+// -series-batch, default 32 × 100) against a collection of each shard
+// count, each on a fresh three-node cluster, with the CPU time of the
+// servers, of the load generator and of the whole machine over each
+// window, so that the report can give the per-shard overhead.
 package main
 
 import (
@@ -45,6 +52,12 @@ type options struct {
 	batches    []int
 	dim        int
 	keepLogs   bool
+	// The scaling series: series.clients × series.batch against each shard
+	// count, on a fresh three-node cluster per count.
+	shards        []int
+	seriesClients int
+	seriesBatch   int
+	idle          time.Duration
 }
 
 // result is one (system, clients, batch) measurement.
@@ -77,6 +90,11 @@ func main() {
 	flag.StringVar(&batches, "batches", "1,100,1000", "vectors per request")
 	flag.IntVar(&o.dim, "dim", 128, "vector dimension")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the temp dir (server logs) after the run")
+	var shards string
+	flag.StringVar(&shards, "shards", "1,2,4", "shard counts of the scaling series (raftvec only; empty = no series)")
+	flag.IntVar(&o.seriesClients, "series-clients", 32, "concurrent clients in the scaling series")
+	flag.IntVar(&o.seriesBatch, "series-batch", 100, "vectors per request in the scaling series")
+	flag.DurationVar(&o.idle, "idle", 2*time.Second, "in the scaling series, how long to measure the idle servers' CPU before the load")
 	flag.Parse()
 	var err error
 	if o.clients, err = benchutil.ParseInts(clients); err != nil {
@@ -85,6 +103,16 @@ func main() {
 	}
 	if o.batches, err = benchutil.ParseInts(batches); err != nil {
 		fmt.Fprintln(os.Stderr, "benchwrite: -batches:", err)
+		os.Exit(2)
+	}
+	if strings.TrimSpace(shards) != "" {
+		if o.shards, err = benchutil.ParseInts(shards); err != nil {
+			fmt.Fprintln(os.Stderr, "benchwrite: -shards:", err)
+			os.Exit(2)
+		}
+	}
+	if o.seriesClients <= 0 || o.seriesBatch <= 0 {
+		fmt.Fprintln(os.Stderr, "benchwrite: -series-clients and -series-batch must be positive")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -118,12 +146,12 @@ func run(o options) error {
 
 	// raftvec first, alone on the machine.
 	rv := map[workload]result{}
-	fmt.Println("== raftvec: starting a three-node cluster")
+	fmt.Println("== raftvec: starting a three-node cluster (collection with 1 shard)")
 	addrs, err := benchutil.StartRaftvec(ps, raftvecBin, filepath.Join(tmp, "raftvec"))
 	if err != nil {
 		return fmt.Errorf("raftvec cluster: %w", err)
 	}
-	rvGen, err := newRaftvecGen(addrs, o.dim)
+	rvGen, err := newRaftvecGen(addrs, o.dim, 1)
 	if err != nil {
 		return fmt.Errorf("raftvec: %w", err)
 	}
@@ -160,7 +188,14 @@ func run(o options) error {
 		fmt.Println("NOTE:", etcdNote)
 	}
 
-	section := report(o, loads, rv, et, etcdNote, etcdVersion, started)
+	// Last, the scaling series: raftvec alone again, one fresh cluster per
+	// shard count.
+	series, err := runSeries(o, ps, raftvecBin, filepath.Join(tmp, "series"))
+	if err != nil {
+		return fmt.Errorf("scaling series: %w", err)
+	}
+
+	section := report(o, loads, rv, et, etcdNote, etcdVersion, started) + seriesReport(o, series) + endMarker + "\n"
 	if err := benchutil.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
 		return err
 	}
@@ -295,9 +330,11 @@ type raftvecGen struct {
 	pool  []float32 // maxBatch*dim random floats, shared read-only
 }
 
-func newRaftvecGen(addrs []string, dim int) (*raftvecGen, error) {
+// newRaftvecGen creates collection "bench" with the given number of shards
+// (named explicitly: the server's default depends on the cluster size).
+func newRaftvecGen(addrs []string, dim, shards int) (*raftvecGen, error) {
 	// The cluster needs a leader first; retry until the collection exists.
-	if err := benchutil.CreateSimple(addrs, "bench", dim, pb.Metric_L2); err != nil {
+	if err := benchutil.CreateSharded(addrs, "bench", dim, pb.Metric_L2, shards, len(addrs)); err != nil {
 		return nil, err
 	}
 	pool := make([]float32, 1000*dim)
@@ -418,7 +455,7 @@ func report(o options, loads []workload, rv, et map[workload]result, etcdNote, e
 	if etcdVersion != "" {
 		fmt.Fprintf(&b, "- etcd: `%s`, three members on loopback, `--max-txn-ops 1000 --max-request-bytes 10485760`\n", etcdVersion)
 	}
-	fmt.Fprintf(&b, "- Each workload runs %s; raftvec and etcd run one after the other, never at the same time. Both are three-node clusters on 127.0.0.1 with default Raft timings and data on the same disk.\n", o.duration)
+	fmt.Fprintf(&b, "- Each workload runs %s; raftvec and etcd run one after the other, never at the same time. Both are three-node clusters on 127.0.0.1 with default Raft timings and data on the same disk. The raftvec collection is created with `shards: 1, replicas: 3` (one Raft group with a replica on every node, like etcd), both named explicitly: the server's default shard count on three nodes is 6, and its default replica count counts the nodes registered when the request arrives, which right after start-up can be 2.\n", o.duration)
 	fmt.Fprintf(&b, "- raftvec: one `Insert` of *batch* %d-d float32 vectors per request (SDK `rpc/client`). etcd: one `Txn` of *batch* puts of 512-byte values (the size of one vector) per request (`go.etcd.io/etcd/client/v3`). Keys/ids are unique across the run; each concurrent client has its own connection and sends requests back to back.\n", o.dim)
 	fmt.Fprintln(&b, "- vectors/s = rows acknowledged per second; p50/p99 = latency of one acknowledged request.")
 	fmt.Fprintln(&b)
@@ -441,6 +478,5 @@ func report(o options, loads []workload, rv, et map[workload]result, etcdNote, e
 	}
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, "This is one run on one noisy, shared 2-core machine where all three nodes of each cluster and the load generator compete for the same cores and disk: the absolute numbers are indicative only, and the raftvec/etcd ratio matters more than the absolutes.")
-	fmt.Fprintln(&b, endMarker)
 	return b.String()
 }

@@ -76,25 +76,31 @@ func StartRaftvec(ps *Procs, bin, dir string) ([]string, error) {
 }
 
 // CreateSimple creates collection name (int64 id, dim-d vector, metric) on
-// the cluster at addrs with the server's default shard count (which
-// depends on the number of nodes), retrying for up to a minute while the
-// cluster elects its leaders. Benchmarks that compare runs should use
-// CreateSharded and name the shard count.
+// the cluster at addrs with the server's default shard and replica counts
+// (which depend on the number of nodes registered when the request
+// arrives), retrying for up to a minute while the cluster elects its
+// leaders. Benchmarks that compare runs should use CreateSharded and name
+// both counts.
 func CreateSimple(addrs []string, name string, dim int, metric pb.Metric) error {
-	return CreateSharded(addrs, name, dim, metric, 0)
+	return CreateSharded(addrs, name, dim, metric, 0, 0)
 }
 
-// CreateSharded is CreateSimple with an explicit number of shards (0 =
-// the server's default), each with the default replica count (min(3,
-// nodes)). It returns once the server reports every shard serving, and
-// checks that the collection has the shards asked for.
-func CreateSharded(addrs []string, name string, dim int, metric pb.Metric, shards int) error {
+// CreateSharded is CreateSimple with explicit shard and replica counts (0
+// = the server's default). Name replicas: the default, min(3, nodes),
+// counts the nodes registered in the cluster's metadata at that moment,
+// which right after start-up may be fewer than the nodes started. While
+// too few nodes are registered the server refuses the request, and it is
+// retried like any other failure. It returns once the server reports
+// every shard serving, and checks that the collection has the shards and
+// replicas asked for.
+func CreateSharded(addrs []string, name string, dim int, metric pb.Metric, shards, replicas int) error {
 	c, err := client.New(addrs)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	req := &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: name}, Dim: uint32(dim), Metric: metric, Shards: uint32(shards)}
+	req := &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: name}, Dim: uint32(dim), Metric: metric,
+		Shards: uint32(shards), Replicas: uint32(replicas)}
 	deadline := time.Now().Add(60 * time.Second)
 	tried := false
 	for {
@@ -111,7 +117,7 @@ func CreateSharded(addrs []string, name string, dim int, metric pb.Metric, shard
 		tried = true
 		time.Sleep(250 * time.Millisecond)
 	}
-	if shards == 0 {
+	if shards == 0 && replicas == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -120,8 +126,13 @@ func CreateSharded(addrs []string, name string, dim int, metric pb.Metric, shard
 	if err != nil {
 		return fmt.Errorf("describe collection: %w", err)
 	}
-	if len(d.Shards) != shards {
+	if shards > 0 && len(d.Shards) != shards {
 		return fmt.Errorf("collection %q has %d shards, asked for %d", name, len(d.Shards), shards)
+	}
+	for _, sh := range d.Shards {
+		if replicas > 0 && len(sh.Replicas) != replicas {
+			return fmt.Errorf("shard %d of %q has replicas %v, asked for %d", sh.Id, name, sh.Replicas, replicas)
+		}
 	}
 	return nil
 }

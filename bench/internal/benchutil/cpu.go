@@ -135,3 +135,12 @@ func (u CPUUsage) BusyFrac() float64 {
 	}
 	return float64(u.Busy) / float64(u.All)
 }
+
+// MeasureIdle samples CPU use over d while the caller sends nothing: what
+// the tracked servers spend on their own (Raft heartbeats, time ticks,
+// background work).
+func (p *Procs) MeasureIdle(d time.Duration) CPUUsage {
+	s0 := p.SampleCPU()
+	time.Sleep(d)
+	return p.SampleCPU().Since(s0)
+}
