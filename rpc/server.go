@@ -216,6 +216,9 @@ func (s *Server) collection(name string) (*fsm.CollectionInfo, error) {
 	}
 	c, ok := s.host.Meta().Collections[name]
 	if !ok {
+		if !s.host.MetaCaughtUp() {
+			return nil, status.Errorf(codes.Unavailable, "collection %q is not known on node %s yet: its metadata is still loading", name, s.host.NodeID())
+		}
 		return nil, fmt.Errorf("%w: collection %q", fsm.ErrNotFound, name)
 	}
 	return c, nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -121,6 +122,8 @@ type Host struct {
 	builder index.Builder
 	builds  chan struct{}
 
+	metaCaughtUp atomic.Bool
+
 	changed chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -224,6 +227,25 @@ func (h *Host) Clock() *Clock { return h.cfg.Clock }
 
 // MetaGroup is the metadata Raft group.
 func (h *Host) MetaGroup() *raftnode.Group { return h.mg }
+
+// MetaCaughtUp reports whether this node's metadata has caught up with the
+// cluster since it started: it has heard from a metadata leader and applied
+// everything that leader said was committed. Before that (right after a
+// restart the metadata state machine is empty until the log is replayed)
+// an unknown collection may simply not be loaded yet.
+func (h *Host) MetaCaughtUp() bool {
+	if h.metaCaughtUp.Load() {
+		return true
+	}
+	ra := h.mg.Raft()
+	leader, _ := ra.LeaderWithID()
+	applied, _ := h.mg.Applied()
+	if leader != "" && ra.CommitIndex() > 0 && applied >= ra.CommitIndex() {
+		h.metaCaughtUp.Store(true)
+		return true
+	}
+	return false
+}
 
 // Meta returns a copy of the cluster metadata as this node has applied it.
 func (h *Host) Meta() fsm.MetaState { return h.meta.State() }

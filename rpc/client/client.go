@@ -138,6 +138,22 @@ func retriable(err error) bool {
 // call runs f against the preferred node, following leader hints and
 // moving on to other nodes while the error is retriable and ctx allows.
 func call[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (T, error)) (T, error) {
+	return callAttempts(ctx, c, f, nil)
+}
+
+// ErrOutcomeUnknown marks a write that may have been applied: an attempt
+// ended without an answer (or with UNAVAILABLE), and a later attempt failed
+// in a way that does not prove the first one was not applied. Retrying with
+// the same request id is safe.
+var ErrOutcomeUnknown = errors.New("write outcome unknown")
+
+// callAttempts is call; for a write, unknown is non-nil. Once an attempt's
+// outcome is unknown, a later attempt's refusal (for example a node that
+// restarted and has not caught up on the collection's metadata answering
+// NOT_FOUND) is not evidence that the write failed, so the error says the
+// outcome is unknown. A refusal from the shard leader itself would have
+// been answered from its dedup table instead.
+func callAttempts[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (T, error), unknown *bool) (T, error) {
 	backoff := 20 * time.Millisecond
 	for {
 		addr := c.current()
@@ -150,7 +166,13 @@ func call[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient, contex
 				return out, nil
 			}
 			if !retriable(err) {
+				if unknown != nil && *unknown {
+					return out, status.Errorf(codes.Unavailable, "%v: an earlier attempt may have been applied (retry with the same request id is safe); last error: %v", ErrOutcomeUnknown, err)
+				}
 				return out, err
+			}
+			if unknown != nil {
+				*unknown = true
 			}
 			if hint := trailer.Get(wire.LeaderHintKey); len(hint) > 0 && hint[0] != addr {
 				c.follow(hint[0])
@@ -231,18 +253,24 @@ func (c *Client) useDirect() bool {
 // however often it is retried) and the session token, then sends the
 // write: first straight to the shard leaders (fast), else through any node;
 // it raises the session token to the write's ts.
-func (c *Client) write(ctx context.Context, id *string, token *uint64, fast func() (*pb.WriteResponse, bool), f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
+func (c *Client) write(ctx context.Context, id *string, token *uint64, fast func() directResult, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
 	if *id == "" {
 		*id = c.NewRequestID()
 	}
 	*token = max(*token, c.SessionToken())
+	unknown := false
 	if c.useDirect() {
-		if resp, ok := fast(); ok {
-			c.SetSessionToken(resp.SessionToken)
-			return resp, nil
+		d := fast()
+		switch {
+		case d.resp != nil:
+			c.SetSessionToken(d.resp.SessionToken)
+			return d.resp, nil
+		case d.err != nil:
+			return nil, d.err
 		}
+		unknown = d.sent // a part may have been applied
 	}
-	resp, err := call(ctx, c, f)
+	resp, err := callAttempts(ctx, c, f, &unknown)
 	if err == nil {
 		c.SetSessionToken(resp.SessionToken)
 	}
@@ -251,7 +279,7 @@ func (c *Client) write(ctx context.Context, id *string, token *uint64, fast func
 
 // Insert inserts rows; a row whose key exists fails the whole batch.
 func (c *Client) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
-	return c.write(ctx, &req.RequestId, &req.SessionToken, func() (*pb.WriteResponse, bool) { return c.insertDirect(ctx, req, false) },
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func() directResult { return c.insertDirect(ctx, req, false) },
 		func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
 			return r.Insert(ctx, req, o...)
 		})
@@ -259,7 +287,7 @@ func (c *Client) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteRe
 
 // Upsert inserts or replaces rows.
 func (c *Client) Upsert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteResponse, error) {
-	return c.write(ctx, &req.RequestId, &req.SessionToken, func() (*pb.WriteResponse, bool) { return c.insertDirect(ctx, req, true) },
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func() directResult { return c.insertDirect(ctx, req, true) },
 		func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
 			return r.Upsert(ctx, req, o...)
 		})
@@ -267,7 +295,7 @@ func (c *Client) Upsert(ctx context.Context, req *pb.InsertRequest) (*pb.WriteRe
 
 // Delete deletes rows by primary key.
 func (c *Client) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
-	return c.write(ctx, &req.RequestId, &req.SessionToken, func() (*pb.WriteResponse, bool) { return c.deleteDirect(ctx, req) },
+	return c.write(ctx, &req.RequestId, &req.SessionToken, func() directResult { return c.deleteDirect(ctx, req) },
 		func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.WriteResponse, error) {
 			return r.Delete(ctx, req, o...)
 		})

@@ -92,10 +92,20 @@ func (rt *routing) split(ints []int64, strs []string) [][]int {
 	return parts
 }
 
-// direct sends each shard's part to its leader, at once. ok is false if
-// any part failed; the caller then retries the whole request through the
-// server's routing.
-func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]int, send func(ctx context.Context, rc pb.RaftVecClient, shard *pb.ShardRoute, pos []int) (*pb.WriteResponse, error)) (*pb.WriteResponse, bool) {
+// directResult is how the direct path ended.
+type directResult struct {
+	resp *pb.WriteResponse
+	// err is a shard leader's refusal of its part: final, no fallback.
+	err error
+	// fallback: no table, or a part could not be served (retriable); retry
+	// the whole request through the server's routing. sent: some part was
+	// sent and may have been applied.
+	fallback, sent bool
+}
+
+// direct sends each shard's part to its leader, at once.
+func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]int, send func(ctx context.Context, rc pb.RaftVecClient, shard *pb.ShardRoute, pos []int) (*pb.WriteResponse, error)) directResult {
+	sent := false
 	// Leave time for the fallback if a leader does not answer.
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
@@ -115,6 +125,7 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 			continue
 		}
 		wg.Add(1)
+		sent = true
 		go func(i int, pos []int, rc pb.RaftVecClient) {
 			defer wg.Done()
 			out[i], errs[i] = send(ctx, rc, rt.shards[i], pos)
@@ -122,13 +133,15 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 	}
 	wg.Wait()
 	merged := &pb.WriteResponse{}
+	for _, err := range errs {
+		if err != nil && !retriable(err) {
+			return directResult{err: err, sent: sent}
+		}
+	}
 	for i := range out {
 		if errs[i] != nil {
-			if !retriable(errs[i]) {
-				return nil, false
-			}
 			c.dropRouting(coll)
-			return nil, false
+			return directResult{fallback: true, sent: sent}
 		}
 		if o := out[i]; o != nil {
 			merged.Ts = max(merged.Ts, o.Ts)
@@ -138,7 +151,7 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 			merged.AutoIds = append(merged.AutoIds, o.AutoIds...)
 		}
 	}
-	return merged, true
+	return directResult{resp: merged, sent: sent}
 }
 
 func pickRows(r *pb.Rows, pos []int) *pb.Rows {
@@ -169,15 +182,15 @@ func pickRows(r *pb.Rows, pos []int) *pb.Rows {
 }
 
 // insertDirect tries the direct path for an insert or upsert.
-func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert bool) (*pb.WriteResponse, bool) {
+func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert bool) directResult {
 	rows := req.Rows
 	n := len(rows.GetIntIds()) + len(rows.GetStrIds())
 	if n == 0 || len(rows.Vectors)%n != 0 {
-		return nil, false // auto ids or a malformed batch: the server decides
+		return directResult{fallback: true} // auto ids or a malformed batch: the server decides
 	}
 	rt := c.routing(ctx, req.Collection)
 	if rt == nil {
-		return nil, false
+		return directResult{fallback: true}
 	}
 	return direct(ctx, c, rt, req.Collection, rt.split(rows.IntIds, rows.StrIds),
 		func(ctx context.Context, rc pb.RaftVecClient, sh *pb.ShardRoute, pos []int) (*pb.WriteResponse, error) {
@@ -191,13 +204,13 @@ func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert
 }
 
 // deleteDirect tries the direct path for a delete by ids.
-func (c *Client) deleteDirect(ctx context.Context, req *pb.DeleteRequest) (*pb.WriteResponse, bool) {
+func (c *Client) deleteDirect(ctx context.Context, req *pb.DeleteRequest) directResult {
 	if req.Filter != "" || len(req.PartitionNames) > 0 || len(req.IntIds)+len(req.StrIds) == 0 {
-		return nil, false
+		return directResult{fallback: true}
 	}
 	rt := c.routing(ctx, req.Collection)
 	if rt == nil {
-		return nil, false
+		return directResult{fallback: true}
 	}
 	return direct(ctx, c, rt, req.Collection, rt.split(req.IntIds, req.StrIds),
 		func(ctx context.Context, rc pb.RaftVecClient, sh *pb.ShardRoute, pos []int) (*pb.WriteResponse, error) {
