@@ -23,7 +23,10 @@ func toStatus(err error) error {
 	}
 	var nl *shard.NotLeaderError
 	var be *shard.BehindError
+	var se *shard.StaleError
 	switch {
+	case errors.As(err, &se):
+		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.As(err, &nl):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.As(err, &be):

@@ -37,6 +37,18 @@ func (e *BehindError) Error() string {
 	return fmt.Sprintf("%s: replica has applied up to ts %d, %v behind the ts %d this read needs", e.Group, e.Applied, lag.Round(time.Millisecond), e.Needed)
 }
 
+// StaleError says a replica could not show, within the deadline, that its
+// state is as fresh as a BOUNDED read requires.
+type StaleError struct {
+	Group string
+	Since time.Duration // since the replica last heard from its leader
+	Bound time.Duration
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%s: replica last heard from its leader %v ago (or has not applied what it committed), behind the max staleness of %v", e.Group, e.Since.Round(time.Millisecond), e.Bound)
+}
+
 var (
 	// ErrUnknownOutcome means a write was proposed but whether it was
 	// applied is not known; retry it with the same request id.

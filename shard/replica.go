@@ -424,6 +424,10 @@ type readPlan struct {
 	readIndex bool   // confirm leadership and wait for the commit index
 	waitTs    uint64 // wait until the applied ts reaches this
 	asOf      uint64 // read at this ts; 0 means at the applied ts once ready
+	// fresh, if set, requires that this replica heard from its leader
+	// within fresh and has applied everything the leader said was
+	// committed then (BOUNDED off a leasing leader).
+	fresh time.Duration
 }
 
 // planRead decides, for a read with options o arriving at now, what the
@@ -446,7 +450,12 @@ func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 		if stale <= 0 {
 			stale = DefaultMaxStaleness
 		}
-		return readPlan{waitTs: MakeTs(now.Add(-stale))}, nil
+		// Freshness is measured on this node's own clock, from its last
+		// contact with the leader, not by comparing timestamps with the
+		// clock: a timestamp can run ahead of real time (a leader's clock
+		// that jumped, or a session token from the future), and a replica
+		// cut off after applying it would look fresh for that long.
+		return readPlan{fresh: stale}, nil
 	case Session:
 		return readPlan{waitTs: o.SessionToken}, nil
 	case Eventual:
@@ -479,11 +488,58 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 			return 0, err
 		}
 	}
+	if p.fresh > 0 {
+		if err := r.waitFresh(ctx, p.fresh); err != nil {
+			return 0, err
+		}
+	}
 	if p.asOf > 0 {
 		return p.asOf, nil
 	}
 	_, ts := r.group.Applied()
 	return ts, nil
+}
+
+// waitFresh waits until this replica heard from its leader within fresh
+// and has applied what the leader had committed then; a leader (without a
+// lease) runs a read round instead. It gives up a little before the
+// deadline, saying how stale the replica is.
+func (r *Replica) waitFresh(ctx context.Context, fresh time.Duration) error {
+	if r.group.IsLeader() {
+		idx, err := r.group.ReadIndex(ctx)
+		if err != nil {
+			return r.notLeaderOr(err)
+		}
+		return r.group.WaitApplied(ctx, idx)
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		deadline = deadline.Add(-min(time.Until(deadline)/10, 100*time.Millisecond))
+	}
+	ra := r.group.Raft()
+	for {
+		contact, commit := ra.LastContact(), ra.CommitIndex()
+		applied, _ := r.group.Applied()
+		age := time.Since(contact)
+		if !contact.IsZero() && age <= fresh && applied >= commit {
+			return nil
+		}
+		if hasDeadline && time.Now().After(deadline) {
+			return &StaleError{Group: r.name, Since: age, Bound: fresh}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Replica) notLeaderOr(err error) error {
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return r.notLeader()
+	}
+	return err
 }
 
 // tickTo has the leader propose a time tick at or above ts now, rather
