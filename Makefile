@@ -24,6 +24,7 @@ test: depcheck
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz-short
+	$(MAKE) jepsen-quick
 
 ## fuzz-short: a short run of every fuzz target (FUZZTIME each).
 fuzz-short:
@@ -88,7 +89,8 @@ jepsen-quick:
 	$(GO) run ./jepsen/cmd/jepsen -quick $(JEPSEN_ARGS)
 
 ## jepsen: every workload × every nemesis, JEPSEN_DURATION each, plus the
-## controls; writes docs/jepsen.md (about 90 minutes at 60s).
+## controls and scenarios; writes docs/jepsen.md (about 95 minutes at 60s,
+## 20 at JEPSEN_DURATION=10s).
 JEPSEN_DURATION ?= 60s
 jepsen:
 	$(GO) run ./jepsen/cmd/jepsen -duration $(JEPSEN_DURATION) -doc docs/jepsen.md $(JEPSEN_ARGS)
