@@ -301,9 +301,8 @@ func (s *Server) metaCall(ctx context.Context, op *fsm.MetaOp, remote func(*grpc
 	return nil
 }
 
-// metaIndexKey is the trailer that carries the answering node's applied
-// metadata index.
-const metaIndexKey = "raftvec-meta-index"
+// metaIndexKey carries metadata indexes between nodes and clients.
+const metaIndexKey = wire.MetaIndexKey
 
 // CreateCollection records the collection in the metadata and waits until
 // its shard has a leader that has written the schema, so that writes sent

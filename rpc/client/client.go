@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,10 @@ type Client struct {
 	session   uint64
 
 	routes routes
+	// metaIndex is the highest metadata index any node reported; every
+	// request carries it so that DDL this client saw is known where it
+	// goes next.
+	metaIndex atomic.Uint64
 	// Direct turns the routing table on: writes go straight to shard
 	// leaders. On by default.
 	direct bool
@@ -121,6 +126,31 @@ func (c *Client) follow(addr string) {
 	c.preferred = len(c.addrs) - 1
 }
 
+// withMetaIndex adds the highest metadata index seen to a request.
+func (c *Client) withMetaIndex(ctx context.Context) context.Context {
+	if i := c.metaIndex.Load(); i > 0 {
+		return metadata.AppendToOutgoingContext(ctx, wire.MetaIndexKey, strconv.FormatUint(i, 10))
+	}
+	return ctx
+}
+
+func (c *Client) noteMetaIndex(md metadata.MD) {
+	v := md.Get(wire.MetaIndexKey)
+	if len(v) == 0 {
+		return
+	}
+	i, err := strconv.ParseUint(v[0], 10, 64)
+	if err != nil {
+		return
+	}
+	for {
+		cur := c.metaIndex.Load()
+		if i <= cur || c.metaIndex.CompareAndSwap(cur, i) {
+			return
+		}
+	}
+}
+
 // NewRequestID returns a fresh request id.
 func (c *Client) NewRequestID() string { return fmt.Sprintf("%s-%d", c.id, c.seq.Add(1)) }
 
@@ -161,7 +191,8 @@ func callAttempts[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient
 		var out T
 		if err == nil {
 			var trailer metadata.MD
-			out, err = f(pb.NewRaftVecClient(cc), ctx, grpc.Trailer(&trailer))
+			out, err = f(pb.NewRaftVecClient(cc), c.withMetaIndex(ctx), grpc.Trailer(&trailer))
+			c.noteMetaIndex(trailer)
 			if err == nil {
 				return out, nil
 			}

@@ -128,7 +128,7 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 		sent = true
 		go func(i int, pos []int, rc pb.RaftVecClient) {
 			defer wg.Done()
-			out[i], errs[i] = send(ctx, rc, rt.shards[i], pos)
+			out[i], errs[i] = send(c.withMetaIndex(ctx), rc, rt.shards[i], pos)
 		}(i, pos, pb.NewRaftVecClient(cc))
 	}
 	wg.Wait()

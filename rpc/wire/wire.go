@@ -8,6 +8,13 @@ package wire
 // a NotLeader error.
 const LeaderHintKey = "raftvec-leader"
 
+// MetaIndexKey carries a metadata-group index: in a response trailer, the
+// index the answering node had applied; in a request, the index the
+// receiver must apply before serving it. Clients echo the highest they have
+// seen, so a collection or partition they created is known to whichever
+// node their next request reaches.
+const MetaIndexKey = "raftvec-meta-index"
+
 // MaxRequestBytes is the largest request the API accepts.
 const MaxRequestBytes = 64 << 20
 
