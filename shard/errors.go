@@ -46,7 +46,7 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	return fmt.Sprintf("%s: replica last heard from its leader %v ago (or has not applied what it committed), behind the max staleness of %v", e.Group, e.Since.Round(time.Millisecond), e.Bound)
+	return fmt.Sprintf("%s: replica last heard from its leader %v ago, behind the max staleness of %v", e.Group, e.Since.Round(time.Millisecond), e.Bound)
 }
 
 var (

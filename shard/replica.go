@@ -450,12 +450,13 @@ func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 		if stale <= 0 {
 			stale = DefaultMaxStaleness
 		}
-		// Freshness is measured on this node's own clock, from its last
-		// contact with the leader, not by comparing timestamps with the
-		// clock: a timestamp can run ahead of real time (a leader's clock
-		// that jumped, or a session token from the future), and a replica
-		// cut off after applying it would look fresh for that long.
-		return readPlan{fresh: stale}, nil
+		// Two conditions. The replica has applied every write stamped up
+		// to now - staleness; and it heard from its leader within the
+		// bound, on its own clock, because a timestamp can run ahead of
+		// real time (a leader's clock that jumped, or a session token from
+		// the future) and a replica cut off after applying it would
+		// otherwise look fresh for that long.
+		return readPlan{waitTs: MakeTs(now.Add(-stale)), fresh: stale}, nil
 	case Session:
 		return readPlan{waitTs: o.SessionToken}, nil
 	case Eventual:
@@ -500,10 +501,10 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 	return ts, nil
 }
 
-// waitFresh waits until this replica heard from its leader within fresh
-// and has applied what the leader had committed then; a leader (without a
-// lease) runs a read round instead. It gives up a little before the
-// deadline, saying how stale the replica is.
+// waitFresh waits until this replica heard from its leader within fresh; a
+// leader (without a lease) runs a read round instead. It gives up a little
+// before the deadline, saying how long ago the replica heard from its
+// leader.
 func (r *Replica) waitFresh(ctx context.Context, fresh time.Duration) error {
 	if r.group.IsLeader() {
 		idx, err := r.group.ReadIndex(ctx)
@@ -518,10 +519,9 @@ func (r *Replica) waitFresh(ctx context.Context, fresh time.Duration) error {
 	}
 	ra := r.group.Raft()
 	for {
-		contact, commit := ra.LastContact(), ra.CommitIndex()
-		applied, _ := r.group.Applied()
+		contact := ra.LastContact()
 		age := time.Since(contact)
-		if !contact.IsZero() && age <= fresh && applied >= commit {
+		if !contact.IsZero() && age <= fresh {
 			return nil
 		}
 		if hasDeadline && time.Now().After(deadline) {
