@@ -43,7 +43,8 @@ type Group struct {
 	logs  *raftboltdb.BoltStore
 	snaps *raft.FileSnapshotStore
 
-	wm applied
+	wm          applied
+	appliedTerm atomic.Uint64 // term of the last entry applied
 
 	applyDelay atomic.Int64 // nanoseconds; fault injection only
 
@@ -71,6 +72,10 @@ type leadership struct {
 	err        error // set before ready is closed when the start entry failed
 	lost       chan struct{}
 	leaseUntil time.Time // guarded by Group.leadMu
+	// noLease is set once this leader tried to hand over leadership: the
+	// target may be elected without the voting rule the lease rests on,
+	// so the leadership never holds a lease again. Guarded by leadMu.
+	noLease bool
 }
 
 // New starts a group. mux carries its traffic.
@@ -301,6 +306,17 @@ func (g *Group) WaitTs(ctx context.Context, ts uint64) error {
 	return g.wm.wait(ctx, func(_, t uint64) bool { return t >= ts })
 }
 
+// CaughtUp says whether this replica has applied everything it knows to be
+// committed, and whether that includes an entry of the current term. The
+// second part matters after a leader change: a new leader's commit index
+// can lag what its predecessor acknowledged until it commits an entry of its
+// own term, so only from then on does "applied my commit index" mean
+// "applied every acknowledged write that the leader had when it last sent".
+func (g *Group) CaughtUp() bool {
+	applied, _ := g.wm.get()
+	return applied >= g.raft.CommitIndex() && g.appliedTerm.Load() == g.raft.CurrentTerm()
+}
+
 // --- FSM adapter ---
 
 // adapter is the raft.BatchingFSM that unframes group-commit entries.
@@ -311,6 +327,7 @@ func (a *adapter) Apply(l *raft.Log) any { return a.ApplyBatch([]*raft.Log{l})[0
 func (a *adapter) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	for i, l := range logs {
+		a.g.appliedTerm.Store(l.Term)
 		if l.Type != raft.LogCommand {
 			// Configuration entries carry no command but count as applied,
 			// so that a read index that lands on one is reached.

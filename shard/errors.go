@@ -43,9 +43,15 @@ type StaleError struct {
 	Group string
 	Since time.Duration // since the replica last heard from its leader
 	Bound time.Duration
+	// Behind means it heard from the leader but has not applied what the
+	// leader had committed in its current term.
+	Behind bool
 }
 
 func (e *StaleError) Error() string {
+	if e.Behind {
+		return fmt.Sprintf("%s: replica is behind: it has not applied what its leader committed, within the max staleness of %v", e.Group, e.Bound)
+	}
 	return fmt.Sprintf("%s: replica last heard from its leader %v ago, behind the max staleness of %v", e.Group, e.Since.Round(time.Millisecond), e.Bound)
 }
 

@@ -501,10 +501,15 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 	return ts, nil
 }
 
-// waitFresh waits until this replica heard from its leader within fresh; a
-// leader (without a lease) runs a read round instead. It gives up a little
-// before the deadline, saying how long ago the replica heard from its
-// leader.
+// waitFresh waits until this replica heard from its leader within fresh
+// and has applied what it learned was committed, in the leader's own term
+// (Group.CaughtUp); a leader (without a lease) runs a read round instead.
+// Together with the ts rule of planRead this keeps the bound when either
+// the clocks or the network misbehave, though not both at once: the ts rule
+// alone trusts the leader's clock (one running ahead by d makes stale state
+// look d fresher), and commit-index catch-up alone trusts that the last
+// message from the leader was sent recently. It gives up a little before
+// the deadline, saying what it was waiting for.
 func (r *Replica) waitFresh(ctx context.Context, fresh time.Duration) error {
 	if r.group.IsLeader() {
 		idx, err := r.group.ReadIndex(ctx)
@@ -521,16 +526,18 @@ func (r *Replica) waitFresh(ctx context.Context, fresh time.Duration) error {
 	for {
 		contact := ra.LastContact()
 		age := time.Since(contact)
-		if !contact.IsZero() && age <= fresh {
+		heard := !contact.IsZero() && age <= fresh
+		caughtUp := r.group.CaughtUp()
+		if heard && caughtUp {
 			return nil
 		}
 		if hasDeadline && time.Now().After(deadline) {
-			return &StaleError{Group: r.name, Since: age, Bound: fresh}
+			return &StaleError{Group: r.name, Since: age, Bound: fresh, Behind: heard && !caughtUp}
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
 }
