@@ -18,6 +18,22 @@ type NodeInfo struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	APIAddr  string `json:"api_addr"`
+	// SerfAddr is the node's membership (gossip) address.
+	SerfAddr string `json:"serf_addr,omitempty"`
+}
+
+// Node health as the membership layer reports it.
+const (
+	NodeAlive  = "alive"
+	NodeFailed = "failed"
+	NodeLeft   = "left"
+)
+
+// NodeHealth is a node's membership state and since when (Unix ms on the
+// metadata leader's clock) it has been in it.
+type NodeHealth struct {
+	State string `json:"state"`
+	Since int64  `json:"since"`
 }
 
 // ShardPlacement is one shard of a collection and the nodes that hold it.
@@ -25,6 +41,32 @@ type ShardPlacement struct {
 	ID        uint64   `json:"id"`
 	Voters    []string `json:"voters"`
 	NonVoters []string `json:"non_voters,omitempty"`
+	// Move, when set, is a replica move in progress.
+	Move *Move `json:"move,omitempty"`
+}
+
+// Move replaces voter From of a shard by a replica on node To, in steps
+// that are each one metadata op, so that whichever node leads the metadata
+// group (or the shard) next picks up where the last one stopped:
+//
+//  1. StartMove records it; node To starts an empty replica and the shard
+//     leader adds it to the Raft configuration as a non-voter.
+//  2. MoveReady: node To has caught up with the shard's leader.
+//  3. The shard leader promotes To to voter and removes From.
+//  4. FinishMove: the placement names To instead of From; node From stops
+//     its replica and deletes its data.
+type Move struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Reason  string `json:"reason"`
+	Ready   bool   `json:"ready,omitempty"`
+	Started int64  `json:"started"` // Unix ms, metadata leader's clock
+}
+
+// Holds says whether node id holds (or is being given) a replica of the
+// shard.
+func (sh *ShardPlacement) Holds(id string) bool {
+	return contains(sh.Voters, id) || contains(sh.NonVoters, id) || (sh.Move != nil && sh.Move.To == id)
 }
 
 // CollectionInfo is a collection as the metadata group records it.
@@ -109,6 +151,55 @@ type MetaState struct {
 	Nodes       map[string]*NodeInfo       `json:"nodes"`
 	Collections map[string]*CollectionInfo `json:"collections"`
 	NextShard   uint64                     `json:"next_shard"`
+	// Health is each node's membership state; a node with no entry has
+	// not been reported on and counts as alive.
+	Health map[string]NodeHealth `json:"health,omitempty"`
+}
+
+// Alive says whether a node is known and not failed or gone.
+func (st *MetaState) Alive(id string) bool {
+	if _, ok := st.Nodes[id]; !ok {
+		return false
+	}
+	h, ok := st.Health[id]
+	return !ok || h.State == NodeAlive
+}
+
+// Shard finds a shard by id.
+func (st *MetaState) Shard(id uint64) (*CollectionInfo, *ShardPlacement) {
+	for _, c := range st.Collections {
+		for i := range c.Shards {
+			if c.Shards[i].ID == id {
+				return c, &c.Shards[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// Load is how many replicas each known node holds, or will hold once the
+// moves in progress finish (a move counts for its target, not its source).
+func (st *MetaState) Load() map[string]int {
+	load := map[string]int{}
+	for id := range st.Nodes {
+		load[id] = 0
+	}
+	for _, c := range st.Collections {
+		for _, sh := range c.Shards {
+			for _, id := range sh.Voters {
+				if sh.Move == nil || sh.Move.From != id {
+					load[id]++
+				}
+			}
+			for _, id := range sh.NonVoters {
+				load[id]++
+			}
+			if sh.Move != nil {
+				load[sh.Move.To]++
+			}
+		}
+	}
+	return load
 }
 
 // MetaOp is one operation of the metadata log. Exactly one field is set.
@@ -119,6 +210,23 @@ type MetaOp struct {
 	AddNonVoter      *MetaReplica          `json:"add_non_voter,omitempty"`
 	CreatePartition  *MetaPartition        `json:"create_partition,omitempty"`
 	DropPartition    *MetaPartition        `json:"drop_partition,omitempty"`
+	SetHealth        *MetaHealth           `json:"set_health,omitempty"`
+	StartMove        *MetaMove             `json:"start_move,omitempty"`
+	MoveReady        *MetaMove             `json:"move_ready,omitempty"`
+	FinishMove       *MetaMove             `json:"finish_move,omitempty"`
+}
+
+// MetaHealth records a node's membership state.
+type MetaHealth struct {
+	Node string `json:"node"`
+	NodeHealth
+}
+
+// MetaMove names a replica move of a shard; StartMove also gives the
+// reason and the start time.
+type MetaMove struct {
+	Shard uint64 `json:"shard"`
+	Move
 }
 
 // MetaPartition names a partition of a collection.
@@ -218,8 +326,14 @@ func (m *Meta) apply(op *MetaOp) error {
 			return fmt.Errorf("%w: collection %q", ErrAlreadyExists, s.Name)
 		}
 		r := op.CreateCollection.Replicas
-		if r < 1 || r > len(st.Nodes) {
-			return invalidf("replicas (%d) must be between 1 and the number of nodes (%d)", r, len(st.Nodes))
+		live := 0
+		for id := range st.Nodes {
+			if st.Alive(id) {
+				live++
+			}
+		}
+		if r < 1 || r > live {
+			return invalidf("replicas (%d) must be between 1 and the number of live nodes (%d)", r, live)
 		}
 		n := op.CreateCollection.Shards
 		if n == 0 {
@@ -272,6 +386,36 @@ func (m *Meta) apply(op *MetaOp) error {
 			return fmt.Errorf("%w: partition %q", ErrNotFound, p.Name)
 		}
 		delete(c.Partitions, p.Name)
+	case op.SetHealth != nil:
+		if _, ok := st.Nodes[op.SetHealth.Node]; !ok {
+			return fmt.Errorf("%w: node %q", ErrNotFound, op.SetHealth.Node)
+		}
+		if st.Health == nil {
+			st.Health = map[string]NodeHealth{}
+		}
+		if cur, ok := st.Health[op.SetHealth.Node]; !ok || cur.State != op.SetHealth.State {
+			st.Health[op.SetHealth.Node] = op.SetHealth.NodeHealth
+		}
+	case op.StartMove != nil:
+		return st.startMove(op.StartMove)
+	case op.MoveReady != nil:
+		_, sh := st.Shard(op.MoveReady.Shard)
+		if sh == nil || sh.Move == nil || sh.Move.To != op.MoveReady.To || sh.Move.From != op.MoveReady.From {
+			return fmt.Errorf("%w: move of shard %d from %s to %s", ErrNotFound, op.MoveReady.Shard, op.MoveReady.From, op.MoveReady.To)
+		}
+		sh.Move.Ready = true
+	case op.FinishMove != nil:
+		_, sh := st.Shard(op.FinishMove.Shard)
+		if sh == nil || sh.Move == nil || sh.Move.To != op.FinishMove.To || sh.Move.From != op.FinishMove.From {
+			return fmt.Errorf("%w: move of shard %d from %s to %s", ErrNotFound, op.FinishMove.Shard, op.FinishMove.From, op.FinishMove.To)
+		}
+		for i, v := range sh.Voters {
+			if v == sh.Move.From {
+				sh.Voters[i] = sh.Move.To
+			}
+		}
+		sort.Strings(sh.Voters)
+		sh.Move = nil
 	case op.AddNonVoter != nil:
 		c, ok := st.Collections[op.AddNonVoter.Collection]
 		if !ok {
@@ -293,6 +437,27 @@ func (m *Meta) apply(op *MetaOp) error {
 	return nil
 }
 
+// startMove validates and records the first step of a move.
+func (st *MetaState) startMove(m *MetaMove) error {
+	_, sh := st.Shard(m.Shard)
+	switch {
+	case sh == nil:
+		return fmt.Errorf("%w: shard %d", ErrNotFound, m.Shard)
+	case sh.Move != nil:
+		return fmt.Errorf("%w: shard %d is already moving from %s to %s", ErrAlreadyExists, m.Shard, sh.Move.From, sh.Move.To)
+	case !contains(sh.Voters, m.From):
+		return invalidf("from: node %q holds no voting replica of shard %d", m.From, m.Shard)
+	case !st.Alive(m.To):
+		return invalidf("to: node %q is not a live node", m.To)
+	case sh.Holds(m.To):
+		return fmt.Errorf("%w: node %q already holds a replica of shard %d", ErrAlreadyExists, m.To, m.Shard)
+	}
+	mv := m.Move
+	mv.Ready = false
+	sh.Move = &mv
+	return nil
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -302,20 +467,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// leastLoaded picks n nodes holding the fewest replicas, ties by id.
+// leastLoaded picks n live nodes holding the fewest replicas, ties by id;
+// fewer if there are not n live nodes.
 func (m *Meta) leastLoaded(n int) []string {
-	load := map[string]int{}
-	for _, c := range m.st.Collections {
-		for _, sh := range c.Shards {
-			for _, id := range append(append([]string{}, sh.Voters...), sh.NonVoters...) {
-				load[id]++
-			}
-		}
-	}
+	load := m.st.Load()
 	ids := make([]string, 0, len(m.st.Nodes))
 	for id := range m.st.Nodes {
-		ids = append(ids, id)
+		if m.st.Alive(id) {
+			ids = append(ids, id)
+		}
 	}
+	n = min(n, len(ids))
 	sort.Slice(ids, func(i, j int) bool {
 		if load[ids[i]] != load[ids[j]] {
 			return load[ids[i]] < load[ids[j]]

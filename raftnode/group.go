@@ -403,3 +403,18 @@ func decodeFrame(b []byte) ([][]byte, error) {
 	}
 	return cmds, nil
 }
+
+// Member says whether this node is in the group's latest configuration, as
+// a voter or a non-voter.
+func (g *Group) Member() bool {
+	cf := g.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return false
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == g.cfg.NodeID {
+			return true
+		}
+	}
+	return false
+}

@@ -332,7 +332,7 @@ func (g *Group) verifyRound() (uint64, error) {
 func (g *Group) extendLease(l *leadership, start time.Time) {
 	g.leadMu.Lock()
 	defer g.leadMu.Unlock()
-	if g.lead != l {
+	if g.lead != l || l.noLease {
 		return
 	}
 	if until := start.Add(g.cfg.LeaseDuration()); until.After(l.leaseUntil) {

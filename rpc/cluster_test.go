@@ -25,6 +25,7 @@ import (
 // testNode is one in-process node: a host and its gRPC API on loopback.
 type testNode struct {
 	id, api, raft, dir string
+	serf               string
 	joined             bool // started without peers; added through Join
 	host               *shard.Host
 	srv                *rpc.Server
@@ -86,7 +87,7 @@ func mustCluster(t *testing.T, n int, tweak func(*shard.HostConfig)) *testCluste
 	t.Helper()
 	c := &testCluster{t: t, tweak: tweak}
 	for i := 0; i < n; i++ {
-		nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(t), raft: freeAddr(t), dir: filepath.Join(t.TempDir(), fmt.Sprintf("n%d", i+1))}
+		nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(t), raft: freeAddr(t), serf: freeAddr(t), dir: filepath.Join(t.TempDir(), fmt.Sprintf("n%d", i+1))}
 		c.nodes = append(c.nodes, nd)
 		c.peers = append(c.peers, fsm.NodeInfo{ID: nd.id, RaftAddr: nd.raft, APIAddr: nd.api})
 	}
@@ -110,7 +111,7 @@ func mustCluster(t *testing.T, n int, tweak func(*shard.HostConfig)) *testCluste
 func (c *testCluster) addNode() int {
 	c.t.Helper()
 	i := len(c.nodes)
-	nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(c.t), raft: freeAddr(c.t), dir: filepath.Join(c.t.TempDir(), fmt.Sprintf("n%d", i+1)), joined: true}
+	nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(c.t), raft: freeAddr(c.t), serf: freeAddr(c.t), dir: filepath.Join(c.t.TempDir(), fmt.Sprintf("n%d", i+1)), joined: true}
 	c.nodes = append(c.nodes, nd)
 	c.start(i)
 	return i
@@ -120,7 +121,7 @@ func (c *testCluster) start(i int) {
 	c.t.Helper()
 	nd := c.nodes[i]
 	hc := shard.DefaultHostConfig()
-	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr = nd.id, nd.dir, nd.raft, nd.api
+	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr, hc.SerfAddr = nd.id, nd.dir, nd.raft, nd.api, nd.serf
 	if !nd.joined {
 		hc.Peers = c.peers
 	}

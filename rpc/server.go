@@ -2,9 +2,11 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,7 +80,9 @@ func (c *counter) get() uint64 {
 
 // NewServer returns the API server of a host.
 func NewServer(h *shard.Host, o Options) *Server {
-	return &Server{host: h, opts: o, conns: map[string]*grpc.ClientConn{}}
+	s := &Server{host: h, opts: o, conns: map[string]*grpc.ClientConn{}}
+	h.SetMetaForwarder(s.forwardMeta)
+	return s
 }
 
 // Forwarded is how many requests this node forwarded to another node.
@@ -676,14 +680,8 @@ func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusR
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	held := map[string]uint32{}
-	for _, c := range st.Collections {
-		for _, sh := range c.Shards {
-			for _, id := range append(append([]string{}, sh.Voters...), sh.NonVoters...) {
-				held[id]++
-			}
-		}
-	}
+	load := st.Load()
+	leaders := s.host.LeadersByNode()
 	roles := map[string]string{}
 	if cf := s.host.MetaGroup().Raft().GetConfiguration(); cf.Error() == nil {
 		for _, srv := range cf.Configuration().Servers {
@@ -692,8 +690,25 @@ func (s *Server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusR
 	}
 	for _, id := range ids {
 		n := st.Nodes[id]
-		out.Nodes = append(out.Nodes, &pb.NodeStatus{Id: n.ID, ApiAddr: n.APIAddr, RaftAddr: n.RaftAddr, State: "member",
-			ShardsHeld: held[id], MetadataRole: roles[id]})
+		state, since := fsm.NodeAlive, int64(0)
+		if h, ok := st.Health[id]; ok {
+			state, since = h.State, h.Since
+		}
+		out.Nodes = append(out.Nodes, &pb.NodeStatus{Id: n.ID, ApiAddr: n.APIAddr, RaftAddr: n.RaftAddr, State: state,
+			StateSinceUnixMs: since, ShardsHeld: uint32(load[id]), MetadataRole: roles[id], LeadersHeld: uint32(leaders[id])})
+	}
+	names := make([]string, 0, len(st.Collections))
+	for name := range st.Collections {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, sh := range st.Collections[name].Shards {
+			if mv := sh.Move; mv != nil {
+				out.Moves = append(out.Moves, &pb.MoveStatus{Shard: sh.ID, Collection: name, From: mv.From, To: mv.To,
+					Reason: mv.Reason, Ready: mv.Ready, StartedUnixMs: mv.Started})
+			}
+		}
 	}
 	mg := s.host.MetaGroup()
 	mi, _ := mg.Applied()
@@ -759,6 +774,115 @@ func (s *Server) AddReplica(ctx context.Context, req *pb.AddReplicaRequest) (*pb
 		return nil, err
 	}
 	return &pb.AddReplicaResponse{}, nil
+}
+
+// MoveReplica starts moving a shard's voter to another node; the
+// placement steps then run on their own (status shows the move).
+func (s *Server) MoveReplica(ctx context.Context, req *pb.MoveReplicaRequest) (*pb.MoveReplicaResponse, error) {
+	if req.Shard == 0 || req.FromNode == "" || req.ToNode == "" {
+		return nil, invalid("shard, from_node and to_node must all be set")
+	}
+	op := &fsm.MetaOp{StartMove: &fsm.MetaMove{Shard: req.Shard,
+		Move: fsm.Move{From: req.FromNode, To: req.ToNode, Reason: "operator", Started: time.Now().UnixMilli()}}}
+	err := s.metaCall(ctx, op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewAdminClient(c).MoveReplica(ctx, req, o)
+		return err
+	})
+	if errors.Is(err, fsm.ErrAlreadyExists) {
+		return nil, status.Error(codes.AlreadyExists, err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &pb.MoveReplicaResponse{}, nil
+}
+
+// TransferLeader hands a shard's leadership to another voter; a node that
+// does not lead the shard forwards the request to the one that does.
+func (s *Server) TransferLeader(ctx context.Context, req *pb.TransferLeaderRequest) (*pb.TransferLeaderResponse, error) {
+	if req.Shard == 0 {
+		return nil, invalid("shard must be set")
+	}
+	r := s.host.Replica(req.Shard)
+	if r == nil {
+		st := s.host.Meta()
+		_, sh := st.Shard(req.Shard)
+		if sh == nil {
+			return nil, fmt.Errorf("%w: shard %d", fsm.ErrNotFound, req.Shard)
+		}
+		return nil, status.Errorf(codes.Unavailable, "shard %d: no replica on this node; send the request to one of %v", req.Shard, sh.Voters)
+	}
+	if !r.Group().IsLeader() {
+		if isForwarded(ctx) {
+			return nil, status.Errorf(codes.Unavailable, "shard %d: this node does not lead it", req.Shard)
+		}
+		leader, _ := r.Group().LeaderHint()
+		n, ok := s.host.Meta().Nodes[leader]
+		if !ok {
+			return nil, status.Errorf(codes.Unavailable, "shard %d: no known leader", req.Shard)
+		}
+		c, err := s.conn(n.APIAddr)
+		if err != nil {
+			return nil, err
+		}
+		s.forwarded.add()
+		return pb.NewAdminClient(c).TransferLeader(s.forwardContext(ctx), req)
+	}
+	if req.ToNode != "" {
+		st := s.host.Meta()
+		if _, sh := st.Shard(req.Shard); sh == nil || !slices.Contains(sh.Voters, req.ToNode) {
+			return nil, invalid("to_node: %q is not a voter of shard %d", req.ToNode, req.Shard)
+		}
+	}
+	if req.ToNode == s.host.NodeID() {
+		return &pb.TransferLeaderResponse{Leader: req.ToNode}, nil // already there
+	}
+	if err := r.Group().TransferLeadership(req.ToNode); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "shard %d: leadership transfer: %v", req.Shard, err)
+	}
+	// Report the new leader once this node has heard from it.
+	for i := 0; i < 100; i++ {
+		if leader, _ := r.Group().LeaderHint(); leader != "" && leader != s.host.NodeID() {
+			return &pb.TransferLeaderResponse{Leader: leader}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	leader, _ := r.Group().LeaderHint()
+	return &pb.TransferLeaderResponse{Leader: leader}, nil
+}
+
+// ProposeMeta accepts, from another node, a placement step it observed.
+func (s *Server) ProposeMeta(ctx context.Context, req *pb.ProposeMetaRequest) (*pb.ProposeMetaResponse, error) {
+	var op fsm.MetaOp
+	if err := json.Unmarshal(req.Op, &op); err != nil {
+		return nil, invalid("op: %v", err)
+	}
+	if op.AddNode == nil && op.SetHealth == nil && op.StartMove == nil && op.MoveReady == nil && op.FinishMove == nil {
+		return nil, invalid("op: only placement steps (add_node, set_health, start_move, move_ready, finish_move) may be proposed this way")
+	}
+	err := s.metaCall(ctx, &op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
+		_, err := pb.NewAdminClient(c).ProposeMeta(ctx, req, o)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ProposeMetaResponse{}, nil
+}
+
+// forwardMeta is the host's way to propose a placement step from a node
+// that does not lead the metadata group.
+func (s *Server) forwardMeta(ctx context.Context, op *fsm.MetaOp) error {
+	b, err := fsm.EncodeMetaOp(op)
+	if err != nil {
+		return err
+	}
+	_, err = s.ProposeMeta(ctx, &pb.ProposeMetaRequest{Op: b})
+	return err
 }
 
 // InjectFault cuts Raft links, skews the clock or slows applies on this

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,20 @@ type HostConfig struct {
 	// leaders every CompactInterval (0 turns it off).
 	Compaction      fsm.CompactionPolicy
 	CompactInterval time.Duration
+
+	// SerfAddr is the membership (gossip, TCP and UDP) address, listened on
+	// and advertised; empty runs without membership, so failed nodes are
+	// never replaced (single-process tests).
+	SerfAddr string
+	// Placement is the scheduler's policy: how long a failed node is
+	// waited for, and how many replica moves run at once.
+	Placement fsm.MovePolicy
+	// ScheduleInterval is how often the metadata leader's scheduler looks
+	// for work, and nodes for placement steps to take.
+	ScheduleInterval time.Duration
+	// LeaderSpreadInterval bounds how often one node hands a shard
+	// leadership to a less busy node (0 turns leader spreading off).
+	LeaderSpreadInterval time.Duration
 }
 
 // Unsafe switches off guarantees so that the consistency suite can show
@@ -80,6 +95,10 @@ func DefaultHostConfig() HostConfig {
 		IndexBuilds:     1,
 		Compaction:      fsm.DefaultCompactionPolicy(),
 		CompactInterval: time.Minute,
+
+		Placement:            fsm.MovePolicy{DownAfter: 30 * time.Second, MaxMoves: 2},
+		ScheduleInterval:     time.Second,
+		LeaderSpreadInterval: 10 * time.Second,
 	}
 }
 
@@ -100,6 +119,14 @@ func (c HostConfig) Validate() error {
 		return fmt.Errorf("max_batch_rows (%d) must be at least 1", c.Limits.MaxBatchRows)
 	case c.IndexBuilds < 1 || c.IndexBuilds > 64:
 		return fmt.Errorf("index_builds (%d) must be between 1 and 64", c.IndexBuilds)
+	case c.Placement.DownAfter < time.Second || c.Placement.DownAfter > 24*time.Hour:
+		return fmt.Errorf("down_after (%v) must be between 1s and 24h", c.Placement.DownAfter)
+	case c.Placement.MaxMoves < 1 || c.Placement.MaxMoves > 64:
+		return fmt.Errorf("max_moves (%d) must be between 1 and 64", c.Placement.MaxMoves)
+	case c.ScheduleInterval < 10*time.Millisecond || c.ScheduleInterval > time.Minute:
+		return fmt.Errorf("schedule_interval (%v) must be between 10ms and 1m", c.ScheduleInterval)
+	case c.LeaderSpreadInterval < 0:
+		return fmt.Errorf("leader_spread_interval (%v) must not be negative", c.LeaderSpreadInterval)
 	}
 	return nil
 }
@@ -123,6 +150,12 @@ type Host struct {
 	builds  chan struct{}
 
 	metaCaughtUp atomic.Bool
+
+	members *membership // nil without SerfAddr
+	// forward sends a metadata op to the metadata leader from a node that
+	// is not it (set by the API server, which knows how to reach it).
+	forward    func(context.Context, *fsm.MetaOp) error // guarded by mu
+	lastSpread time.Time                                // placement loop only
 
 	changed chan struct{}
 	done    chan struct{}
@@ -150,6 +183,12 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	// Accept Raft connections at once (they wait in the mux for their
 	// group), so that peers dialling now do not time out and back off.
 	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
+	if cfg.SerfAddr != "" {
+		if h.members, err = startMembership(cfg, h.log); err != nil {
+			h.mux.Close()
+			return nil, err
+		}
+	}
 	// A follower that acknowledged a leader just before this node stopped
 	// promised not to vote for anyone else for a heartbeat timeout; that
 	// promise is what the leader's read lease rests on, and hashicorp/raft
@@ -169,13 +208,17 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	}
 	mg, err := raftnode.New(mc, h.meta, h.mux)
 	if err != nil {
+		if h.members != nil {
+			h.members.close()
+		}
 		h.mux.Close()
 		return nil, err
 	}
 	h.mg = mg
-	h.wg.Add(2)
+	h.wg.Add(3)
 	go h.reconcileLoop()
 	go h.registerLoop()
+	go h.placementLoop()
 	return h, nil
 }
 
@@ -206,6 +249,9 @@ func (h *Host) Close() error {
 	h.mu.Unlock()
 	wg.Wait()
 	err := h.mg.Shutdown()
+	if h.members != nil {
+		h.members.close()
+	}
 	h.mux.Close()
 	return err
 }
@@ -325,8 +371,9 @@ func (h *Host) Join(ctx context.Context, n fsm.NodeInfo) error {
 	return h.ProposeMeta(ctx, &fsm.MetaOp{AddNode: &n})
 }
 
-// registerLoop makes sure the metadata records this node (and, on the
-// leader, every static peer), retrying until it does.
+// registerLoop makes sure the metadata records this node as it is now
+// (addresses may change across restarts) and, on the leader, every static
+// peer, retrying until it does.
 func (h *Host) registerLoop() {
 	defer h.wg.Done()
 	t := time.NewTicker(200 * time.Millisecond)
@@ -337,22 +384,63 @@ func (h *Host) registerLoop() {
 			return
 		case <-t.C:
 		}
-		if !h.mg.IsLeader() {
-			continue
-		}
 		st := h.meta.State()
-		want := append([]fsm.NodeInfo{{ID: h.cfg.NodeID, RaftAddr: h.cfg.RaftAddr, APIAddr: h.cfg.APIAddr}}, h.cfg.Peers...)
-		for _, n := range want {
-			if cur, ok := st.Nodes[n.ID]; ok && *cur == n {
-				continue
+		self := h.self()
+		leader := h.mg.IsLeader()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A node that is not recorded yet is added by the leader (a static
+		// peer) or by Join; once recorded, it keeps its own record current.
+		if cur, ok := st.Nodes[self.ID]; (ok && *cur != self && h.MetaCaughtUp()) || (!ok && leader) {
+			if err := h.proposeMeta(ctx, &fsm.MetaOp{AddNode: &self}); err != nil {
+				h.log.Debug("register node", "err", err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := h.ProposeMeta(ctx, &fsm.MetaOp{AddNode: &n}); err != nil {
-				h.log.Debug("register node", "node", n.ID, "err", err)
-			}
-			cancel()
 		}
+		if leader {
+			for _, n := range h.cfg.Peers {
+				if _, ok := st.Nodes[n.ID]; ok {
+					continue
+				}
+				if err := h.ProposeMeta(ctx, &fsm.MetaOp{AddNode: &n}); err != nil {
+					h.log.Debug("register peer", "node", n.ID, "err", err)
+				}
+			}
+		}
+		cancel()
 	}
+}
+
+// self is this node's metadata record.
+func (h *Host) self() fsm.NodeInfo {
+	n := fsm.NodeInfo{ID: h.cfg.NodeID, RaftAddr: h.cfg.RaftAddr, APIAddr: h.cfg.APIAddr}
+	if h.members != nil {
+		n.SerfAddr = h.members.addr
+	}
+	return n
+}
+
+// SetMetaForwarder gives the host a way to reach the metadata leader from
+// any node, for the placement steps a node observes on its own.
+func (h *Host) SetMetaForwarder(f func(context.Context, *fsm.MetaOp) error) {
+	h.mu.Lock()
+	h.forward = f
+	h.mu.Unlock()
+}
+
+// proposeMeta proposes a metadata op here if this node leads the metadata
+// group, else through the forwarder.
+func (h *Host) proposeMeta(ctx context.Context, op *fsm.MetaOp) error {
+	err := h.ProposeMeta(ctx, op)
+	var nl *NotLeaderError
+	if !errors.As(err, &nl) {
+		return err
+	}
+	h.mu.Lock()
+	f := h.forward
+	h.mu.Unlock()
+	if f == nil {
+		return err
+	}
+	return f(ctx, op)
 }
 
 // reconcileLoop starts the replicas the metadata assigns to this node and
@@ -383,7 +471,7 @@ func (h *Host) reconcile() {
 	for _, name := range names {
 		c := st.Collections[name]
 		for _, sh := range c.Shards {
-			if !contains(sh.Voters, h.cfg.NodeID) && !contains(sh.NonVoters, h.cfg.NodeID) {
+			if !sh.Holds(h.cfg.NodeID) {
 				continue
 			}
 			want[sh.ID] = true
@@ -414,7 +502,38 @@ func (h *Host) reconcile() {
 		if err := os.RemoveAll(dir); err != nil {
 			h.log.Error("remove dropped replica", "dir", dir, "err", err)
 		}
-		h.log.Info("removed replica of a dropped collection", "shard", r.ShardID())
+		h.log.Info("removed a replica no longer placed here", "shard", r.ShardID())
+	}
+	h.removeOrphans(st, want)
+}
+
+// removeOrphans deletes the data of replicas this node holds on disk but no
+// longer runs or is placed on: a node that was down while its replicas
+// were rebuilt elsewhere, or while a collection was dropped, comes back to
+// such directories. Only once the metadata has caught up since the start,
+// so that an old view never looks like a removal.
+func (h *Host) removeOrphans(st fsm.MetaState, want map[uint64]bool) {
+	if !h.MetaCaughtUp() {
+		return
+	}
+	entries, err := os.ReadDir(filepath.Join(h.cfg.DataDir, "shards"))
+	if err != nil {
+		return // none yet
+	}
+	for _, e := range entries {
+		id, err := strconv.ParseUint(e.Name(), 10, 64)
+		if err != nil || !e.IsDir() || want[id] || h.Replica(id) != nil {
+			continue
+		}
+		if _, sh := st.Shard(id); sh != nil && sh.Holds(h.cfg.NodeID) {
+			continue
+		}
+		dir := h.replicaDir(id)
+		if err := os.RemoveAll(dir); err != nil {
+			h.log.Error("remove replica no longer placed here", "dir", dir, "err", err)
+			continue
+		}
+		h.log.Info("removed the data of a replica no longer placed here", "shard", id)
 	}
 }
 

@@ -91,6 +91,23 @@ created (collection create --replicas). raftvec status --all shows the new
 replica's suffrage and lag.`,
 			run: runReplicaAdd,
 		},
+		"replica move": {
+			usage: "replica move SHARD --from N --to M",
+			about: `Moves shard SHARD's voting replica from node N to node M, in the steps the
+placement scheduler uses after a failure or a join: M starts an empty
+replica and catches up as a non-voter, is promoted to voter, N is removed,
+and N deletes its copy only once the move is recorded as finished. The
+command returns when the move is recorded; raftvec status lists it until it
+finishes. Shard ids are in raftvec collection describe and raftvec status.`,
+			run: runReplicaMove,
+		},
+		"leader transfer": {
+			usage: "leader transfer SHARD [--to N]",
+			about: `Hands shard SHARD's leadership to voter N (or, without --to, to the most
+up-to-date voter) and prints the new leader. The old leader gives up its
+read lease first. The cluster also spreads leaders on its own.`,
+			run: runLeaderTransfer,
+		},
 		"insert": {
 			usage: "insert NAME --file rows.jsonl | --random N [flags]",
 			about: insertAbout("Inserts", "A key that already exists is an error (use upsert to replace rows)."),
@@ -233,7 +250,8 @@ unit vectors that depend only on --seed and the id.`
 // subcommands as the error for a missing one lists them.
 var commandGroups = map[string]string{
 	"collection": "create, list, describe or drop",
-	"replica":    "add",
+	"replica":    "add or move",
+	"leader":     "transfer",
 	"partition":  "create, drop or list",
 	"index":      "create, describe or drop",
 }

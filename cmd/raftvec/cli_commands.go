@@ -207,6 +207,67 @@ func runReplicaAdd(e *cliEnv, name string, args []string) error {
 	return nil
 }
 
+func runReplicaMove(e *cliEnv, name string, args []string) error {
+	fs, cf := e.newFlags(name, defaultTimeout)
+	from := fs.String("from", "", "node whose voting replica moves")
+	to := fs.String("to", "", "node that receives it")
+	pos, err := e.parseFlags(fs, name, args, "SHARD")
+	if err != nil {
+		return err
+	}
+	shardID, err := strconv.ParseUint(pos[0], 10, 64)
+	if err != nil || shardID == 0 {
+		return fmt.Errorf("%s: SHARD: %q is not a shard id (a positive integer)", name, pos[0])
+	}
+	if *from == "" || *to == "" {
+		return fmt.Errorf("%s: --from and --to are both required", name)
+	}
+	c, err := e.dial(cf)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := e.ctxFor(cf)
+	defer cancel()
+	if err := c.MoveReplica(ctx, shardID, *from, *to); err != nil {
+		return apiErr(err, cf)
+	}
+	if cf.json {
+		return e.printJSON(&pb.MoveReplicaResponse{})
+	}
+	fmt.Fprintf(e.stdout, "moving shard %d's replica from %s to %s; raftvec status lists the move until it finishes\n", shardID, *from, *to)
+	return nil
+}
+
+func runLeaderTransfer(e *cliEnv, name string, args []string) error {
+	fs, cf := e.newFlags(name, defaultTimeout)
+	to := fs.String("to", "", "voter to hand leadership to (default: the most up-to-date voter)")
+	pos, err := e.parseFlags(fs, name, args, "SHARD")
+	if err != nil {
+		return err
+	}
+	shardID, err := strconv.ParseUint(pos[0], 10, 64)
+	if err != nil || shardID == 0 {
+		return fmt.Errorf("%s: SHARD: %q is not a shard id (a positive integer)", name, pos[0])
+	}
+	c, err := e.dial(cf)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := e.ctxFor(cf)
+	defer cancel()
+	leader, err := c.TransferLeader(ctx, shardID, *to)
+	if err != nil {
+		return apiErr(err, cf)
+	}
+	if cf.json {
+		return e.printJSON(&pb.TransferLeaderResponse{Leader: leader})
+	}
+	fmt.Fprintf(e.stdout, "shard %d is now led by %s\n", shardID, dash(leader))
+	return nil
+}
+
 // describe fetches a collection's schema in the form row parsing uses.
 func describe(ctx context.Context, c *client.Client, cf *commonFlags, collection string) (*rowSchema, error) {
 	d, err := c.DescribeCollection(ctx, collection)
@@ -640,20 +701,32 @@ func printStatus(out io.Writer, resps []*pb.StatusResponse) {
 	for _, r := range resps {
 		groups = append(groups, r.Groups...)
 	}
-	// Leaders held, as far as the answering nodes can tell (all of them
-	// with --all).
-	leads := map[string]int{}
-	for _, g := range groups {
-		if strings.HasPrefix(g.Group, "shard-") && strings.EqualFold(g.Role, "leader") {
-			leads[g.Node]++
-		}
-	}
+	// LEADS is what each node gossips about itself; STATE is what the
+	// membership layer last recorded (alive, failed), and since when.
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tAPI\tRAFT\tSTATE\tMETADATA\tSHARDS\tLEADS")
 	for _, n := range resps[0].Nodes {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", n.Id, n.ApiAddr, n.RaftAddr, dash(n.State), dash(n.MetadataRole), n.ShardsHeld, leads[n.Id])
+		state := dash(n.State)
+		if n.StateSinceUnixMs > 0 && n.State != "alive" {
+			state += " for " + time.Since(time.UnixMilli(n.StateSinceUnixMs)).Round(time.Second).String()
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", n.Id, n.ApiAddr, n.RaftAddr, state, dash(n.MetadataRole), n.ShardsHeld, n.LeadersHeld)
 	}
 	w.Flush()
+	if moves := resps[0].Moves; len(moves) > 0 {
+		fmt.Fprintln(out)
+		w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "MOVE\tCOLLECTION\tFROM\tTO\tSTEP\tREASON\tRUNNING")
+		for _, m := range moves {
+			step := "new replica catching up"
+			if m.Ready {
+				step = "promoting, removing old"
+			}
+			fmt.Fprintf(w, "shard-%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Shard, m.Collection, m.From, m.To, step, m.Reason,
+				time.Since(time.UnixMilli(m.StartedUnixMs)).Round(time.Second))
+		}
+		w.Flush()
+	}
 	slices.SortStableFunc(groups, func(a, b *pb.GroupStatus) int {
 		if c := strings.Compare(a.Group, b.Group); c != 0 {
 			return c

@@ -17,7 +17,7 @@ import (
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "./data/dev", "parent of the nodes' data directories")
-	basePort := fs.Int("base-port", 7400, "node i listens on base+10*i (API), +1 (Raft), +2 (HTTP)")
+	basePort := fs.Int("base-port", 7400, "node i listens on base+10*i (API), +1 (Raft), +2 (HTTP), +3 (Serf)")
 	nodes := fs.Int("nodes", 3, "number of nodes (1 to 9)")
 	extra := fs.String("server-args", "", "extra flags passed to every 'raftvec server'")
 	if err := fs.Parse(args); err != nil {
@@ -30,13 +30,13 @@ func runDev(args []string) error {
 	if err != nil {
 		return err
 	}
-	type node struct{ id, api, raft, http, dir string }
+	type node struct{ id, api, raft, http, serf, dir string }
 	var ns []node
 	var peers []string
 	for i := 0; i < *nodes; i++ {
 		p := *basePort + 10*i
 		n := node{id: fmt.Sprintf("n%d", i+1), api: fmt.Sprintf("127.0.0.1:%d", p), raft: fmt.Sprintf("127.0.0.1:%d", p+1),
-			http: fmt.Sprintf("127.0.0.1:%d", p+2), dir: filepath.Join(*dataDir, fmt.Sprintf("n%d", i+1))}
+			http: fmt.Sprintf("127.0.0.1:%d", p+2), serf: fmt.Sprintf("127.0.0.1:%d", p+3), dir: filepath.Join(*dataDir, fmt.Sprintf("n%d", i+1))}
 		ns = append(ns, n)
 		peers = append(peers, fmt.Sprintf("%s=%s/%s", n.id, n.raft, n.api))
 	}
@@ -52,7 +52,7 @@ func runDev(args []string) error {
 			return err
 		}
 		a := []string{"server", "--node-id", n.id, "--data-dir", n.dir, "--api-addr", n.api, "--raft-addr", n.raft,
-			"--http-addr", n.http, "--peers", strings.Join(peers, ",")}
+			"--http-addr", n.http, "--serf-addr", n.serf, "--peers", strings.Join(peers, ",")}
 		if *extra != "" {
 			a = append(a, strings.Fields(*extra)...)
 		}

@@ -56,7 +56,7 @@ func startProcs(t *testing.T, n int) []*proc {
 			t.Fatal(err)
 		}
 		p.cmd = exec.Command(bin, "server", "--node-id", p.id, "--data-dir", filepath.Join(dir, p.id),
-			"--api-addr", p.api, "--raft-addr", raftAddrs[i], "--http-addr", "", "--peers", strings.Join(peers, ","),
+			"--api-addr", p.api, "--raft-addr", raftAddrs[i], "--http-addr", "", "--serf-addr", freePort(t), "--peers", strings.Join(peers, ","),
 			"--heartbeat-timeout", "300ms", "--election-timeout", "300ms", "--lease-drift-margin", "50ms", "--tick-interval", "50ms")
 		p.cmd.Stdout, p.cmd.Stderr = logf, logf
 		if err := p.cmd.Start(); err != nil {

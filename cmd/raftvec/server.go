@@ -32,6 +32,9 @@ type serverFlags struct {
 	APIAddr        string        `json:"api_addr"`
 	RaftAddr       string        `json:"raft_addr"`
 	HTTPAddr       string        `json:"http_addr"`
+	SerfAddr       string        `json:"serf_addr"`
+	DownAfter      time.Duration `json:"down_after"`
+	MaxMoves       int           `json:"max_moves"`
 	Peers          string        `json:"peers"`
 	Bootstrap      bool          `json:"bootstrap"`
 	Join           string        `json:"join"`
@@ -53,7 +56,8 @@ type serverFlags struct {
 func defaultServerFlags() serverFlags {
 	d := shard.DefaultHostConfig()
 	return serverFlags{
-		NodeID: "n1", DataDir: "./data/n1", APIAddr: "127.0.0.1:7400", RaftAddr: "127.0.0.1:7401", HTTPAddr: "127.0.0.1:7402",
+		NodeID: "n1", DataDir: "./data/n1", APIAddr: "127.0.0.1:7400", RaftAddr: "127.0.0.1:7401", HTTPAddr: "127.0.0.1:7402", SerfAddr: "127.0.0.1:7403",
+		DownAfter: d.Placement.DownAfter, MaxMoves: d.Placement.MaxMoves,
 		SealRows: uint(d.SealRows), TickInterval: d.TickInterval, Heartbeat: d.Raft.HeartbeatTimeout, Election: d.Raft.ElectionTimeout,
 		LeaseMargin: d.Raft.LeaseDriftMargin, SnapThreshold: d.Raft.SnapshotThreshold, TrailingLogs: d.Raft.TrailingLogs,
 		LogLevel: "info", MaxBatchRows: d.Limits.MaxBatchRows,
@@ -93,6 +97,9 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.StringVar(&sf.APIAddr, "api-addr", sf.APIAddr, "gRPC API address (listen and advertise)")
 	fs.StringVar(&sf.RaftAddr, "raft-addr", sf.RaftAddr, "Raft address shared by all groups (listen and advertise)")
 	fs.StringVar(&sf.HTTPAddr, "http-addr", sf.HTTPAddr, "HTTP address for /healthz and /debug/pprof ('' to disable)")
+	fs.StringVar(&sf.SerfAddr, "serf-addr", sf.SerfAddr, "membership (gossip) address, TCP and UDP, listen and advertise ('' runs without membership: failed nodes are never replaced)")
+	fs.DurationVar(&sf.DownAfter, "down-after", sf.DownAfter, "how long a node must be failed before its replicas are rebuilt on other nodes")
+	fs.IntVar(&sf.MaxMoves, "max-moves", sf.MaxMoves, "replica moves in progress at once, cluster-wide")
 	fs.StringVar(&sf.Peers, "peers", sf.Peers, "static initial cluster: id=raft_addr/api_addr,... (the same on every node)")
 	fs.BoolVar(&sf.Bootstrap, "bootstrap", sf.Bootstrap, "start a new one-node cluster if this node has no state")
 	fs.StringVar(&sf.Join, "join", sf.Join, "API address of a member to join through")
@@ -157,7 +164,8 @@ func runServer(args []string) error {
 		return err
 	}
 	hc := shard.DefaultHostConfig()
-	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr = sf.NodeID, sf.DataDir, sf.RaftAddr, sf.APIAddr
+	hc.NodeID, hc.DataDir, hc.RaftAddr, hc.APIAddr, hc.SerfAddr = sf.NodeID, sf.DataDir, sf.RaftAddr, sf.APIAddr, sf.SerfAddr
+	hc.Placement.DownAfter, hc.Placement.MaxMoves = sf.DownAfter, sf.MaxMoves
 	hc.Peers, hc.Bootstrap = peers, sf.Bootstrap
 	hc.SealRows, hc.TickInterval = uint32(sf.SealRows), sf.TickInterval
 	hc.Raft.HeartbeatTimeout, hc.Raft.ElectionTimeout, hc.Raft.LeaseDriftMargin = sf.Heartbeat, sf.Election, sf.LeaseMargin
@@ -208,7 +216,7 @@ func runServer(args []string) error {
 			}
 		}()
 	}
-	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "data", sf.DataDir)
+	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "serf", sf.SerfAddr, "data", sf.DataDir)
 	if sf.Join != "" {
 		go joinCluster(logger, sf)
 	}

@@ -68,6 +68,7 @@ type Node struct {
 	ID       string
 	APIAddr  string
 	RaftAddr string
+	SerfAddr string
 	DataDir  string
 	LogPath  string
 }
@@ -111,7 +112,7 @@ func New(cfg Config) (*Cluster, error) {
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2 * cfg.Nodes)
+	ports, err := freePorts(3 * cfg.Nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +121,9 @@ func New(cfg Config) (*Cluster, error) {
 	for i := range cfg.Nodes {
 		n := Node{
 			ID:       fmt.Sprintf("n%d", i+1),
-			APIAddr:  ports[2*i],
-			RaftAddr: ports[2*i+1],
+			APIAddr:  ports[3*i],
+			RaftAddr: ports[3*i+1],
+			SerfAddr: ports[3*i+2],
 		}
 		n.DataDir = filepath.Join(cfg.DataDir, n.ID)
 		n.LogPath = filepath.Join(cfg.LogDir, n.ID+".log")
@@ -222,7 +224,7 @@ func (c *Cluster) Start(i int) error {
 	}
 	fmt.Fprintf(f, "--- jepsen: starting %s at %s ---\n", p.node.ID, time.Now().UTC().Format(time.RFC3339Nano))
 	args := []string{"server", "--node-id", p.node.ID, "--data-dir", p.node.DataDir,
-		"--api-addr", p.node.APIAddr, "--raft-addr", p.node.RaftAddr, "--http-addr", "",
+		"--api-addr", p.node.APIAddr, "--raft-addr", p.node.RaftAddr, "--http-addr", "", "--serf-addr", p.node.SerfAddr,
 		"--peers", c.peers, "--enable-fault-injection"}
 	args = append(args, c.cfg.Args...)
 	cmd := exec.Command(c.cfg.Binary, args...)
@@ -445,4 +447,26 @@ func sortedKeys[V any](m map[int]V) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Describe returns collection's shards and their replicas.
+func (c *Cluster) Describe(ctx context.Context, collection string) (*pb.DescribeCollectionResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.admin.DescribeCollection(ctx, collection)
+}
+
+// MoveReplica starts moving shard's voter from node from to node to.
+func (c *Cluster) MoveReplica(ctx context.Context, shard uint64, from, to string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.admin.MoveReplica(ctx, shard, from, to)
+}
+
+// TransferLeader hands shard's leadership to voter to and returns the new
+// leader.
+func (c *Cluster) TransferLeader(ctx context.Context, shard uint64, to string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.admin.TransferLeader(ctx, shard, to)
 }

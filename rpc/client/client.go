@@ -397,6 +397,36 @@ func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) error {
 }
 
 // AddReplica places a replica of a collection's shards on a node;
+// MoveReplica starts moving a shard's voting replica from one node to
+// another; it returns once the move is recorded (Status lists it until it
+// finishes).
+func (c *Client) MoveReplica(ctx context.Context, shard uint64, from, to string) error {
+	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.MoveReplicaResponse, error) {
+		cc, err := c.conn(c.current())
+		if err != nil {
+			return nil, err
+		}
+		return pb.NewAdminClient(cc).MoveReplica(ctx, &pb.MoveReplicaRequest{Shard: shard, FromNode: from, ToNode: to}, o...)
+	})
+	return err
+}
+
+// TransferLeader hands a shard's leadership to voter to (any up-to-date
+// voter if empty) and returns the new leader.
+func (c *Client) TransferLeader(ctx context.Context, shard uint64, to string) (string, error) {
+	resp, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.TransferLeaderResponse, error) {
+		cc, err := c.conn(c.current())
+		if err != nil {
+			return nil, err
+		}
+		return pb.NewAdminClient(cc).TransferLeader(ctx, &pb.TransferLeaderRequest{Shard: shard, ToNode: to}, o...)
+	})
+	if err != nil {
+		return "", err
+	}
+	return resp.Leader, nil
+}
+
 // nonVoter makes it an analytics replica.
 func (c *Client) AddReplica(ctx context.Context, collection, node string, nonVoter bool) error {
 	_, err := call(ctx, c, func(r pb.RaftVecClient, ctx context.Context, o ...grpc.CallOption) (*pb.AddReplicaResponse, error) {

@@ -3084,9 +3084,13 @@ type NodeStatus struct {
 	// shards_held is how many shard replicas the metadata places on the node.
 	ShardsHeld uint32 `protobuf:"varint,5,opt,name=shards_held,json=shardsHeld,proto3" json:"shards_held,omitempty"`
 	// metadata_role is voter or nonvoter in the metadata group.
-	MetadataRole  string `protobuf:"bytes,6,opt,name=metadata_role,json=metadataRole,proto3" json:"metadata_role,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MetadataRole string `protobuf:"bytes,6,opt,name=metadata_role,json=metadataRole,proto3" json:"metadata_role,omitempty"`
+	// leaders_held is how many shard leaders the node reports holding.
+	LeadersHeld uint32 `protobuf:"varint,7,opt,name=leaders_held,json=leadersHeld,proto3" json:"leaders_held,omitempty"`
+	// state_since_unix_ms is when the node entered its state.
+	StateSinceUnixMs int64 `protobuf:"varint,8,opt,name=state_since_unix_ms,json=stateSinceUnixMs,proto3" json:"state_since_unix_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *NodeStatus) Reset() {
@@ -3161,6 +3165,113 @@ func (x *NodeStatus) GetMetadataRole() string {
 	return ""
 }
 
+func (x *NodeStatus) GetLeadersHeld() uint32 {
+	if x != nil {
+		return x.LeadersHeld
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetStateSinceUnixMs() int64 {
+	if x != nil {
+		return x.StateSinceUnixMs
+	}
+	return 0
+}
+
+type MoveStatus struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Shard      uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Collection string                 `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	From       string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To         string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	Reason     string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// ready means the new replica has caught up and is being promoted.
+	Ready         bool  `protobuf:"varint,6,opt,name=ready,proto3" json:"ready,omitempty"`
+	StartedUnixMs int64 `protobuf:"varint,7,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveStatus) Reset() {
+	*x = MoveStatus{}
+	mi := &file_raftvec_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveStatus) ProtoMessage() {}
+
+func (x *MoveStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveStatus.ProtoReflect.Descriptor instead.
+func (*MoveStatus) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *MoveStatus) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *MoveStatus) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *MoveStatus) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *MoveStatus) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *MoveStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *MoveStatus) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+func (x *MoveStatus) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
 type GroupStatus struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Group        string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
@@ -3187,7 +3298,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3310,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3323,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{45}
+	return file_raftvec_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -3334,14 +3445,15 @@ type StatusResponse struct {
 	Groups []*GroupStatus         `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
 	Kernel string                 `protobuf:"bytes,4,opt,name=kernel,proto3" json:"kernel,omitempty"`
 	// index_builder is the backend that builds indexes, e.g. "cpu (avx2)".
-	IndexBuilder  string `protobuf:"bytes,5,opt,name=index_builder,json=indexBuilder,proto3" json:"index_builder,omitempty"`
+	IndexBuilder  string        `protobuf:"bytes,5,opt,name=index_builder,json=indexBuilder,proto3" json:"index_builder,omitempty"`
+	Moves         []*MoveStatus `protobuf:"bytes,6,rep,name=moves,proto3" json:"moves,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3353,7 +3465,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3366,7 +3478,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{46}
+	return file_raftvec_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -3404,6 +3516,13 @@ func (x *StatusResponse) GetIndexBuilder() string {
 	return ""
 }
 
+func (x *StatusResponse) GetMoves() []*MoveStatus {
+	if x != nil {
+		return x.Moves
+	}
+	return nil
+}
+
 type JoinRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
@@ -3415,7 +3534,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3427,7 +3546,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3440,7 +3559,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{47}
+	return file_raftvec_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -3472,7 +3591,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3484,7 +3603,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3497,7 +3616,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{48}
+	return file_raftvec_proto_rawDescGZIP(), []int{49}
 }
 
 type AddReplicaRequest struct {
@@ -3511,7 +3630,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3523,7 +3642,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3536,7 +3655,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{49}
+	return file_raftvec_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -3568,7 +3687,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[50]
+	mi := &file_raftvec_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3580,7 +3699,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[50]
+	mi := &file_raftvec_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3593,7 +3712,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{50}
+	return file_raftvec_proto_rawDescGZIP(), []int{51}
 }
 
 type InjectFaultRequest struct {
@@ -3617,7 +3736,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[51]
+	mi := &file_raftvec_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3629,7 +3748,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[51]
+	mi := &file_raftvec_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3642,7 +3761,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{51}
+	return file_raftvec_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -3694,6 +3813,280 @@ func (x *InjectFaultRequest) GetSetApplyDelay() bool {
 	return false
 }
 
+type MoveReplicaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	FromNode      string                 `protobuf:"bytes,2,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
+	ToNode        string                 `protobuf:"bytes,3,opt,name=to_node,json=toNode,proto3" json:"to_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveReplicaRequest) Reset() {
+	*x = MoveReplicaRequest{}
+	mi := &file_raftvec_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicaRequest) ProtoMessage() {}
+
+func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicaRequest.ProtoReflect.Descriptor instead.
+func (*MoveReplicaRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *MoveReplicaRequest) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *MoveReplicaRequest) GetFromNode() string {
+	if x != nil {
+		return x.FromNode
+	}
+	return ""
+}
+
+func (x *MoveReplicaRequest) GetToNode() string {
+	if x != nil {
+		return x.ToNode
+	}
+	return ""
+}
+
+type MoveReplicaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveReplicaResponse) Reset() {
+	*x = MoveReplicaResponse{}
+	mi := &file_raftvec_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicaResponse) ProtoMessage() {}
+
+func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicaResponse.ProtoReflect.Descriptor instead.
+func (*MoveReplicaResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{54}
+}
+
+type TransferLeaderRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// to_node empty lets Raft pick the most up-to-date voter.
+	ToNode        string `protobuf:"bytes,2,opt,name=to_node,json=toNode,proto3" json:"to_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferLeaderRequest) Reset() {
+	*x = TransferLeaderRequest{}
+	mi := &file_raftvec_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeaderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeaderRequest) ProtoMessage() {}
+
+func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
+func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *TransferLeaderRequest) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *TransferLeaderRequest) GetToNode() string {
+	if x != nil {
+		return x.ToNode
+	}
+	return ""
+}
+
+type TransferLeaderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Leader        string                 `protobuf:"bytes,1,opt,name=leader,proto3" json:"leader,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferLeaderResponse) Reset() {
+	*x = TransferLeaderResponse{}
+	mi := &file_raftvec_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeaderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeaderResponse) ProtoMessage() {}
+
+func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
+func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *TransferLeaderResponse) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+type ProposeMetaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// op is a JSON metadata op; only placement steps are accepted.
+	Op            []byte `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeMetaRequest) Reset() {
+	*x = ProposeMetaRequest{}
+	mi := &file_raftvec_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeMetaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeMetaRequest) ProtoMessage() {}
+
+func (x *ProposeMetaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeMetaRequest.ProtoReflect.Descriptor instead.
+func (*ProposeMetaRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ProposeMetaRequest) GetOp() []byte {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+type ProposeMetaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeMetaResponse) Reset() {
+	*x = ProposeMetaResponse{}
+	mi := &file_raftvec_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeMetaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeMetaResponse) ProtoMessage() {}
+
+func (x *ProposeMetaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeMetaResponse.ProtoReflect.Descriptor instead.
+func (*ProposeMetaResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{58}
+}
+
 type InjectFaultResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	BlockedRaftAddrs []string               `protobuf:"bytes,1,rep,name=blocked_raft_addrs,json=blockedRaftAddrs,proto3" json:"blocked_raft_addrs,omitempty"`
@@ -3703,7 +4096,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[52]
+	mi := &file_raftvec_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3715,7 +4108,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[52]
+	mi := &file_raftvec_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3728,7 +4121,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{52}
+	return file_raftvec_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -3981,7 +4374,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06shards\x18\x01 \x03(\v2\x16.raftvec.v1.ShardRouteR\x06shards\x12\x1d\n" +
 	"\n" +
 	"varchar_pk\x18\x02 \x01(\bR\tvarcharPk\"\x0f\n" +
-	"\rStatusRequest\"\xb0\x01\n" +
+	"\rStatusRequest\"\x82\x02\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
@@ -3990,7 +4383,20 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x1f\n" +
 	"\vshards_held\x18\x05 \x01(\rR\n" +
 	"shardsHeld\x12#\n" +
-	"\rmetadata_role\x18\x06 \x01(\tR\fmetadataRole\"\xc7\x03\n" +
+	"\rmetadata_role\x18\x06 \x01(\tR\fmetadataRole\x12!\n" +
+	"\fleaders_held\x18\a \x01(\rR\vleadersHeld\x12-\n" +
+	"\x13state_since_unix_ms\x18\b \x01(\x03R\x10stateSinceUnixMs\"\xbc\x01\n" +
+	"\n" +
+	"MoveStatus\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x02 \x01(\tR\n" +
+	"collection\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\tR\x02to\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05ready\x18\x06 \x01(\bR\x05ready\x12&\n" +
+	"\x0fstarted_unix_ms\x18\a \x01(\x03R\rstartedUnixMs\"\xc7\x03\n" +
 	"\vGroupStatus\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1e\n" +
 	"\n" +
@@ -4010,13 +4416,14 @@ const file_raftvec_proto_rawDesc = "" +
 	"\bsuffrage\x18\r \x01(\tR\bsuffrage\x12\x15\n" +
 	"\x06lag_ms\x18\x0e \x01(\x03R\x05lagMs\x12)\n" +
 	"\x10indexed_segments\x18\x0f \x01(\rR\x0findexedSegments\x12'\n" +
-	"\x0fsealed_segments\x18\x10 \x01(\rR\x0esealedSegments\"\xc0\x01\n" +
+	"\x0fsealed_segments\x18\x10 \x01(\rR\x0esealedSegments\"\xee\x01\n" +
 	"\x0eStatusResponse\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12,\n" +
 	"\x05nodes\x18\x02 \x03(\v2\x16.raftvec.v1.NodeStatusR\x05nodes\x12/\n" +
 	"\x06groups\x18\x03 \x03(\v2\x17.raftvec.v1.GroupStatusR\x06groups\x12\x16\n" +
 	"\x06kernel\x18\x04 \x01(\tR\x06kernel\x12#\n" +
-	"\rindex_builder\x18\x05 \x01(\tR\findexBuilder\"^\n" +
+	"\rindex_builder\x18\x05 \x01(\tR\findexBuilder\x12,\n" +
+	"\x05moves\x18\x06 \x03(\v2\x16.raftvec.v1.MoveStatusR\x05moves\"^\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
@@ -4037,7 +4444,20 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fclock_offset_ms\x18\x04 \x01(\x03R\rclockOffsetMs\x12(\n" +
 	"\x10set_clock_offset\x18\x05 \x01(\bR\x0esetClockOffset\x12$\n" +
 	"\x0eapply_delay_ms\x18\x06 \x01(\rR\fapplyDelayMs\x12&\n" +
-	"\x0fset_apply_delay\x18\a \x01(\bR\rsetApplyDelay\"C\n" +
+	"\x0fset_apply_delay\x18\a \x01(\bR\rsetApplyDelay\"`\n" +
+	"\x12MoveReplicaRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x1b\n" +
+	"\tfrom_node\x18\x02 \x01(\tR\bfromNode\x12\x17\n" +
+	"\ato_node\x18\x03 \x01(\tR\x06toNode\"\x15\n" +
+	"\x13MoveReplicaResponse\"F\n" +
+	"\x15TransferLeaderRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x17\n" +
+	"\ato_node\x18\x02 \x01(\tR\x06toNode\"0\n" +
+	"\x16TransferLeaderResponse\x12\x16\n" +
+	"\x06leader\x18\x01 \x01(\tR\x06leader\"$\n" +
+	"\x12ProposeMetaRequest\x12\x0e\n" +
+	"\x02op\x18\x01 \x01(\fR\x02op\"\x15\n" +
+	"\x13ProposeMetaResponse\"C\n" +
 	"\x13InjectFaultResponse\x12,\n" +
 	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs*q\n" +
 	"\tFieldType\x12\x1a\n" +
@@ -4083,12 +4503,15 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse\x12?\n" +
 	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse\x12K\n" +
 	"\n" +
-	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xdf\x01\n" +
+	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xd8\x03\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
 	"AddReplica\x12\x1d.raftvec.v1.AddReplicaRequest\x1a\x1e.raftvec.v1.AddReplicaResponse\x12N\n" +
-	"\vInjectFault\x12\x1e.raftvec.v1.InjectFaultRequest\x1a\x1f.raftvec.v1.InjectFaultResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
+	"\vInjectFault\x12\x1e.raftvec.v1.InjectFaultRequest\x1a\x1f.raftvec.v1.InjectFaultResponse\x12N\n" +
+	"\vMoveReplica\x12\x1e.raftvec.v1.MoveReplicaRequest\x1a\x1f.raftvec.v1.MoveReplicaResponse\x12W\n" +
+	"\x0eTransferLeader\x12!.raftvec.v1.TransferLeaderRequest\x1a\".raftvec.v1.TransferLeaderResponse\x12N\n" +
+	"\vProposeMeta\x12\x1e.raftvec.v1.ProposeMetaRequest\x1a\x1f.raftvec.v1.ProposeMetaResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
 
 var (
 	file_raftvec_proto_rawDescOnce sync.Once
@@ -4103,7 +4526,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -4153,14 +4576,21 @@ var file_raftvec_proto_goTypes = []any{
 	(*GetRoutingResponse)(nil),         // 45: raftvec.v1.GetRoutingResponse
 	(*StatusRequest)(nil),              // 46: raftvec.v1.StatusRequest
 	(*NodeStatus)(nil),                 // 47: raftvec.v1.NodeStatus
-	(*GroupStatus)(nil),                // 48: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 49: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 50: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 51: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 52: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 53: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 54: raftvec.v1.InjectFaultRequest
-	(*InjectFaultResponse)(nil),        // 55: raftvec.v1.InjectFaultResponse
+	(*MoveStatus)(nil),                 // 48: raftvec.v1.MoveStatus
+	(*GroupStatus)(nil),                // 49: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 50: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 51: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 52: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 53: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 54: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 55: raftvec.v1.InjectFaultRequest
+	(*MoveReplicaRequest)(nil),         // 56: raftvec.v1.MoveReplicaRequest
+	(*MoveReplicaResponse)(nil),        // 57: raftvec.v1.MoveReplicaResponse
+	(*TransferLeaderRequest)(nil),      // 58: raftvec.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil),     // 59: raftvec.v1.TransferLeaderResponse
+	(*ProposeMetaRequest)(nil),         // 60: raftvec.v1.ProposeMetaRequest
+	(*ProposeMetaResponse)(nil),        // 61: raftvec.v1.ProposeMetaResponse
+	(*InjectFaultResponse)(nil),        // 62: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -4188,58 +4618,65 @@ var file_raftvec_proto_depIdxs = []int32{
 	5,  // 22: raftvec.v1.ReadTsRequest.read:type_name -> raftvec.v1.ReadOptions
 	44, // 23: raftvec.v1.GetRoutingResponse.shards:type_name -> raftvec.v1.ShardRoute
 	47, // 24: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	48, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	6,  // 26: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 27: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 28: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 29: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 30: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 31: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 32: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 33: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 34: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	46, // 35: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	35, // 36: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	37, // 37: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	39, // 38: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	24, // 39: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
-	26, // 40: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
-	26, // 41: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
-	28, // 42: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
-	30, // 43: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	41, // 44: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
-	43, // 45: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
-	50, // 46: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	52, // 47: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	54, // 48: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	7,  // 49: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 50: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 51: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 52: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 53: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 54: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 55: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 56: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	34, // 57: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	49, // 58: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	36, // 59: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	38, // 60: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	40, // 61: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 62: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 63: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 64: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 65: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 66: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	42, // 67: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	45, // 68: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
-	51, // 69: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	53, // 70: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	55, // 71: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	49, // [49:72] is the sub-list for method output_type
-	26, // [26:49] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	49, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	48, // 26: raftvec.v1.StatusResponse.moves:type_name -> raftvec.v1.MoveStatus
+	6,  // 27: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 28: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 29: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 30: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 31: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 32: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 33: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 34: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 35: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	46, // 36: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	35, // 37: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	37, // 38: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	39, // 39: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 40: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 41: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 42: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 43: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 44: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	41, // 45: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
+	43, // 46: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
+	51, // 47: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	53, // 48: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	55, // 49: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	56, // 50: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
+	58, // 51: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
+	60, // 52: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
+	7,  // 53: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 54: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 55: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 56: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 57: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 58: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 59: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 60: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	34, // 61: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	50, // 62: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	36, // 63: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	38, // 64: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	40, // 65: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 66: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 67: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 68: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 69: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 70: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	42, // 71: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	45, // 72: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	52, // 73: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	54, // 74: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	62, // 75: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	57, // 76: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
+	59, // 77: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
+	61, // 78: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
+	53, // [53:79] is the sub-list for method output_type
+	27, // [27:53] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
@@ -4261,7 +4698,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   53,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -854,9 +854,12 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Admin_Join_FullMethodName        = "/raftvec.v1.Admin/Join"
-	Admin_AddReplica_FullMethodName  = "/raftvec.v1.Admin/AddReplica"
-	Admin_InjectFault_FullMethodName = "/raftvec.v1.Admin/InjectFault"
+	Admin_Join_FullMethodName           = "/raftvec.v1.Admin/Join"
+	Admin_AddReplica_FullMethodName     = "/raftvec.v1.Admin/AddReplica"
+	Admin_InjectFault_FullMethodName    = "/raftvec.v1.Admin/InjectFault"
+	Admin_MoveReplica_FullMethodName    = "/raftvec.v1.Admin/MoveReplica"
+	Admin_TransferLeader_FullMethodName = "/raftvec.v1.Admin/TransferLeader"
+	Admin_ProposeMeta_FullMethodName    = "/raftvec.v1.Admin/ProposeMeta"
 )
 
 // AdminClient is the client API for Admin service.
@@ -875,6 +878,16 @@ type AdminClient interface {
 	// InjectFault is for the consistency suite: it is refused unless the node
 	// runs with --enable-fault-injection.
 	InjectFault(ctx context.Context, in *InjectFaultRequest, opts ...grpc.CallOption) (*InjectFaultResponse, error)
+	// MoveReplica starts moving a shard's voting replica from one node to
+	// another (the placement scheduler does this on its own after failures
+	// and joins). It returns once the move is recorded; status shows it.
+	MoveReplica(ctx context.Context, in *MoveReplicaRequest, opts ...grpc.CallOption) (*MoveReplicaResponse, error)
+	// TransferLeader hands a shard's leadership to another voter.
+	TransferLeader(ctx context.Context, in *TransferLeaderRequest, opts ...grpc.CallOption) (*TransferLeaderResponse, error)
+	// ProposeMeta carries a placement step that a node observed (a new
+	// replica caught up, a move finished, a node failed) to the metadata
+	// leader. Node to node only.
+	ProposeMeta(ctx context.Context, in *ProposeMetaRequest, opts ...grpc.CallOption) (*ProposeMetaResponse, error)
 }
 
 type adminClient struct {
@@ -915,6 +928,36 @@ func (c *adminClient) InjectFault(ctx context.Context, in *InjectFaultRequest, o
 	return out, nil
 }
 
+func (c *adminClient) MoveReplica(ctx context.Context, in *MoveReplicaRequest, opts ...grpc.CallOption) (*MoveReplicaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MoveReplicaResponse)
+	err := c.cc.Invoke(ctx, Admin_MoveReplica_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) TransferLeader(ctx context.Context, in *TransferLeaderRequest, opts ...grpc.CallOption) (*TransferLeaderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransferLeaderResponse)
+	err := c.cc.Invoke(ctx, Admin_TransferLeader_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ProposeMeta(ctx context.Context, in *ProposeMetaRequest, opts ...grpc.CallOption) (*ProposeMetaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProposeMetaResponse)
+	err := c.cc.Invoke(ctx, Admin_ProposeMeta_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -931,6 +974,16 @@ type AdminServer interface {
 	// InjectFault is for the consistency suite: it is refused unless the node
 	// runs with --enable-fault-injection.
 	InjectFault(context.Context, *InjectFaultRequest) (*InjectFaultResponse, error)
+	// MoveReplica starts moving a shard's voting replica from one node to
+	// another (the placement scheduler does this on its own after failures
+	// and joins). It returns once the move is recorded; status shows it.
+	MoveReplica(context.Context, *MoveReplicaRequest) (*MoveReplicaResponse, error)
+	// TransferLeader hands a shard's leadership to another voter.
+	TransferLeader(context.Context, *TransferLeaderRequest) (*TransferLeaderResponse, error)
+	// ProposeMeta carries a placement step that a node observed (a new
+	// replica caught up, a move finished, a node failed) to the metadata
+	// leader. Node to node only.
+	ProposeMeta(context.Context, *ProposeMetaRequest) (*ProposeMetaResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -949,6 +1002,15 @@ func (UnimplementedAdminServer) AddReplica(context.Context, *AddReplicaRequest) 
 }
 func (UnimplementedAdminServer) InjectFault(context.Context, *InjectFaultRequest) (*InjectFaultResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method InjectFault not implemented")
+}
+func (UnimplementedAdminServer) MoveReplica(context.Context, *MoveReplicaRequest) (*MoveReplicaResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method MoveReplica not implemented")
+}
+func (UnimplementedAdminServer) TransferLeader(context.Context, *TransferLeaderRequest) (*TransferLeaderResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TransferLeader not implemented")
+}
+func (UnimplementedAdminServer) ProposeMeta(context.Context, *ProposeMetaRequest) (*ProposeMetaResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ProposeMeta not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -1025,6 +1087,60 @@ func _Admin_InjectFault_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_MoveReplica_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MoveReplicaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).MoveReplica(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_MoveReplica_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).MoveReplica(ctx, req.(*MoveReplicaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_TransferLeader_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferLeaderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).TransferLeader(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_TransferLeader_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).TransferLeader(ctx, req.(*TransferLeaderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ProposeMeta_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProposeMetaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ProposeMeta(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ProposeMeta_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ProposeMeta(ctx, req.(*ProposeMetaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1043,6 +1159,18 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "InjectFault",
 			Handler:    _Admin_InjectFault_Handler,
+		},
+		{
+			MethodName: "MoveReplica",
+			Handler:    _Admin_MoveReplica_Handler,
+		},
+		{
+			MethodName: "TransferLeader",
+			Handler:    _Admin_TransferLeader_Handler,
+		},
+		{
+			MethodName: "ProposeMeta",
+			Handler:    _Admin_ProposeMeta_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
