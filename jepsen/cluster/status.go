@@ -151,6 +151,18 @@ func (c *Cluster) healthy(ctx context.Context, collection string) error {
 		all[i] = i
 	}
 	leaders := map[string]map[string]bool{} // group → leader ids reported
+	placed := map[string][]string{}         // shard group → nodes placed on
+	if collection != "" {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		desc, err := c.admin.DescribeCollection(dctx, collection)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("describe %s: %w", collection, err)
+		}
+		for _, sh := range desc.Shards {
+			placed[fmt.Sprintf("shard-%d", sh.Id)] = sh.Replicas
+		}
+	}
 	for _, ns := range c.PollStatus(ctx, all) {
 		if ns.Err != nil {
 			return fmt.Errorf("%s: %w", c.procs[ns.Index].node.ID, ns.Err)
@@ -167,8 +179,17 @@ func (c *Cluster) healthy(ctx context.Context, collection string) error {
 		shards := []*pb.GroupStatus{}
 		if collection != "" {
 			shards = ShardGroups(ns.Status, collection)
-			if len(shards) == 0 {
-				return fmt.Errorf("%s has no replica of %q yet", c.procs[ns.Index].node.ID, collection)
+			id := c.procs[ns.Index].node.ID
+			held := map[string]bool{}
+			for _, g := range shards {
+				held[g.Group] = true
+			}
+			// Every replica the placement names is running. A node may
+			// hold none (a spare, or one a replica moved away from).
+			for g, nodes := range placed {
+				if slices.Contains(nodes, id) && !held[g] {
+					return fmt.Errorf("%s has no replica of %s (%s) yet", id, g, collection)
+				}
 			}
 		}
 		for _, g := range append(groups, shards...) {

@@ -1,6 +1,7 @@
 package nemesis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/raftvec/raftvec/jepsen/cluster"
 	"github.com/raftvec/raftvec/jepsen/history"
@@ -125,6 +129,9 @@ func Run(ctx context.Context, f Fault, e *Env, s Schedule) {
 			e.Timeline.Add(start, e.Timeline.Now(), "error", fmt.Sprintf("%s failed: %v", f.Name(), err), nil)
 		}
 		if inj.Heal == nil {
+			if err == nil && inj.Kind != "none" {
+				e.Timeline.Add(start, e.Timeline.Now(), inj.Kind, inj.Description, e.Cluster.IDs(inj.Nodes))
+			}
 			continue
 		}
 		if err == nil {
@@ -166,10 +173,7 @@ func ByName(name string) (Fault, error) {
 // Unsupported are the faults the issue asks for that the server cannot be
 // driven to yet, with the reason; runs skip them.
 var Unsupported = map[string]string{
-	"membership":      "adding and removing voters needs the placement driver (AddReplica refuses voters)",
-	"leader-transfer": "the API has no leadership-transfer call",
-	"wipe-rejoin":     "a wiped node cannot rejoin its shard groups without voter add/remove",
-	"shard-move":      "shard moves need the placement driver",
+	"wipe-rejoin": "a node that comes back with an empty data directory would bootstrap its shard groups again instead of being re-added as a new replica; not built",
 }
 
 var catalogue = []Fault{
@@ -186,6 +190,7 @@ var catalogue = []Fault{
 	partition{name: "partition-ring", nodes: 5, topo: topoRing},
 	clockSkew{},
 	slowApply{},
+	shardMove{},
 	mix{},
 }
 
@@ -400,6 +405,98 @@ func (slowApply) Inject(ctx context.Context, e *Env) (Injection, error) {
 			return e.Cluster.InjectFault(ctx, x, &pb.InjectFaultRequest{SetApplyDelay: true})
 		},
 	}, nil
+}
+
+// --- membership ---
+
+// SpareNodes is how many nodes beyond the three voters a fault needs left
+// without a replica (0 for most).
+func SpareNodes(f Fault) int {
+	if s, ok := f.(interface{ SpareNodes() int }); ok {
+		return s.SpareNodes()
+	}
+	return 0
+}
+
+// shardMove changes membership under the workload, through the admin API:
+// it moves a random shard's voter to the spare node that holds none of it
+// (add a non-voter, catch up, promote, remove the old voter: a membership
+// change of two steps), or hands a random shard's leadership to another
+// voter. There is nothing to heal: a move finishes on its own, and the
+// next injection waits for it (the server refuses a second move of a
+// moving shard).
+type shardMove struct{}
+
+func (shardMove) Name() string    { return "shard-move" }
+func (shardMove) MinNodes() int   { return 4 }
+func (shardMove) SpareNodes() int { return 1 }
+func (shardMove) Inject(ctx context.Context, e *Env) (Injection, error) {
+	desc, err := e.Cluster.Describe(ctx, e.Collection)
+	if err != nil {
+		return Injection{}, err
+	}
+	if len(desc.Shards) == 0 {
+		return Injection{}, errors.New("the collection has no shards")
+	}
+	sh := desc.Shards[e.Rng.IntN(len(desc.Shards))]
+	idx := map[string]int{}
+	for i, n := range e.Cluster.Nodes() {
+		idx[n.ID] = i
+	}
+	var others []string // voters that could lead
+	for _, r := range sh.Replicas {
+		if r != sh.Leader {
+			others = append(others, r)
+		}
+	}
+	if e.Rng.IntN(2) == 0 && len(others) > 0 {
+		to := others[e.Rng.IntN(len(others))]
+		leader, err := e.Cluster.TransferLeader(ctx, sh.Id, to)
+		if err != nil {
+			return Injection{}, fmt.Errorf("transfer shard %d leadership to %s: %w", sh.Id, to, err)
+		}
+		return Injection{Kind: "membership", Description: fmt.Sprintf("shard %d leadership %s → %s", sh.Id, cmp.Or(sh.Leader, "?"), leader),
+			Nodes: []int{idx[to]}}, nil
+	}
+	var spare []string
+	for _, n := range e.Cluster.Nodes() {
+		if !slices.Contains(sh.Replicas, n.ID) && e.Cluster.Running(idx[n.ID]) {
+			spare = append(spare, n.ID)
+		}
+	}
+	if len(spare) == 0 || len(sh.Replicas) == 0 {
+		return Injection{Kind: "membership", Description: fmt.Sprintf("shard %d: no spare node to move to", sh.Id)}, nil
+	}
+	from, to := sh.Replicas[e.Rng.IntN(len(sh.Replicas))], spare[e.Rng.IntN(len(spare))]
+	if err := e.Cluster.MoveReplica(ctx, sh.Id, from, to); err != nil {
+		if status.Code(err) == codes.AlreadyExists {
+			return Injection{Kind: "membership", Description: fmt.Sprintf("shard %d: still moving", sh.Id)}, nil
+		}
+		return Injection{}, fmt.Errorf("move shard %d from %s to %s: %w", sh.Id, from, to, err)
+	}
+	return Injection{Kind: "membership", Description: fmt.Sprintf("shard %d replica %s → %s", sh.Id, from, to),
+		Nodes: []int{idx[from], idx[to]}, Heal: func(ctx context.Context) error { return waitMoved(ctx, e, sh.Id) }}, nil
+}
+
+// waitMoved waits until the nodes report no move of shard in progress.
+func waitMoved(ctx context.Context, e *Env, shard uint64) error {
+	for {
+		for _, i := range e.Cluster.Up() {
+			st, err := e.Cluster.Status(ctx, i, time.Second)
+			if err != nil {
+				continue
+			}
+			if !slices.ContainsFunc(st.Moves, func(m *pb.MoveStatus) bool { return m.Shard == shard }) {
+				return nil
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shard %d still moving: %w", shard, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // mix injects, each time, a fault drawn from the catalogue among those

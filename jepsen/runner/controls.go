@@ -90,7 +90,7 @@ func RunControl(ctx context.Context, cfg Config, c Control, unsafe bool) *Result
 		defer r.close()
 	}
 	if err == nil {
-		err = r.setup(ctx, nil, 3)
+		err = r.setup(ctx, nil, 3, false)
 	}
 	if err != nil {
 		res.Err = "setup: " + err.Error()

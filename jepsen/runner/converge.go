@@ -31,7 +31,7 @@ func converge(ctx context.Context, c *cluster.Cluster, timeout time.Duration) ([
 	for {
 		polls++
 		statuses := c.PollStatus(ctx, all)
-		reports := toReports(c, statuses)
+		reports := toReports(c.IDs(all), statuses, placement(ctx, c))
 		if indexesAgree(reports) || time.Now().After(deadline) || ctx.Err() != nil {
 			note := fmt.Sprintf("compared on poll %d: applied index and digest of every group on every node, taken when all applied indexes agreed", polls)
 			if !indexesAgree(reports) {
@@ -43,10 +43,26 @@ func converge(ctx context.Context, c *cluster.Cluster, timeout time.Duration) ([
 	}
 }
 
-func toReports(c *cluster.Cluster, polls []cluster.NodeStatus) []check.ReplicaReport {
+// placement returns, for each shard group of the collection, the nodes the
+// metadata places a replica on (nil if it cannot be read: then every node
+// that answered is expected to hold every group).
+func placement(ctx context.Context, c *cluster.Cluster) map[string][]string {
+	desc, err := c.Describe(ctx, Collection)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]string{}
+	for _, sh := range desc.Shards {
+		out[fmt.Sprintf("shard-%d", sh.Id)] = sh.Replicas
+	}
+	return out
+}
+
+// ids are the node ids by index.
+func toReports(ids []string, polls []cluster.NodeStatus, placed map[string][]string) []check.ReplicaReport {
 	var out []check.ReplicaReport
 	for _, ns := range polls {
-		id := c.Node(ns.Index).ID
+		id := ids[ns.Index]
 		if ns.Err != nil {
 			out = append(out, check.ReplicaReport{Node: id, Group: "*", Error: ns.Err.Error()})
 			continue
@@ -58,8 +74,10 @@ func toReports(c *cluster.Cluster, polls []cluster.NodeStatus) []check.ReplicaRe
 			out = append(out, report(id, g))
 		}
 	}
-	// A node that answered but has no replica of a group the others have
-	// is reported as such rather than left out of the comparison.
+	// A node that answered but has no replica of a group it should hold
+	// (every group, or where the metadata places the group's replicas
+	// after moves) is reported as such rather than left out of the
+	// comparison.
 	has := map[string]map[string]bool{}
 	var answered []string
 	for _, r := range out {
@@ -76,6 +94,9 @@ func toReports(c *cluster.Cluster, polls []cluster.NodeStatus) []check.ReplicaRe
 	}
 	for _, g := range slices.Sorted(maps.Keys(has)) {
 		for _, n := range answered {
+			if want, ok := placed[g]; ok && !slices.Contains(want, n) {
+				continue
+			}
 			if !has[g][n] {
 				out = append(out, check.ReplicaReport{Node: n, Group: g, Error: "no replica of this group"})
 			}
@@ -88,25 +109,21 @@ func report(node string, g *pb.GroupStatus) check.ReplicaReport {
 	return check.ReplicaReport{Node: node, Group: g.Group, AppliedIndex: g.AppliedIndex, Digest: g.Digest}
 }
 
-// indexesAgree reports whether every group is on every node that answered,
-// all nodes answered, and each group's replicas share one applied index.
+// indexesAgree reports whether all nodes answered, no replica that should
+// exist is missing (toReports reports those as errors), and each group's
+// replicas share one applied index.
 func indexesAgree(reports []check.ReplicaReport) bool {
-	nodes := map[string]bool{}
 	byGroup := map[string]map[string]uint64{}
 	for _, r := range reports {
 		if r.Error != "" {
 			return false
 		}
-		nodes[r.Node] = true
 		if byGroup[r.Group] == nil {
 			byGroup[r.Group] = map[string]uint64{}
 		}
 		byGroup[r.Group][r.Node] = r.AppliedIndex
 	}
 	for _, reps := range byGroup {
-		if len(reps) != len(nodes) {
-			return false
-		}
 		var first *uint64
 		for _, idx := range reps {
 			if first == nil {

@@ -255,8 +255,9 @@ func Run(ctx context.Context, cfg Config) *Result {
 		res.Err = err.Error()
 		return res
 	}
-	nodes, voters := topology(cfg.Nodes, fault.MinNodes(), wl)
-	if nodes > voters {
+	spare := nemesis.SpareNodes(fault)
+	nodes, voters := topology(cfg.Nodes, fault.MinNodes(), spare, wl)
+	if nodes > voters && spare == 0 {
 		// An analytics replica needs a node without a voter of any shard:
 		// with one shard, placement leaves one of the four nodes free.
 		cfg.Shards = 1
@@ -269,7 +270,7 @@ func Run(ctx context.Context, cfg Config) *Result {
 		defer r.close()
 	}
 	if err == nil {
-		err = r.setup(ctx, wl, voters)
+		err = r.setup(ctx, wl, voters, spare == 0)
 	}
 	if err != nil {
 		res.Err = "setup: " + err.Error()
@@ -345,9 +346,12 @@ func Run(ctx context.Context, cfg Config) *Result {
 // asks for analytics replicas gets that many more nodes, which hold only
 // analytics replicas, when the nemesis needs no more than three voters.
 // nodes, when not 0, overrides the size (voters then fill it).
-func topology(nodes, minNodes int, wl workload.Workload) (int, int) {
+func topology(nodes, minNodes, spare int, wl workload.Workload) (int, int) {
 	if nodes > 0 {
-		return nodes, nodes
+		return nodes, max(1, nodes-spare)
+	}
+	if spare > 0 {
+		return 3 + spare, 3
 	}
 	voters := max(3, minNodes)
 	if nv, ok := wl.(workload.NonVoterer); ok && voters == 3 {
@@ -356,11 +360,12 @@ func topology(nodes, minNodes int, wl workload.Workload) (int, int) {
 	return voters, voters
 }
 
-// setup adds an analytics replica on each node that holds no replica of
-// the collection (there are nodes - voters of them), lets the workload
+// setup adds, when analytics is set, an analytics replica on each node
+// that holds no replica of the collection (there are nodes - voters of
+// them; otherwise they stay spare, for the nemesis), lets the workload
 // prepare the collection, and waits until every node holds a replica and
 // agrees on the leaders.
-func (r *run) setup(ctx context.Context, wl workload.Workload, voters int) error {
+func (r *run) setup(ctx context.Context, wl workload.Workload, voters int, analytics bool) error {
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	c, err := r.cluster.Client()
@@ -368,7 +373,7 @@ func (r *run) setup(ctx context.Context, wl workload.Workload, voters int) error
 		return err
 	}
 	defer c.Close()
-	if r.cluster.Size() > voters {
+	if analytics && r.cluster.Size() > voters {
 		desc, err := c.DescribeCollection(sctx, Collection)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/raftvec/raftvec/jepsen/check"
+	"github.com/raftvec/raftvec/jepsen/cluster"
 	"github.com/raftvec/raftvec/jepsen/workload"
 	"github.com/raftvec/raftvec/rpc/pb"
 )
@@ -21,13 +22,41 @@ func TestIndexesAgree(t *testing.T) {
 	}{
 		"agree":                   {[]check.ReplicaReport{rep("n1", "meta", 5), rep("n2", "meta", 5), rep("n1", "shard-1", 90), rep("n2", "shard-1", 90)}, true},
 		"a tick in flight":        {[]check.ReplicaReport{rep("n1", "meta", 5), rep("n2", "meta", 5), rep("n1", "shard-1", 91), rep("n2", "shard-1", 90)}, false},
-		"group missing on a node": {[]check.ReplicaReport{rep("n1", "meta", 5), rep("n2", "meta", 5), rep("n1", "shard-1", 90)}, false},
+		"group missing on a node": {[]check.ReplicaReport{rep("n1", "meta", 5), rep("n2", "meta", 5), rep("n1", "shard-1", 90), {Node: "n2", Group: "shard-1", Error: "no replica of this group"}}, false},
 		"unreachable node":        {[]check.ReplicaReport{rep("n1", "meta", 5), {Node: "n2", Group: "*", Error: "deadline"}}, false},
 		"nothing":                 {nil, false},
 	} {
 		if got := indexesAgree(tc.reports); got != tc.want {
 			t.Fatalf("%s: indexesAgree = %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// A node the metadata does not place a shard on (a spare, or one a replica
+// moved away from) is not expected to hold it; a placed node is.
+func TestToReportsFollowsPlacement(t *testing.T) {
+	polls := []cluster.NodeStatus{
+		{Index: 0, Status: &pb.StatusResponse{Groups: []*pb.GroupStatus{{Group: "meta"}, {Group: "shard-1", Collection: Collection}}}},
+		{Index: 1, Status: &pb.StatusResponse{Groups: []*pb.GroupStatus{{Group: "meta"}}}},
+	}
+	ids := []string{"n1", "n2"}
+	missing := func(placed map[string][]string) []string {
+		var out []string
+		for _, r := range toReports(ids, polls, placed) {
+			if r.Error != "" {
+				out = append(out, r.Node+"/"+r.Group)
+			}
+		}
+		return out
+	}
+	if got := missing(map[string][]string{"shard-1": {"n1"}}); len(got) != 0 {
+		t.Fatalf("a node without a placed replica was reported missing: %v", got)
+	}
+	if got := missing(map[string][]string{"shard-1": {"n1", "n2"}}); len(got) != 1 || got[0] != "n2/shard-1" {
+		t.Fatalf("placed replica missing on n2: reported %v", got)
+	}
+	if got := missing(nil); len(got) != 1 {
+		t.Fatalf("without placement every node is expected to hold every group: reported %v", got)
 	}
 }
 
@@ -104,7 +133,7 @@ func TestRenderSummary(t *testing.T) {
 		"| set | mix | 3 | ERROR | set ✗ | 0 (0/0/0) | set: no-final-read ×1; harness: final read: deadline \\| exceeded |",
 		"| dedup (unsafe) | set:failed-visible | red | yes | set ✗ | set: failed-visible ×2 |",
 		"make jepsen",
-		"nemesis `membership`",
+		"nemesis `wipe-rejoin`",
 	} {
 		if !strings.Contains(md, want) {
 			t.Fatalf("summary lacks %q:\n%s", want, md)
@@ -137,17 +166,18 @@ func TestTopology(t *testing.T) {
 		return w
 	}
 	for _, tc := range []struct {
-		nodes, minNodes int
-		wl              string
-		want            [2]int
+		nodes, minNodes, spare int
+		wl                     string
+		want                   [2]int
 	}{
-		{0, 1, "register", [2]int{3, 3}},
-		{0, 5, "register", [2]int{5, 5}},
-		{0, 3, "session", [2]int{4, 3}}, // an analytics replica on n4
-		{0, 5, "bounded", [2]int{5, 5}}, // five voters for the ring; no room for it
-		{7, 3, "session", [2]int{7, 7}},
+		{0, 1, 0, "register", [2]int{3, 3}},
+		{0, 5, 0, "register", [2]int{5, 5}},
+		{0, 3, 0, "session", [2]int{4, 3}}, // an analytics replica on n4
+		{0, 5, 0, "bounded", [2]int{5, 5}}, // five voters for the ring; no room for it
+		{7, 3, 0, "session", [2]int{7, 7}},
+		{0, 4, 1, "set", [2]int{4, 3}}, // a spare node for replica moves
 	} {
-		n, v := topology(tc.nodes, tc.minNodes, mustWL(tc.wl))
+		n, v := topology(tc.nodes, tc.minNodes, tc.spare, mustWL(tc.wl))
 		if [2]int{n, v} != tc.want {
 			t.Fatalf("topology(%d, %d, %s) = %d nodes, %d voters; want %v", tc.nodes, tc.minNodes, tc.wl, n, v, tc.want)
 		}

@@ -140,18 +140,30 @@ func run() int {
 			}
 		}
 	}
+	type pair struct{ w, n string }
+	var pairs []pair
 	for _, n := range nemeses {
 		for _, w := range workloads {
-			if ctx.Err() != nil {
-				break
-			}
-			cfg := o.cfg
-			cfg.Workload, cfg.Nemesis = w, n
-			cfg.Seed = runner.RunSeed(o.cfg.Seed, w, n)
-			cfg.Command = fmt.Sprintf("go run ./jepsen/cmd/jepsen -workloads %s -nemeses %s -controls=false -seed %d -duration %s -workers %d -rate %g -op-timeout %s -quiet %s -hold %s -shards %d",
-				w, n, o.cfg.Seed, o.cfg.Duration, o.cfg.Workers, o.cfg.Rate, o.cfg.OpTimeout, o.cfg.Schedule.Quiet, o.cfg.Schedule.Hold, o.cfg.Shards)
-			report(runner.Run(ctx, cfg))
+			pairs = append(pairs, pair{w, n})
 		}
+	}
+	if o.quick && !set["nemeses"] && !set["workloads"] {
+		// Membership changes under the two workloads that see lost or
+		// stale writes most directly; mix runs on three nodes, where
+		// there is no spare node to move a replica to.
+		pairs = append(pairs, pair{"set", "shard-move"}, pair{"register", "shard-move"})
+	}
+	for _, p := range pairs {
+		if ctx.Err() != nil {
+			break
+		}
+		w, n := p.w, p.n
+		cfg := o.cfg
+		cfg.Workload, cfg.Nemesis = w, n
+		cfg.Seed = runner.RunSeed(o.cfg.Seed, w, n)
+		cfg.Command = fmt.Sprintf("go run ./jepsen/cmd/jepsen -workloads %s -nemeses %s -controls=false -seed %d -duration %s -workers %d -rate %g -op-timeout %s -quiet %s -hold %s -shards %d",
+			w, n, o.cfg.Seed, o.cfg.Duration, o.cfg.Workers, o.cfg.Rate, o.cfg.OpTimeout, o.cfg.Schedule.Quiet, o.cfg.Schedule.Hold, o.cfg.Shards)
+		report(runner.Run(ctx, cfg))
 	}
 	if o.controls {
 		for _, c := range runner.Controls {
