@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -42,37 +40,7 @@ func FreePorts(n int) ([]int, error) {
 // with data and logs (dir/nX.log) under dir, and returns the nodes' API
 // addresses in node order. It does not wait for a leader.
 func StartRaftvec(ps *Procs, bin, dir string) ([]string, error) {
-	ports, err := FreePorts(6)
-	if err != nil {
-		return nil, err
-	}
-	var api, rft, peers []string
-	for i := 0; i < 3; i++ {
-		api = append(api, fmt.Sprintf("127.0.0.1:%d", ports[2*i]))
-		rft = append(rft, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
-		peers = append(peers, fmt.Sprintf("n%d=%s/%s", i+1, rft[i], api[i]))
-	}
-	for i := 0; i < 3; i++ {
-		id := fmt.Sprintf("n%d", i+1)
-		ndir := filepath.Join(dir, id)
-		if err := os.MkdirAll(ndir, 0o755); err != nil {
-			return nil, err
-		}
-		logf, err := os.Create(filepath.Join(dir, id+".log"))
-		if err != nil {
-			return nil, err
-		}
-		cmd := exec.Command(bin, "server", "--node-id", id, "--data-dir", ndir,
-			"--api-addr", api[i], "--raft-addr", rft[i], "--http-addr", "",
-			"--log-level", "warn", "--peers", strings.Join(peers, ","))
-		cmd.Stdout, cmd.Stderr = logf, logf
-		err = ps.Start(cmd)
-		logf.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return api, nil
+	return StartRaftvecWith(ps, bin, dir)
 }
 
 // CreateSimple creates collection name (int64 id, dim-d vector, metric) on

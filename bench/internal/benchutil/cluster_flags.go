@@ -14,14 +14,15 @@ import (
 // (dir/nX.log) under dir. It returns the nodes' API addresses in node order
 // and does not wait for a leader.
 func StartRaftvecWith(ps *Procs, bin, dir string, extra ...string) ([]string, error) {
-	ports, err := FreePorts(6)
+	ports, err := FreePorts(9)
 	if err != nil {
 		return nil, err
 	}
-	var api, rft, peers []string
+	var api, rft, serf, peers []string
 	for i := 0; i < 3; i++ {
-		api = append(api, fmt.Sprintf("127.0.0.1:%d", ports[2*i]))
-		rft = append(rft, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
+		api = append(api, fmt.Sprintf("127.0.0.1:%d", ports[3*i]))
+		rft = append(rft, fmt.Sprintf("127.0.0.1:%d", ports[3*i+1]))
+		serf = append(serf, fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]))
 		peers = append(peers, fmt.Sprintf("n%d=%s/%s", i+1, rft[i], api[i]))
 	}
 	for i := 0; i < 3; i++ {
@@ -35,7 +36,7 @@ func StartRaftvecWith(ps *Procs, bin, dir string, extra ...string) ([]string, er
 			return nil, err
 		}
 		args := []string{"server", "--node-id", id, "--data-dir", ndir,
-			"--api-addr", api[i], "--raft-addr", rft[i], "--http-addr", "",
+			"--api-addr", api[i], "--raft-addr", rft[i], "--http-addr", "", "--serf-addr", serf[i],
 			"--log-level", "warn", "--peers", strings.Join(peers, ",")}
 		cmd := exec.Command(bin, append(args, extra...)...)
 		cmd.Stdout, cmd.Stderr = logf, logf
