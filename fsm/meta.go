@@ -214,6 +214,7 @@ type MetaOp struct {
 	StartMove        *MetaMove             `json:"start_move,omitempty"`
 	MoveReady        *MetaMove             `json:"move_ready,omitempty"`
 	FinishMove       *MetaMove             `json:"finish_move,omitempty"`
+	CancelMove       *MetaMove             `json:"cancel_move,omitempty"`
 }
 
 // MetaHealth records a node's membership state.
@@ -404,6 +405,15 @@ func (m *Meta) apply(op *MetaOp) error {
 			return fmt.Errorf("%w: move of shard %d from %s to %s", ErrNotFound, op.MoveReady.Shard, op.MoveReady.From, op.MoveReady.To)
 		}
 		sh.Move.Ready = true
+	case op.CancelMove != nil:
+		_, sh := st.Shard(op.CancelMove.Shard)
+		if sh == nil || sh.Move == nil || sh.Move.To != op.CancelMove.To || sh.Move.From != op.CancelMove.From {
+			return fmt.Errorf("%w: move of shard %d from %s to %s", ErrNotFound, op.CancelMove.Shard, op.CancelMove.From, op.CancelMove.To)
+		}
+		if sh.Move.Ready {
+			return invalidf("move of shard %d: the new replica is being promoted; it can no longer be cancelled", op.CancelMove.Shard)
+		}
+		sh.Move = nil
 	case op.FinishMove != nil:
 		_, sh := st.Shard(op.FinishMove.Shard)
 		if sh == nil || sh.Move == nil || sh.Move.To != op.FinishMove.To || sh.Move.From != op.FinishMove.From {

@@ -147,3 +147,21 @@ func (st *MetaState) sortedShards() []*ShardPlacement {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// StalledMoves returns the moves to cancel: those whose new replica's node
+// has been failed for longer than DownAfter before the replica caught up.
+// Their shards are then free for PlanMoves again. A move whose new replica
+// is ready is never cancelled: it may be being promoted.
+func StalledMoves(st MetaState, now time.Time, p MovePolicy) []MetaMove {
+	var out []MetaMove
+	for _, sh := range st.sortedShards() {
+		mv := sh.Move
+		if mv == nil || mv.Ready {
+			continue
+		}
+		if h, ok := st.Health[mv.To]; ok && h.State != NodeAlive && now.Sub(time.UnixMilli(h.Since)) >= p.DownAfter {
+			out = append(out, MetaMove{Shard: sh.ID, Move: *mv})
+		}
+	}
+	return out
+}

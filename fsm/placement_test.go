@@ -150,3 +150,38 @@ func TestMoveOpsRefuseBadInput(t *testing.T) {
 		t.Fatalf("refused ops changed the shard: %+v", got)
 	}
 }
+
+func TestStalledMoveIsCancelledAndReplanned(t *testing.T) {
+	m := metaWith(t, 5, 1, 3)
+	sh := m.State().Collections["c"].Shards[0]
+	now := time.UnixMilli(10_000_000)
+	p := MovePolicy{DownAfter: 30 * time.Second, MaxMoves: 2}
+	applyMeta(t, m, &MetaOp{SetHealth: &MetaHealth{Node: sh.Voters[0], NodeHealth: NodeHealth{State: NodeFailed, Since: now.UnixMilli()}}})
+	mv := PlanMoves(m.State(), now.Add(time.Minute), p)
+	if len(mv) != 1 {
+		t.Fatalf("planned %+v", mv)
+	}
+	applyMeta(t, m, &MetaOp{StartMove: &mv[0]})
+	// The target fails before catching up.
+	applyMeta(t, m, &MetaOp{SetHealth: &MetaHealth{Node: mv[0].To, NodeHealth: NodeHealth{State: NodeFailed, Since: now.Add(time.Minute).UnixMilli()}}})
+	if s := StalledMoves(m.State(), now.Add(80*time.Second), p); len(s) != 0 {
+		t.Fatalf("cancelled before down_after: %+v", s)
+	}
+	stalled := StalledMoves(m.State(), now.Add(2*time.Minute), p)
+	if len(stalled) != 1 || stalled[0].To != mv[0].To {
+		t.Fatalf("stalled = %+v", stalled)
+	}
+	if err := applyMeta(t, m, &MetaOp{CancelMove: &stalled[0]}); err != nil {
+		t.Fatal(err)
+	}
+	again := PlanMoves(m.State(), now.Add(2*time.Minute), p)
+	if len(again) != 1 || again[0].From != sh.Voters[0] || again[0].To == mv[0].To {
+		t.Fatalf("after the cancel the shard is planned %+v; want a move to the other spare", again)
+	}
+	// A ready move is never cancelled.
+	applyMeta(t, m, &MetaOp{StartMove: &again[0]})
+	applyMeta(t, m, &MetaOp{MoveReady: &again[0]})
+	if err := applyMeta(t, m, &MetaOp{CancelMove: &again[0]}); err == nil {
+		t.Fatal("a ready move was cancelled")
+	}
+}

@@ -451,3 +451,52 @@ func TestMoveAndTransferRefuseBadInput(t *testing.T) {
 		t.Fatal("the former leader still holds a read lease after handing leadership over")
 	}
 }
+
+// A move whose new replica's node fails before the replica caught up is
+// cancelled after down_after, and the shard is repaired onto another node:
+// a stalled move never leaves a shard short of replicas for good.
+func TestStalledMoveIsCancelledAndRepaired(t *testing.T) {
+	c := mustCluster(t, 5, fastPlacement)
+	ctx := ctxT(t, 3*time.Minute)
+	cl := c.client()
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "s"}, Dim: dim, Metric: pb.Metric_L2, Shards: 1, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "s", Rows: vecRows(seq(0, 100), dim)}); err != nil {
+		t.Fatal(err)
+	}
+	sh := c.nodes[0].host.Meta().Collections["s"].Shards[0]
+	var spares []int
+	for i, nd := range c.nodes {
+		if !slices.Contains(sh.Voters, nd.id) {
+			spares = append(spares, i)
+		}
+	}
+	// Both spares apply slowly, so whichever is picked does not catch up
+	// before it is stopped.
+	for _, i := range spares {
+		if _, err := cl.InjectFault(ctx, c.nodes[i].api, &pb.InjectFaultRequest{ApplyDelayMs: 300, SetApplyDelay: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := c.index(sh.Voters[0])
+	observer := c.index(sh.Voters[1])
+	c.stop(victim)
+	st := c.waitMeta(observer, 60*time.Second, "a replacement move starts", func(st fsm.MetaState) bool {
+		return st.Collections["s"].Shards[0].Move != nil
+	})
+	target := st.Collections["s"].Shards[0].Move.To
+	c.stop(c.index(target))
+	for _, i := range spares {
+		if c.nodes[i].id != target {
+			cl.InjectFault(ctx, c.nodes[i].api, &pb.InjectFaultRequest{SetApplyDelay: true})
+		}
+	}
+	st = c.waitMeta(observer, 90*time.Second, "the stalled move is cancelled and the shard repaired elsewhere", func(st fsm.MetaState) bool {
+		s := st.Collections["s"].Shards[0]
+		return s.Move == nil && !slices.Contains(s.Voters, sh.Voters[0]) && !slices.Contains(s.Voters, target)
+	})
+	c.checkShardsHealthy(observer, "s", 3)
+	mustFindAll(t, c.client(observer), "s", seq(0, 100))
+	t.Logf("voters %v → %v; the move to %s was cancelled", sh.Voters, st.Collections["s"].Shards[0].Voters, target)
+}

@@ -601,10 +601,12 @@ func (h *Host) SetApplyDelay(d time.Duration) {
 }
 
 // reconcileMembership runs on a shard leader: it adds to the Raft
-// configuration the non-voters the metadata places on other nodes.
+// configuration the non-voters the metadata places on other nodes, and
+// removes non-voters it no longer places (the new replica of a cancelled
+// move). Voters are changed only by the steps of a move.
 func (h *Host) reconcileMembership(st fsm.MetaState, sh fsm.ShardPlacement) {
 	r := h.Replica(sh.ID)
-	if r == nil || !r.group.IsLeader() || len(sh.NonVoters) == 0 {
+	if r == nil || !r.group.IsLeader() {
 		return
 	}
 	cf := r.group.Raft().GetConfiguration()
@@ -614,6 +616,13 @@ func (h *Host) reconcileMembership(st fsm.MetaState, sh fsm.ShardPlacement) {
 	have := map[string]bool{}
 	for _, s := range cf.Configuration().Servers {
 		have[string(s.ID)] = true
+		if s.Suffrage == raft.Nonvoter && !sh.Holds(string(s.ID)) && h.MetaCaughtUp() {
+			if err := r.group.Raft().RemoveServer(s.ID, 0, 10*time.Second).Error(); err != nil {
+				h.log.Warn("remove non-voter no longer placed", "shard", sh.ID, "node", s.ID, "err", err)
+				continue
+			}
+			h.log.Info("removed a non-voter no longer placed", "shard", sh.ID, "node", s.ID)
+		}
 	}
 	for _, id := range sh.NonVoters {
 		n, ok := st.Nodes[id]

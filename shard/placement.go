@@ -62,6 +62,13 @@ func (h *Host) placementStep(ctx context.Context, started time.Time) {
 		h.recordHealth(ctx, st, time.Since(started) > h.cfg.Placement.DownAfter)
 		h.replaceMetaVoter(h.meta.State())
 	}
+	for _, mv := range fsm.StalledMoves(h.meta.State(), time.Now(), h.cfg.Placement) {
+		if err := h.ProposeMeta(ctx, &fsm.MetaOp{CancelMove: &mv}); err != nil {
+			h.log.Warn("cancel move", "shard", mv.Shard, "from", mv.From, "to", mv.To, "err", err)
+			return
+		}
+		h.log.Info("move cancelled: its new replica's node failed", "shard", mv.Shard, "from", mv.From, "to", mv.To)
+	}
 	for _, mv := range fsm.PlanMoves(h.meta.State(), time.Now(), h.cfg.Placement) {
 		if err := h.ProposeMeta(ctx, &fsm.MetaOp{StartMove: &mv}); err != nil {
 			h.log.Warn("start move", "shard", mv.Shard, "from", mv.From, "to", mv.To, "err", err)
@@ -150,7 +157,9 @@ func (h *Host) stepMove(ctx context.Context, st fsm.MetaState, sh *fsm.ShardPlac
 				return
 			}
 			step, f = "add non-voter", ra.AddNonvoter(raft.ServerID(mv.To), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second)
-		case to.Suffrage == raft.Nonvoter && mv.Ready:
+		case to.Suffrage == raft.Nonvoter && mv.Ready && st.Alive(mv.To):
+			// A new voter that is down would count toward the quorum
+			// without answering; wait until its node is seen alive.
 			step, f = "promote", ra.AddVoter(to.ID, to.Address, 0, 10*time.Second)
 		case to.Suffrage == raft.Voter && from != nil:
 			step, f = "remove old voter", ra.RemoveServer(from.ID, 0, 10*time.Second)
