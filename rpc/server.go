@@ -24,6 +24,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/armon/go-metrics"
+
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/index"
@@ -94,7 +96,7 @@ func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
 		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(sizeLimit, s.statusInterceptor),
+		grpc.ChainUnaryInterceptor(measure, sizeLimit, s.statusInterceptor),
 	}, opts...)
 	gs := grpc.NewServer(opts...)
 	pb.RegisterRaftVecServer(gs, s)
@@ -105,6 +107,17 @@ func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
 	return gs
+}
+
+// measure records every request's latency by method and status code
+// (raftvec_rpc_request in /metrics).
+func measure(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
+	metrics.MeasureSinceWithLabels([]string{"rpc", "request"}, start,
+		[]metrics.Label{{Name: "method", Value: method}, {Name: "code", Value: status.Code(err).String()}})
+	return resp, err
 }
 
 func sizeLimit(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

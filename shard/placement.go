@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/armon/go-metrics"
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/serf/serf"
 
@@ -68,6 +69,7 @@ func (h *Host) placementStep(ctx context.Context, started time.Time) {
 			return
 		}
 		h.log.Info("move cancelled: its new replica's node failed", "shard", mv.Shard, "from", mv.From, "to", mv.To)
+		metrics.IncrCounter([]string{"placement", "moves_cancelled"}, 1)
 	}
 	for _, mv := range fsm.PlanMoves(h.meta.State(), time.Now(), h.cfg.Placement) {
 		if err := h.ProposeMeta(ctx, &fsm.MetaOp{StartMove: &mv}); err != nil {
@@ -75,6 +77,7 @@ func (h *Host) placementStep(ctx context.Context, started time.Time) {
 			return
 		}
 		h.log.Info("move started", "shard", mv.Shard, "from", mv.From, "to", mv.To, "reason", mv.Reason)
+		metrics.IncrCounterWithLabels([]string{"placement", "moves_started"}, 1, []metrics.Label{{Name: "reason", Value: mv.Reason}})
 	}
 }
 
@@ -169,6 +172,7 @@ func (h *Host) stepMove(ctx context.Context, st fsm.MetaState, sh *fsm.ShardPlac
 				return
 			}
 			h.log.Info("move finished", "shard", sh.ID, "from", mv.From, "to", mv.To)
+			metrics.IncrCounter([]string{"placement", "moves_finished"}, 1)
 			return
 		default:
 			return // waiting for the new replica to catch up
@@ -228,6 +232,7 @@ func (h *Host) spreadLeaders(st fsm.MetaState) {
 			return
 		}
 		h.log.Info("handed shard leadership over", "shard", sh.ID, "to", best, "leaders_here", mine, "leaders_there", bestN)
+		metrics.IncrCounter([]string{"placement", "leader_transfers"}, 1)
 		h.members.publishLeaders(h.leadersHeld())
 		return
 	}

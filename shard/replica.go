@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/armon/go-metrics"
 	"github.com/hashicorp/raft"
 
 	"github.com/raftvec/raftvec/fsm"
@@ -468,6 +470,16 @@ func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 // ReadTs waits until this replica may serve a read with the given options
 // and returns the ts to read at.
 func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
+	start := time.Now()
+	ts, err := r.readTs(ctx, o)
+	// raftvec_shard_read_wait: how long reads waited to keep their level's
+	// promise, by level and outcome.
+	metrics.MeasureSinceWithLabels([]string{"shard", "read_wait"}, start,
+		[]metrics.Label{{Name: "level", Value: o.Level.String()}, {Name: "ok", Value: strconv.FormatBool(err == nil)}})
+	return ts, err
+}
+
+func (r *Replica) readTs(ctx context.Context, o ReadOptions) (uint64, error) {
 	p, err := planRead(o, r.clock.Now(), r.group.LeaseValid(time.Now()))
 	if err != nil {
 		return 0, err

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +20,8 @@ import (
 
 // proc is one raftvec server process.
 type proc struct {
-	id, api string
-	cmd     *exec.Cmd
+	id, api, http string
+	cmd           *exec.Cmd
 }
 
 func freePort(t *testing.T) string {
@@ -44,7 +46,7 @@ func startProcs(t *testing.T, n int) []*proc {
 	var peers []string
 	raftAddrs := make([]string, n)
 	for i := 0; i < n; i++ {
-		p := &proc{id: fmt.Sprintf("n%d", i+1), api: freePort(t)}
+		p := &proc{id: fmt.Sprintf("n%d", i+1), api: freePort(t), http: freePort(t)}
 		raftAddrs[i] = freePort(t)
 		peers = append(peers, fmt.Sprintf("%s=%s/%s", p.id, raftAddrs[i], p.api))
 		procs = append(procs, p)
@@ -56,7 +58,7 @@ func startProcs(t *testing.T, n int) []*proc {
 			t.Fatal(err)
 		}
 		p.cmd = exec.Command(bin, "server", "--node-id", p.id, "--data-dir", filepath.Join(dir, p.id),
-			"--api-addr", p.api, "--raft-addr", raftAddrs[i], "--http-addr", "", "--serf-addr", freePort(t), "--peers", strings.Join(peers, ","),
+			"--api-addr", p.api, "--raft-addr", raftAddrs[i], "--http-addr", p.http, "--serf-addr", freePort(t), "--peers", strings.Join(peers, ","),
 			"--heartbeat-timeout", "300ms", "--election-timeout", "300ms", "--lease-drift-margin", "50ms", "--tick-interval", "50ms")
 		p.cmd.Stdout, p.cmd.Stderr = logf, logf
 		if err := p.cmd.Start(); err != nil {
@@ -193,4 +195,60 @@ func TestKillLeaderKeepsAcknowledgedRows(t *testing.T) {
 		}
 	}
 	t.Logf("%d rows acknowledged (%d before the kill); all found on the new leader", len(ids), beforeKill)
+}
+
+// /metrics serves Raft's, Serf's and raftvec's own metrics from one
+// registry in the Prometheus text format.
+func TestMetricsEndpoint(t *testing.T) {
+	procs := startProcs(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := client.New([]string{procs[0].api, procs[1].api, procs[2].api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "m"}, Dim: 2, Metric: pb.Metric_L2, Shards: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "m", Rows: &pb.Rows{IntIds: []int64{1}, Vectors: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Get(ctx, &pb.GetRequest{Collection: "m", IntIds: []int64{1}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"raftvec_raft_",                       // hashicorp/raft, through go-metrics compat
+		"raftvec_memberlist_",                 // Serf's gossip layer
+		`raftvec_rpc_request_count{code="OK"`, // ours
+		"raftvec_shard_read_wait",
+		"go_goroutines",
+	}
+	var body string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var missing []string
+		body = ""
+		for _, p := range procs {
+			resp, err := http.Get("http://" + p.http + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body += string(b)
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics of the three nodes lacks %v", missing)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

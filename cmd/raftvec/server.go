@@ -96,7 +96,7 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.StringVar(&sf.DataDir, "data-dir", sf.DataDir, "where this node keeps its data")
 	fs.StringVar(&sf.APIAddr, "api-addr", sf.APIAddr, "gRPC API address (listen and advertise)")
 	fs.StringVar(&sf.RaftAddr, "raft-addr", sf.RaftAddr, "Raft address shared by all groups (listen and advertise)")
-	fs.StringVar(&sf.HTTPAddr, "http-addr", sf.HTTPAddr, "HTTP address for /healthz and /debug/pprof ('' to disable)")
+	fs.StringVar(&sf.HTTPAddr, "http-addr", sf.HTTPAddr, "HTTP address for /healthz, /metrics (Prometheus) and /debug/pprof ('' to disable)")
 	fs.StringVar(&sf.SerfAddr, "serf-addr", sf.SerfAddr, "membership (gossip) address, TCP and UDP, listen and advertise ('' runs without membership: failed nodes are never replaced)")
 	fs.DurationVar(&sf.DownAfter, "down-after", sf.DownAfter, "how long a node must be failed before its replicas are rebuilt on other nodes")
 	fs.IntVar(&sf.MaxMoves, "max-moves", sf.MaxMoves, "replica moves in progress at once, cluster-wide")
@@ -190,6 +190,11 @@ func runServer(args []string) error {
 	if err := os.MkdirAll(filepath.Clean(sf.DataDir), 0o755); err != nil {
 		return err
 	}
+	// Before any group starts, so that Raft's metrics reach the registry.
+	metricsHandler, err := startMetrics()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	raftLn, err := net.Listen("tcp", sf.RaftAddr)
 	if err != nil {
 		return fmt.Errorf("raft-addr: %w", err)
@@ -209,7 +214,7 @@ func runServer(args []string) error {
 	go gs.Serve(apiLn)
 	var hs *http.Server
 	if sf.HTTPAddr != "" {
-		hs = &http.Server{Addr: sf.HTTPAddr, Handler: httpMux(host), ReadHeaderTimeout: 5 * time.Second}
+		hs = &http.Server{Addr: sf.HTTPAddr, Handler: httpMux(host, metricsHandler), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("http server", "err", err)
@@ -261,8 +266,9 @@ func joinCluster(logger *slog.Logger, sf serverFlags) {
 	}
 }
 
-func httpMux(host *shard.Host) *http.ServeMux {
+func httpMux(host *shard.Host, metrics http.Handler) *http.ServeMux {
 	m := http.NewServeMux()
+	m.Handle("/metrics", metrics)
 	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
