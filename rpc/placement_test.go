@@ -349,6 +349,20 @@ func TestMoveSurvivesMetaLeaderKill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Of five static peers, three vote in the metadata group.
+	if cf := c.nodes[0].host.MetaGroup().Raft().GetConfiguration(); cf.Error() != nil {
+		t.Fatal(cf.Error())
+	} else {
+		var voters []string
+		for _, s := range cf.Configuration().Servers {
+			if s.Suffrage == raft.Voter {
+				voters = append(voters, string(s.ID))
+			}
+		}
+		if sort.Strings(voters); !slices.Equal(voters, []string{"n1", "n2", "n3"}) {
+			t.Fatalf("metadata voters %v, want n1 n2 n3", voters)
+		}
+	}
 	metaLeader := -1
 	for i, nd := range c.nodes {
 		if nd.host.MetaGroup().IsLeader() {

@@ -8,8 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,8 +202,23 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	mc.NodeID, mc.Group, mc.Dir, mc.RestoreOnStart = cfg.NodeID, MetaGroup, filepath.Join(cfg.DataDir, "meta"), true
 	switch {
 	case len(cfg.Peers) > 0:
-		for _, p := range cfg.Peers {
-			mc.Bootstrap = append(mc.Bootstrap, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr), Suffrage: raft.Voter})
+		// The first MetaVoters peers by id vote in the metadata group and
+		// the others learn it, so that its quorum does not grow with the
+		// cluster. Sorted, so every node bootstraps the same configuration
+		// whatever order its peer list is in.
+		peers := slices.Clone(cfg.Peers)
+		slices.SortFunc(peers, func(a, b fsm.NodeInfo) int { return strings.Compare(a.ID, b.ID) })
+		for i, p := range peers {
+			suffrage := raft.Voter
+			if i >= MetaVoters {
+				suffrage = raft.Nonvoter
+			}
+			mc.Bootstrap = append(mc.Bootstrap, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr), Suffrage: suffrage})
+		}
+		// Only voters bootstrap; a non-voter learns the configuration from
+		// the leader, which replicates to it from the start.
+		if i := slices.IndexFunc(peers, func(p fsm.NodeInfo) bool { return p.ID == cfg.NodeID }); i >= MetaVoters {
+			mc.Bootstrap = nil
 		}
 	case cfg.Bootstrap:
 		mc.Bootstrap = []raft.Server{{ID: raft.ServerID(cfg.NodeID), Address: raft.ServerAddress(cfg.RaftAddr), Suffrage: raft.Voter}}
