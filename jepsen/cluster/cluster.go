@@ -470,3 +470,15 @@ func (c *Cluster) TransferLeader(ctx context.Context, shard uint64, to string) (
 	defer cancel()
 	return c.admin.TransferLeader(ctx, shard, to)
 }
+
+// Wipe deletes node i's data directory. The node must be stopped.
+func (c *Cluster) Wipe(i int) error {
+	c.mu.Lock()
+	p := c.procs[i]
+	running := p.state != stopped
+	c.mu.Unlock()
+	if running {
+		return fmt.Errorf("wipe %s: the node is running", p.node.ID)
+	}
+	return os.RemoveAll(p.node.DataDir)
+}

@@ -217,3 +217,34 @@ func keys(m map[string]bool) []string {
 	}
 	return out
 }
+
+// WaitCaughtUp polls until every group the nodes among report has applied
+// what it knows to be committed on each of them, and has a leader among
+// them: the state in which one more node may lose its data safely.
+func (c *Cluster) WaitCaughtUp(ctx context.Context, collection string, among []int) error {
+	if err := c.WaitLeadersAmong(ctx, collection, among); err != nil {
+		return err
+	}
+	for {
+		behind := ""
+		for _, ns := range c.PollStatus(ctx, among) {
+			if ns.Err != nil {
+				behind = c.procs[ns.Index].node.ID + ": " + ns.Err.Error()
+				break
+			}
+			for _, g := range ns.Status.Groups {
+				if g.AppliedIndex < g.CommitIndex {
+					behind = fmt.Sprintf("%s on %s: applied %d < commit %d", g.Group, c.procs[ns.Index].node.ID, g.AppliedIndex, g.CommitIndex)
+				}
+			}
+		}
+		if behind == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not caught up: %s (%w)", behind, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

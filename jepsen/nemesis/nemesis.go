@@ -172,9 +172,7 @@ func ByName(name string) (Fault, error) {
 
 // Unsupported are the faults the issue asks for that the server cannot be
 // driven to yet, with the reason; runs skip them.
-var Unsupported = map[string]string{
-	"wipe-rejoin": "a node that comes back with an empty data directory would bootstrap its shard groups again instead of being re-added as a new replica; not built",
-}
+var Unsupported = map[string]string{}
 
 var catalogue = []Fault{
 	none{},
@@ -191,6 +189,7 @@ var catalogue = []Fault{
 	clockSkew{},
 	slowApply{},
 	shardMove{},
+	wipeRejoin{},
 	mix{},
 }
 
@@ -497,6 +496,49 @@ func waitMoved(ctx context.Context, e *Env, shard uint64) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// wipeRejoin is the operator's same-identity replacement of a node whose
+// disk was lost (docs/operations.md): kill -9 a node, wait until the others
+// lead every group and have applied what they committed, delete its data
+// directory and start it again with the same id and addresses. It catches
+// up from the others' logs and snapshots; healing waits until the cluster
+// is healthy again.
+type wipeRejoin struct{}
+
+func (wipeRejoin) Name() string  { return "wipe-rejoin" }
+func (wipeRejoin) MinNodes() int { return 3 }
+func (wipeRejoin) Inject(ctx context.Context, e *Env) (Injection, error) {
+	up := e.Cluster.Up()
+	if len(up) < e.Cluster.Size() {
+		return Injection{Kind: "none"}, nil // a node is still down from before
+	}
+	x := up[e.Rng.IntN(len(up))]
+	if err := e.Cluster.Kill(x); err != nil {
+		return Injection{}, err
+	}
+	var others []int
+	for _, i := range up {
+		if i != x {
+			others = append(others, i)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	err := e.Cluster.WaitCaughtUp(wctx, e.Collection, others)
+	cancel()
+	if err != nil {
+		// Not safe to lose a second copy now; bring the node back as it was.
+		return Injection{Kind: "crash", Description: fmt.Sprintf("kill -9 %s (not wiped: %v)", e.Cluster.Node(x).ID, err),
+			Nodes: []int{x}, Heal: func(context.Context) error { return e.Cluster.Start(x) }}, nil
+	}
+	if err := e.Cluster.Wipe(x); err != nil {
+		return Injection{}, err
+	}
+	if err := e.Cluster.Start(x); err != nil {
+		return Injection{}, err
+	}
+	return Injection{Kind: "membership", Description: fmt.Sprintf("kill -9 %s, wipe its data directory, restart it with the same identity", e.Cluster.Node(x).ID),
+		Nodes: []int{x}, Heal: func(ctx context.Context) error { return e.Cluster.WaitHealthy(ctx, e.Collection) }}, nil
 }
 
 // mix injects, each time, a fault drawn from the catalogue among those

@@ -178,7 +178,7 @@ func TestCatalogue(t *testing.T) {
 	names := Names()
 	for _, want := range []string{"none", "kill-one", "kill-leader", "kill-majority", "kill-all", "pause-leader",
 		"partition-one", "partition-leader", "partition-halves", "partition-bridge", "partition-ring",
-		"clock-skew", "slow-apply", "shard-move", "mix"} {
+		"clock-skew", "slow-apply", "shard-move", "wipe-rejoin", "mix"} {
 		f, err := ByName(want)
 		if err != nil || f.Name() != want {
 			t.Fatalf("ByName(%q) = %v, %v", want, f, err)
@@ -190,8 +190,10 @@ func TestCatalogue(t *testing.T) {
 	if f, _ := ByName("partition-ring"); f.MinNodes() != 5 {
 		t.Fatalf("partition-ring needs %d nodes, want 5", f.MinNodes())
 	}
-	if _, err := ByName("wipe-rejoin"); err == nil || !strings.Contains(err.Error(), "not available") {
-		t.Fatalf("ByName(wipe-rejoin) = %v, want a not-available error", err)
+	Unsupported["teleport"] = "a test entry"
+	defer delete(Unsupported, "teleport")
+	if _, err := ByName("teleport"); err == nil || !strings.Contains(err.Error(), "not available") {
+		t.Fatalf("ByName of an unsupported nemesis = %v, want a not-available error", err)
 	}
 	if _, err := ByName("flood"); err == nil {
 		t.Fatal("an unknown nemesis was accepted")

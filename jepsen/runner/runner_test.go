@@ -133,7 +133,7 @@ func TestRenderSummary(t *testing.T) {
 		"| set | mix | 3 | ERROR | set ✗ | 0 (0/0/0) | set: no-final-read ×1; harness: final read: deadline \\| exceeded |",
 		"| dedup (unsafe) | set:failed-visible | red | yes | set ✗ | set: failed-visible ×2 |",
 		"make jepsen",
-		"nemesis `wipe-rejoin`",
+		"## Not run",
 	} {
 		if !strings.Contains(md, want) {
 			t.Fatalf("summary lacks %q:\n%s", want, md)

@@ -191,6 +191,9 @@ func RenderSummary(w io.Writer, pageDir string, s Summary) error {
 	p("\n")
 	p(findingsMD)
 	p("\n## Not run\n\n")
+	if len(nemesis.Unsupported) == 0 {
+		p("Nothing: every nemesis of the catalogue ran.\n")
+	}
 	for _, name := range slices.Sorted(maps.Keys(nemesis.Unsupported)) {
 		p("- nemesis `%s`: %s.\n", name, nemesis.Unsupported[name])
 	}
