@@ -2,6 +2,8 @@ package shard
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/armon/go-metrics"
@@ -61,7 +63,7 @@ func (h *Host) placementStep(ctx context.Context, started time.Time) {
 	}
 	if h.members != nil {
 		h.recordHealth(ctx, st, time.Since(started) > h.cfg.Placement.DownAfter)
-		h.replaceMetaVoter(h.meta.State())
+		h.tendMetaGroup(h.meta.State())
 	}
 	for _, mv := range fsm.StalledMoves(h.meta.State(), time.Now(), h.cfg.Placement) {
 		if err := h.ProposeMeta(ctx, &fsm.MetaOp{CancelMove: &mv}); err != nil {
@@ -238,38 +240,70 @@ func (h *Host) spreadLeaders(st fsm.MetaState) {
 	}
 }
 
-// replaceMetaVoter, on the metadata leader, replaces a metadata voter
-// whose node has been failed for down_after with a live non-voter, so the
-// metadata group keeps three voters.
-func (h *Host) replaceMetaVoter(st fsm.MetaState) {
-	cf := h.mg.Raft().GetConfiguration()
+// tendMetaGroup, on the metadata leader, keeps the metadata group whole:
+// a live node the metadata records but the group's configuration lacks (its
+// seat was given away while it was failed) is added back as a non-voter, so
+// that it learns the metadata again; a voter whose node has been failed for
+// down_after is replaced by a live non-voter; and while the group has fewer
+// than MetaVoters voters, a live non-voter is promoted. One change per call.
+func (h *Host) tendMetaGroup(st fsm.MetaState) {
+	ra := h.mg.Raft()
+	cf := ra.GetConfiguration()
 	if cf.Error() != nil {
 		return
 	}
+	members := map[string]bool{}
+	voters := 0
 	var dead, spare *raft.Server
 	for _, s := range cf.Configuration().Servers {
 		id := string(s.ID)
+		members[id] = true
 		hl, recorded := st.Health[id]
 		down := recorded && hl.State != fsm.NodeAlive && time.Since(time.UnixMilli(hl.Since)) >= h.cfg.Placement.DownAfter
 		switch {
-		case s.Suffrage == raft.Voter && down && dead == nil:
-			dead = &s
+		case s.Suffrage == raft.Voter:
+			voters++
+			if down && dead == nil {
+				dead = &s
+			}
 		case s.Suffrage == raft.Nonvoter && st.Alive(id) && spare == nil:
 			spare = &s
 		}
 	}
-	if dead == nil || spare == nil {
+	for _, id := range slices.Sorted(maps.Keys(st.Nodes)) {
+		if members[id] || !st.Alive(id) {
+			continue
+		}
+		if _, recorded := st.Health[id]; !recorded {
+			continue // not reported on yet: it may be joining right now
+		}
+		n := st.Nodes[id]
+		if err := ra.AddNonvoter(raft.ServerID(id), raft.ServerAddress(n.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+			h.log.Warn("re-add node to the metadata group", "node", id, "err", err)
+			return
+		}
+		h.log.Info("re-added a returning node to the metadata group as a non-voter", "node", id)
 		return
 	}
-	if err := h.mg.Raft().AddVoter(spare.ID, spare.Address, 0, 10*time.Second).Error(); err != nil {
-		h.log.Warn("promote metadata non-voter", "node", spare.ID, "err", err)
-		return
+	switch {
+	case spare == nil:
+	case dead != nil:
+		if err := ra.AddVoter(spare.ID, spare.Address, 0, 10*time.Second).Error(); err != nil {
+			h.log.Warn("promote metadata non-voter", "node", spare.ID, "err", err)
+			return
+		}
+		if err := ra.RemoveServer(dead.ID, 0, 10*time.Second).Error(); err != nil {
+			h.log.Warn("remove failed metadata voter", "node", dead.ID, "err", err)
+			return
+		}
+		h.log.Info("replaced a failed metadata voter", "failed", dead.ID, "by", spare.ID)
+	case voters < MetaVoters:
+		if err := ra.AddVoter(spare.ID, spare.Address, 0, 10*time.Second).Error(); err != nil {
+			h.log.Warn("promote metadata non-voter", "node", spare.ID, "err", err)
+			return
+		}
+		h.log.Info("promoted a metadata non-voter", "node", spare.ID, "voters", voters+1)
 	}
-	if err := h.mg.Raft().RemoveServer(dead.ID, 0, 10*time.Second).Error(); err != nil {
-		h.log.Warn("remove failed metadata voter", "node", dead.ID, "err", err)
-		return
-	}
-	h.log.Info("replaced a failed metadata voter", "failed", dead.ID, "by", spare.ID)
 }
 
 // LeadersByNode is how many shard leaders each live node holds, as the
