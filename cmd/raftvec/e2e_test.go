@@ -274,6 +274,18 @@ func TestKilledNodeIsReplaced(t *testing.T) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
+	// Three replicas need three registered nodes; right after start some
+	// may not have registered yet.
+	for {
+		st, err := cl.Status(ctx, procs[0].api)
+		if err == nil && len(st.Nodes) == len(procs) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the nodes never all registered: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "r"}, Dim: 2, Metric: pb.Metric_L2, Shards: 2, Replicas: 3}); err != nil {
 		t.Fatal(err)
 	}
