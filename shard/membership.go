@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
@@ -22,9 +23,10 @@ const tagLeaders = "leaders" // how many shard leaders the node holds
 // tells every node which others are alive, failed or gone. The metadata
 // leader records what it says (SetHealth); the scheduler acts on that.
 type membership struct {
-	serf   *serf.Serf
-	events chan serf.Event
-	addr   string // advertised host:port
+	serf    *serf.Serf
+	events  chan serf.Event
+	addr    string      // advertised host:port
+	joining atomic.Bool // a join attempt is running
 }
 
 func startMembership(cfg HostConfig, logger *slog.Logger) (*membership, error) {
@@ -73,7 +75,8 @@ func health(s serf.MemberStatus) string {
 }
 
 // joinKnown joins the Serf agents of the nodes the metadata records that
-// this agent does not know yet.
+// this agent does not know yet. The attempt runs in the background, one at
+// a time: a dead machine's address can take a connect timeout to fail.
 func (m *membership) joinKnown(st fsm.MetaState, self string) {
 	known := map[string]bool{}
 	for _, mem := range m.serf.Members() {
@@ -85,8 +88,11 @@ func (m *membership) joinKnown(st fsm.MetaState, self string) {
 			addrs = append(addrs, n.SerfAddr)
 		}
 	}
-	if len(addrs) > 0 {
-		m.serf.Join(addrs, true) // an unreachable node is retried next time
+	if len(addrs) > 0 && m.joining.CompareAndSwap(false, true) {
+		go func() {
+			defer m.joining.Store(false)
+			m.serf.Join(addrs, true) // an unreachable node is retried next time
+		}()
 	}
 }
 
