@@ -98,32 +98,6 @@ func splitKeys(ints []int64, strs []string, n int) [][]int {
 	return parts
 }
 
-// subRows picks rows by position from a columnar batch.
-func subRows(r *pb.Rows, pos []int, dim int) *pb.Rows {
-	out := &pb.Rows{}
-	for _, i := range pos {
-		if len(r.IntIds) > 0 {
-			out.IntIds = append(out.IntIds, r.IntIds[i])
-		}
-		if len(r.StrIds) > 0 {
-			out.StrIds = append(out.StrIds, r.StrIds[i])
-		}
-		if dim > 0 && (i+1)*dim <= len(r.Vectors) {
-			out.Vectors = append(out.Vectors, r.Vectors[i*dim:(i+1)*dim]...)
-		}
-	}
-	for _, f := range r.Fields {
-		nf := &pb.FieldColumn{Name: f.Name}
-		for _, i := range pos {
-			if i < len(f.Values) {
-				nf.Values = append(nf.Values, f.Values[i])
-			}
-		}
-		out.Fields = append(out.Fields, nf)
-	}
-	return out
-}
-
 func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.InsertRequest, upsert bool) (*pb.WriteResponse, error) {
 	sc, err := c.SchemaProto()
 	if err != nil {
@@ -156,7 +130,7 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 		if len(parts[i]) == 0 {
 			return nil, nil
 		}
-		sub := &pb.InsertRequest{Collection: req.Collection, Rows: subRows(rows, parts[i], schema.Dim), RequestId: subID(req.RequestId, sh.ID),
+		sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(parts[i], schema.Dim), RequestId: subID(req.RequestId, sh.ID),
 			SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.ID}
 		return s.insert(own(ctx), sub, upsert)
 	}, mergeWrites)
@@ -396,7 +370,7 @@ func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.Qu
 		if n > 0 {
 			dim = len(all.Vectors) / n
 		}
-		return &pb.QueryResponse{Rows: subRows(all, pos, dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		return &pb.QueryResponse{Rows: all.Pick(pos, dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
 	})
 }
 

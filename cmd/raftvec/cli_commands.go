@@ -215,9 +215,9 @@ func runReplicaMove(e *cliEnv, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	shardID, err := strconv.ParseUint(pos[0], 10, 64)
-	if err != nil || shardID == 0 {
-		return fmt.Errorf("%s: SHARD: %q is not a shard id (a positive integer)", name, pos[0])
+	shardID, err := parseShardID(name, pos[0])
+	if err != nil {
+		return err
 	}
 	if *from == "" || *to == "" {
 		return fmt.Errorf("%s: --from and --to are both required", name)
@@ -239,6 +239,15 @@ func runReplicaMove(e *cliEnv, name string, args []string) error {
 	return nil
 }
 
+// parseShardID reads a command's SHARD argument.
+func parseShardID(name, arg string) (uint64, error) {
+	id, err := strconv.ParseUint(arg, 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("%s: SHARD: %q is not a shard id (a positive integer)", name, arg)
+	}
+	return id, nil
+}
+
 func runLeaderTransfer(e *cliEnv, name string, args []string) error {
 	fs, cf := e.newFlags(name, defaultTimeout)
 	to := fs.String("to", "", "voter to hand leadership to (default: the most up-to-date voter)")
@@ -246,9 +255,9 @@ func runLeaderTransfer(e *cliEnv, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	shardID, err := strconv.ParseUint(pos[0], 10, 64)
-	if err != nil || shardID == 0 {
-		return fmt.Errorf("%s: SHARD: %q is not a shard id (a positive integer)", name, pos[0])
+	shardID, err := parseShardID(name, pos[0])
+	if err != nil {
+		return err
 	}
 	c, err := e.dial(cf)
 	if err != nil {

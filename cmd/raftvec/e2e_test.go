@@ -83,6 +83,22 @@ func startProcs(t *testing.T, n int, extra ...string) []*proc {
 	return procs
 }
 
+// clientOf returns an SDK client for the processes' API addresses, closed
+// when the test ends.
+func clientOf(t *testing.T, procs ...*proc) *client.Client {
+	t.Helper()
+	var addrs []string
+	for _, p := range procs {
+		addrs = append(addrs, p.api)
+	}
+	cl, err := client.New(addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
 // shardLeader asks every live process which node leads the collection's
 // shard.
 func shardLeader(ctx context.Context, t *testing.T, cl *client.Client, procs []*proc, dead map[int]bool) int {
@@ -114,15 +130,7 @@ func TestKillLeaderKeepsAcknowledgedRows(t *testing.T) {
 		t.Skip("starts real processes")
 	}
 	procs := startProcs(t, 3)
-	var addrs []string
-	for _, p := range procs {
-		addrs = append(addrs, p.api)
-	}
-	cl, err := client.New(addrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := clientOf(t, procs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := cl.CreateSimple(ctx, "k", 4, pb.Metric_L2); err != nil {
@@ -205,11 +213,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	procs := startProcs(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl, err := client.New([]string{procs[0].api, procs[1].api, procs[2].api})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := clientOf(t, procs...)
 	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "m"}, Dim: 2, Metric: pb.Metric_L2, Shards: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -263,15 +267,7 @@ func TestKilledNodeIsReplaced(t *testing.T) {
 		t.Skip("starts real processes")
 	}
 	procs := startProcs(t, 4, "--down-after", "2s")
-	var addrs []string
-	for _, p := range procs {
-		addrs = append(addrs, p.api)
-	}
-	cl, err := client.New(addrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := clientOf(t, procs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	// Three replicas need three registered nodes; right after start some
@@ -328,20 +324,11 @@ func TestKilledNodeIsReplaced(t *testing.T) {
 	mu.Lock()
 	atKill := len(acked)
 	mu.Unlock()
-	var survivors []string
-	for i, p := range procs {
-		if i != victim {
-			survivors = append(survivors, p.api)
-		}
-	}
-	sc, err := client.New(survivors)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	survivors := slices.Delete(slices.Clone(procs), victim, victim+1)
+	sc := clientOf(t, survivors...)
 	for {
 		d, derr := sc.DescribeCollection(ctx, "r")
-		st, serr := sc.Status(ctx, survivors[0])
+		st, serr := sc.Status(ctx, survivors[0].api)
 		if derr == nil && serr == nil && len(st.Moves) == 0 {
 			gone := true
 			for _, sh := range d.Shards {

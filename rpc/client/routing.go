@@ -154,31 +154,12 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 	return directResult{resp: merged, sent: sent}
 }
 
-func pickRows(r *pb.Rows, pos []int) *pb.Rows {
-	n := len(r.IntIds) + len(r.StrIds)
-	dim := 0
-	if n > 0 {
-		dim = len(r.Vectors) / n
+// rowDim is the vector width of a batch: its floats over its rows.
+func rowDim(r *pb.Rows) int {
+	if n := len(r.IntIds) + len(r.StrIds); n > 0 {
+		return len(r.Vectors) / n
 	}
-	out := &pb.Rows{}
-	for _, i := range pos {
-		if len(r.IntIds) > 0 {
-			out.IntIds = append(out.IntIds, r.IntIds[i])
-		} else {
-			out.StrIds = append(out.StrIds, r.StrIds[i])
-		}
-		out.Vectors = append(out.Vectors, r.Vectors[i*dim:(i+1)*dim]...)
-	}
-	for _, f := range r.Fields {
-		nf := &pb.FieldColumn{Name: f.Name}
-		for _, i := range pos {
-			if i < len(f.Values) {
-				nf.Values = append(nf.Values, f.Values[i])
-			}
-		}
-		out.Fields = append(out.Fields, nf)
-	}
-	return out
+	return 0
 }
 
 // insertDirect tries the direct path for an insert or upsert.
@@ -194,7 +175,7 @@ func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert
 	}
 	return direct(ctx, c, rt, req.Collection, rt.split(rows.IntIds, rows.StrIds),
 		func(ctx context.Context, rc pb.RaftVecClient, sh *pb.ShardRoute, pos []int) (*pb.WriteResponse, error) {
-			sub := &pb.InsertRequest{Collection: req.Collection, Rows: pickRows(rows, pos), RequestId: rt.partID(req.RequestId, sh.Id),
+			sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(pos, rowDim(rows)), RequestId: rt.partID(req.RequestId, sh.Id),
 				SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.Id}
 			if upsert {
 				return rc.Upsert(ctx, sub)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raftvec/raftvec/bench/internal/benchutil"
 	"github.com/raftvec/raftvec/index"
 )
 
@@ -68,26 +67,10 @@ func (ds *dataset) writeTruth(path string) error {
 	return os.WriteFile(path, buf, 0o644)
 }
 
-// readIDX reads a gzipped IDX3 uint8 image file as float32 rows (the same
-// reader as index/fashion_bench_test.go).
+// readIDX reads a gzipped IDX3 uint8 image file as float32 rows.
 func readIDX(path string) (rows, dim int, data []float32, err error) {
-	f, err := os.Open(path)
+	rows, dim, raw, err := benchutil.ReadIDXBytes(path)
 	if err != nil {
-		return 0, 0, nil, err
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	var hdr [16]byte
-	if _, err := io.ReadFull(z, hdr[:]); err != nil {
-		return 0, 0, nil, err
-	}
-	rows = int(binary.BigEndian.Uint32(hdr[4:]))
-	dim = int(binary.BigEndian.Uint32(hdr[8:]) * binary.BigEndian.Uint32(hdr[12:]))
-	raw := make([]byte, rows*dim)
-	if _, err := io.ReadFull(z, raw); err != nil {
 		return 0, 0, nil, err
 	}
 	data = make([]float32, len(raw))
