@@ -152,6 +152,10 @@ type Host struct {
 	builds  chan struct{}
 
 	metaCaughtUp atomic.Bool
+	// orphansSwept is set once the data directories left from before this
+	// process started have been checked (reconcile loop only): later, a
+	// replica this node stops has its directory deleted then and there.
+	orphansSwept bool
 
 	members *membership // nil without SerfAddr
 	// forward sends a metadata op to the metadata leader from a node that
@@ -527,12 +531,13 @@ func (h *Host) reconcile() {
 // removeOrphans deletes the data of replicas this node holds on disk but no
 // longer runs or is placed on: a node that was down while its replicas
 // were rebuilt elsewhere, or while a collection was dropped, comes back to
-// such directories. Only once the metadata has caught up since the start,
-// so that an old view never looks like a removal.
+// such directories. It runs once, when the metadata has first caught up
+// since the start, so that an old view never looks like a removal.
 func (h *Host) removeOrphans(st fsm.MetaState, want map[uint64]bool) {
-	if !h.MetaCaughtUp() {
+	if h.orphansSwept || !h.MetaCaughtUp() {
 		return
 	}
+	h.orphansSwept = true
 	entries, err := os.ReadDir(filepath.Join(h.cfg.DataDir, "shards"))
 	if err != nil {
 		return // none yet
