@@ -89,7 +89,7 @@ jepsen-quick:
 	$(GO) run ./jepsen/cmd/jepsen -quick $(JEPSEN_ARGS)
 
 ## jepsen: every workload × every nemesis, JEPSEN_DURATION each, plus the
-## controls and scenarios; writes docs/jepsen.md (about 95 minutes at 60s,
+## controls and scenarios; writes docs/jepsen.md (about 105 minutes at 60s,
 ## 20 at JEPSEN_DURATION=10s).
 JEPSEN_DURATION ?= 60s
 jepsen:
