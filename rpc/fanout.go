@@ -130,7 +130,7 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 		if len(parts[i]) == 0 {
 			return nil, nil
 		}
-		sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(parts[i], schema.Dim), RequestId: subID(req.RequestId, sh.ID),
+		sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(parts[i]), RequestId: subID(req.RequestId, sh.ID),
 			SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.ID}
 		return s.insert(own(ctx), sub, upsert)
 	}, mergeWrites)
@@ -366,11 +366,7 @@ func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.Qu
 		for i := from; i < to; i++ {
 			pos = append(pos, i)
 		}
-		dim := 0
-		if n > 0 {
-			dim = len(all.Vectors) / n
-		}
-		return &pb.QueryResponse{Rows: all.Pick(pos, dim), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		return &pb.QueryResponse{Rows: all.Pick(pos), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
 	})
 }
 

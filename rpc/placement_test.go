@@ -251,11 +251,10 @@ func TestFailedNodeIsReplaced(t *testing.T) {
 	if err := c.nodes[victim].host.MetaGroup().WaitApplied(ctx, idx); err != nil {
 		t.Fatalf("the returning node's metadata did not catch up: %v", err)
 	}
-	now := c.nodes[victim].host.Meta()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		_, err := os.Stat(old)
-		now = c.nodes[victim].host.Meta()
+		now := c.nodes[victim].host.Meta()
 		_, sh := now.Shard(st.Collections["f"].Shards[0].ID)
 		if os.IsNotExist(err) || sh.Holds(victimID) {
 			break
@@ -267,7 +266,7 @@ func TestFailedNodeIsReplaced(t *testing.T) {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		stray := uint64(0)
-		now = c.nodes[victim].host.Meta()
+		now := c.nodes[victim].host.Meta()
 		for _, r := range c.nodes[victim].host.Replicas() {
 			if _, sh := now.Shard(r.ShardID()); sh == nil || !sh.Holds(victimID) {
 				stray = r.ShardID()

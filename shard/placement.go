@@ -285,25 +285,22 @@ func (h *Host) tendMetaGroup(st fsm.MetaState) {
 		h.log.Info("re-added a returning node to the metadata group as a non-voter", "node", id)
 		return
 	}
-	switch {
-	case spare == nil:
-	case dead != nil:
-		if err := ra.AddVoter(spare.ID, spare.Address, 0, 10*time.Second).Error(); err != nil {
-			h.log.Warn("promote metadata non-voter", "node", spare.ID, "err", err)
-			return
-		}
-		if err := ra.RemoveServer(dead.ID, 0, 10*time.Second).Error(); err != nil {
-			h.log.Warn("remove failed metadata voter", "node", dead.ID, "err", err)
-			return
-		}
-		h.log.Info("replaced a failed metadata voter", "failed", dead.ID, "by", spare.ID)
-	case voters < MetaVoters:
-		if err := ra.AddVoter(spare.ID, spare.Address, 0, 10*time.Second).Error(); err != nil {
-			h.log.Warn("promote metadata non-voter", "node", spare.ID, "err", err)
-			return
-		}
-		h.log.Info("promoted a metadata non-voter", "node", spare.ID, "voters", voters+1)
+	if spare == nil || (dead == nil && voters >= MetaVoters) {
+		return
 	}
+	if err := ra.AddVoter(spare.ID, spare.Address, 0, 10*time.Second).Error(); err != nil {
+		h.log.Warn("promote metadata non-voter", "node", spare.ID, "err", err)
+		return
+	}
+	if dead == nil {
+		h.log.Info("promoted a metadata non-voter", "node", spare.ID, "voters", voters+1)
+		return
+	}
+	if err := ra.RemoveServer(dead.ID, 0, 10*time.Second).Error(); err != nil {
+		h.log.Warn("remove failed metadata voter", "node", dead.ID, "err", err)
+		return
+	}
+	h.log.Info("replaced a failed metadata voter", "failed", dead.ID, "by", spare.ID)
 }
 
 // LeadersByNode is how many shard leaders each live node holds, as the

@@ -154,14 +154,6 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 	return directResult{resp: merged, sent: sent}
 }
 
-// rowDim is the vector width of a batch: its floats over its rows.
-func rowDim(r *pb.Rows) int {
-	if n := len(r.IntIds) + len(r.StrIds); n > 0 {
-		return len(r.Vectors) / n
-	}
-	return 0
-}
-
 // insertDirect tries the direct path for an insert or upsert.
 func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert bool) directResult {
 	rows := req.Rows
@@ -175,7 +167,7 @@ func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert
 	}
 	return direct(ctx, c, rt, req.Collection, rt.split(rows.IntIds, rows.StrIds),
 		func(ctx context.Context, rc pb.RaftVecClient, sh *pb.ShardRoute, pos []int) (*pb.WriteResponse, error) {
-			sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(pos, rowDim(rows)), RequestId: rt.partID(req.RequestId, sh.Id),
+			sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(pos), RequestId: rt.partID(req.RequestId, sh.Id),
 				SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.Id}
 			if upsert {
 				return rc.Upsert(ctx, sub)

@@ -1,10 +1,14 @@
 package pb
 
 // Pick returns the rows of r at positions pos, in that order, as a new
-// columnar batch: ids, vectors (dim floats a row) and every field column.
-// Positions past the end of a column are left out of it. Written by hand;
-// make proto leaves this file alone.
-func (r *Rows) Pick(pos []int, dim int) *Rows {
+// columnar batch: ids, vectors and every field column. The vector width is
+// the batch's floats over its rows. Positions past the end of a column are
+// left out of it. Written by hand; make proto leaves this file alone.
+func (r *Rows) Pick(pos []int) *Rows {
+	dim := 0
+	if n := len(r.IntIds) + len(r.StrIds); n > 0 {
+		dim = len(r.Vectors) / n
+	}
 	out := &Rows{}
 	for _, i := range pos {
 		if len(r.IntIds) > 0 {
