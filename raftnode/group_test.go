@@ -124,3 +124,36 @@ func TestIsolatedLeaderLosesReadIndex(t *testing.T) {
 		t.Fatalf("old leader after heal has %v", got)
 	}
 }
+
+// A follower is caught up after a read round on the leader without any
+// further command: the round's entry must reach the state machine, or the
+// follower's applied index stays below its commit index until the next
+// command and BOUNDED reads on it stall behind every STRONG read.
+func TestFollowerCaughtUpAfterReadRound(t *testing.T) {
+	c := rafttest.New(t, 3, newList, nil)
+	li := c.Leader(10 * time.Second)
+	g := c.Nodes[li].Group
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := g.Apply(ctx, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := g.ReadIndex(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi := (li + 1) % 3
+	f := c.Nodes[fi].Group
+	// The leader's commit index reaches the follower with the next
+	// heartbeat or append; from then on the follower must be caught up.
+	deadline := time.Now().Add(5 * time.Second)
+	for !(f.Raft().CommitIndex() >= g.Raft().CommitIndex() && f.CaughtUp()) {
+		if time.Now().After(deadline) {
+			applied, _ := f.Applied()
+			t.Fatalf("follower not caught up after read rounds: applied %d, commit %d (leader commit %d)",
+				applied, f.Raft().CommitIndex(), g.Raft().CommitIndex())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -302,13 +302,16 @@ func (b *readBatcher) run() {
 	}
 }
 
-// verifyRound is one quorum round, made with a Raft barrier rather than
-// VerifyLeader: hashicorp/raft may count a heartbeat answer that was sent
-// before VerifyLeader was called, while a barrier is a new entry of the
-// current term, so its commit proves that a quorum still followed this
-// leader after the round started. When the barrier returns, every earlier
-// entry is applied; that is the read index. The round also extends the
-// read lease from its start.
+// verifyRound is one quorum round, made with an empty entry of the current
+// term rather than VerifyLeader: hashicorp/raft may count a heartbeat
+// answer that was sent before VerifyLeader was called, while a new entry's
+// commit proves that a quorum still followed this leader after the round
+// started. When it is applied, every earlier entry is; its index is the
+// read index. It is an empty group-commit frame rather than a raft Barrier
+// because hashicorp/raft hands barriers (and its own no-ops) to no FSM:
+// followers would then see a commit index their applied index never
+// reaches, and look behind (CaughtUp) until the next command. The round
+// also extends the read lease from its start.
 func (g *Group) verifyRound() (uint64, error) {
 	g.leadMu.Lock()
 	l := g.lead
@@ -317,12 +320,12 @@ func (g *Group) verifyRound() (uint64, error) {
 		return 0, ErrNotLeader
 	}
 	start := time.Now()
-	if err := g.raft.Barrier(g.cfg.ElectionTimeout * 4).Error(); err != nil {
+	af := g.raft.Apply(encodeFrame(nil), g.cfg.ElectionTimeout*4)
+	if err := af.Error(); err != nil {
 		return 0, ErrNotLeader
 	}
 	g.extendLease(l, start)
-	index, _ := g.wm.get()
-	return index, nil
+	return af.Index(), nil
 }
 
 // extendLease records that an entry proposed at start by leadership l has
