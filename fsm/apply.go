@@ -10,13 +10,19 @@ import (
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 )
 
-// physicalMs is the wall-clock part of a hybrid timestamp.
-func physicalMs(ts uint64) uint64 { return ts >> 18 }
+// DedupWindowEntries is how long a request id is remembered: until this many
+// log entries after the one that applied it. It is counted in entries, not
+// in op time, because op time can be moved by a leader's clock or a
+// client's token, and a constant rather than a setting because every
+// replica must forget the same ids at the same entry. A shard writes at most
+// a few thousand entries a second (group commit puts concurrent writes into
+// one) and an idle one a tick per tick interval, so this is at least about
+// ten minutes at full load and days when idle.
+const DedupWindowEntries = 1 << 22
 
-// DedupWindowMs is how long, in op time, a request id is remembered. It is a
-// constant rather than a setting because every replica must forget the same
-// ids at the same entry.
-const DedupWindowMs = 10 * 60 * 1000
+// MaxTs is the highest ts an op may take: math.MaxUint64 marks a row as not
+// deleted.
+const MaxTs = live - 1
 
 // maxDedupPrunePerEntry bounds the work one entry spends forgetting old
 // request ids, so that a burst of expiries does not stall apply.
@@ -47,7 +53,7 @@ func (s *Shard) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 		}
 		ops[i] = op
 	}
-	a := &applier{s: s, txn: s.db.NewTransaction(true)}
+	a := &applier{s: s, index: index, txn: s.db.NewTransaction(true)}
 	defer a.txn.Discard()
 	results := make([]any, len(ops))
 	for i, op := range ops {
@@ -57,6 +63,12 @@ func (s *Shard) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 		// decided here, identically on every replica.
 		if op.Ts <= s.applied.Ts {
 			op.Ts = s.applied.Ts + 1
+		}
+		if op.Ts > MaxTs || op.Ts < s.applied.Ts {
+			// Leaders refuse client timestamps this far ahead; an op that
+			// got here anyway is refused, the same way on every replica.
+			results[i] = invalidf("ts %d is beyond the highest ts %d", op.Ts, uint64(MaxTs))
+			continue
 		}
 		s.applied.Ts = op.Ts
 		results[i] = a.apply(op)
@@ -81,6 +93,7 @@ func (s *Shard) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 // applier carries one entry's Badger transaction.
 type applier struct {
 	s             *Shard
+	index         uint64
 	txn           *badger.Txn
 	err           error
 	manifestDirty bool
@@ -102,10 +115,13 @@ func (a *applier) apply(op *fsmpb.Op) any {
 	s := a.s
 	if op.RequestId != "" && !s.opts.UnsafeSkipDedup {
 		if r, ok := s.dedup[op.RequestId]; ok {
+			if reused(r, op.Fingerprint) {
+				return &fsmpb.Result{Ts: op.Ts, Code: CodeRequestReused, Message: reusedMessage(op.RequestId)}
+			}
 			return r
 		}
 	}
-	res := &fsmpb.Result{Ts: op.Ts}
+	res := &fsmpb.Result{Ts: op.Ts, Index: a.index, Fingerprint: op.Fingerprint}
 	switch k := op.Kind.(type) {
 	case *fsmpb.Op_CreateCollection:
 		a.createCollection(k.CreateCollection, res)
@@ -142,7 +158,7 @@ func (a *applier) apply(op *fsmpb.Op) any {
 	}
 	if op.RequestId != "" {
 		s.dedup[op.RequestId] = res
-		s.dedupAge = append(s.dedupAge, dedupEntry{ts: op.Ts, id: op.RequestId})
+		s.dedupAge = append(s.dedupAge, dedupEntry{index: a.index, id: op.RequestId})
 		a.put(dedupKey(op.RequestId), res)
 	}
 	return res
@@ -357,17 +373,16 @@ func (s *Shard) manifest() *fsmpb.Manifest {
 	return m
 }
 
-// pruneDedup forgets request ids older than the dedup window, measured in
-// op time so that every replica forgets the same ids at the same entry.
+// pruneDedup forgets request ids applied more than DedupWindowEntries
+// entries ago, so that every replica forgets the same ids at the same entry.
 func (a *applier) pruneDedup() {
 	s := a.s
-	now := physicalMs(s.applied.Ts)
-	if now <= DedupWindowMs {
+	if a.index <= DedupWindowEntries {
 		return
 	}
-	cutoff := now - DedupWindowMs
+	cutoff := a.index - DedupWindowEntries
 	n := 0
-	for n < len(s.dedupAge) && n < maxDedupPrunePerEntry && physicalMs(s.dedupAge[n].ts) < cutoff {
+	for n < len(s.dedupAge) && n < maxDedupPrunePerEntry && s.dedupAge[n].index < cutoff {
 		id := s.dedupAge[n].id
 		delete(s.dedup, id)
 		a.err = errOr(a.err, a.txn.Delete(dedupKey(id)))

@@ -1,12 +1,29 @@
 package fsm
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 )
+
+// Fingerprint identifies what an op asks for, apart from its ts, request id
+// and fingerprint: a retry of the same request has the same fingerprint, a
+// different request reusing the id does not. The leader sets it before
+// proposing; apply keeps it with the op's result.
+func Fingerprint(op *fsmpb.Op) []byte {
+	ts, id, fp := op.Ts, op.RequestId, op.Fingerprint
+	op.Ts, op.RequestId, op.Fingerprint = 0, "", nil
+	b, err := EncodeOp(op)
+	op.Ts, op.RequestId, op.Fingerprint = ts, id, fp
+	if err != nil {
+		return nil
+	}
+	sum := sha256.Sum256(b)
+	return sum[:16]
+}
 
 // EncodeOp returns the log form of an op.
 func EncodeOp(op *fsmpb.Op) ([]byte, error) {

@@ -37,7 +37,19 @@ const (
 	CodeAlreadyExists = 1
 	CodeNotReady      = 2
 	CodeDropped       = 3
+	CodeRequestReused = 4
 )
+
+// reused says whether an op with fingerprint fp under a request id that
+// already has result r asks for something else. Results stored before
+// fingerprints existed match anything.
+func reused(r *fsmpb.Result, fp []byte) bool {
+	return len(fp) > 0 && len(r.Fingerprint) > 0 && string(fp) != string(r.Fingerprint)
+}
+
+func reusedMessage(id string) string {
+	return fmt.Sprintf("request_id %q was already used by a different request; use a new request id", id)
+}
 
 func codeError(code uint32, msg string) error {
 	switch code {
@@ -49,6 +61,8 @@ func codeError(code uint32, msg string) error {
 		return ErrNotReady
 	case CodeDropped:
 		return ErrDropped
+	case CodeRequestReused:
+		return fmt.Errorf("%w: %s", ErrInvalid, msg)
 	}
 	return fmt.Errorf("apply refused op (code %d): %s", code, msg)
 }

@@ -445,13 +445,18 @@ func invalidExists(pk any) error {
 	return fmt.Errorf("%w: primary key %v already exists (use upsert to replace it)", ErrAlreadyExists, pk)
 }
 
-// Deduped returns the stored result of a request id that was applied.
-func (s *Shard) Deduped(requestID string) (*fsmpb.Result, bool) {
+// Deduped returns the stored result of a request id that was applied. A
+// different request under the same id (another fingerprint) gets a result
+// that refuses it.
+func (s *Shard) Deduped(requestID string, fingerprint []byte) (*fsmpb.Result, bool) {
 	if requestID == "" {
 		return nil, false
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, ok := s.dedup[requestID]
+	if ok && reused(r, fingerprint) {
+		return &fsmpb.Result{Code: CodeRequestReused, Message: reusedMessage(requestID)}, true
+	}
 	return r, ok
 }

@@ -87,8 +87,8 @@ type Shard struct {
 }
 
 type dedupEntry struct {
-	ts uint64
-	id string
+	index uint64 // log index the request was applied at
+	id    string
 }
 
 // Open opens (or creates) the shard state in opts.Dir and loads it.
@@ -262,11 +262,11 @@ func (s *Shard) loadDedup(txn *badger.Txn) error {
 		}
 		id := string(it.Item().Key()[1:])
 		s.dedup[id] = r
-		s.dedupAge = append(s.dedupAge, dedupEntry{ts: r.Ts, id: id})
+		s.dedupAge = append(s.dedupAge, dedupEntry{index: r.Index, id: id})
 	}
 	sort.Slice(s.dedupAge, func(i, j int) bool {
 		a, b := s.dedupAge[i], s.dedupAge[j]
-		return a.ts < b.ts || (a.ts == b.ts && a.id < b.id)
+		return a.index < b.index || (a.index == b.index && a.id < b.id)
 	})
 	return nil
 }

@@ -308,6 +308,9 @@ func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*
 		}
 		return nil, err
 	}
+	if op.RequestId != "" && op.Fingerprint == nil {
+		op.Fingerprint = fsm.Fingerprint(op)
+	}
 	r.propMu.Lock()
 	if r.term != t.Term {
 		// A new term: everything committed before it is applied, so the
@@ -357,23 +360,26 @@ func (r *Replica) Insert(ctx context.Context, in fsm.RowsInput, partition uint32
 	if err := r.leading(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.checkClientTs("session_token", clientTs); err != nil {
+		return nil, err
+	}
 	sc := r.fsm.Schema()
 	if sc == nil {
 		return nil, fsm.ErrNotReady
 	}
-	if res, ok := r.deduped(requestID); ok && !r.cfg.Unsafe.SkipDedup {
-		return res, fsm.ResultError(res)
-	}
 	rows, err := sc.BuildRows(in, r.cfg.Limits)
 	if err != nil {
 		return nil, err
+	}
+	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Insert{Insert: &fsmpb.Insert{Rows: rows, Upsert: upsert, Partition: partition}}}
+	if res, ok := r.deduped(op); ok && !r.cfg.Unsafe.SkipDedup {
+		return res, fsm.ResultError(res)
 	}
 	if !upsert && !r.cfg.Unsafe.SkipDedup {
 		if err := r.fsm.CheckAbsent(rows); err != nil {
 			return nil, err
 		}
 	}
-	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Insert{Insert: &fsmpb.Insert{Rows: rows, Upsert: upsert, Partition: partition}}}
 	return r.propose(ctx, op, clientTs)
 }
 
@@ -391,9 +397,46 @@ func (r *Replica) leading(ctx context.Context) error {
 
 // deduped answers a retried request that this replica (a leader) has
 // applied, so that the retry gets the first attempt's answer instead of
-// failing validation against the state that attempt created.
-func (r *Replica) deduped(requestID string) (*fsmpb.Result, bool) {
-	return r.fsm.Deduped(requestID)
+// failing validation against the state that attempt created. It sets the
+// op's fingerprint, so that a different op under the same id is refused.
+func (r *Replica) deduped(op *fsmpb.Op) (*fsmpb.Result, bool) {
+	if op.RequestId == "" {
+		return nil, false
+	}
+	op.Fingerprint = fsm.Fingerprint(op)
+	return r.fsm.Deduped(op.RequestId, op.Fingerprint)
+}
+
+// MaxClientAhead is how far ahead of this node's clock a client may name a
+// ts (a session token or an as-of ts): tokens come from other nodes'
+// leaders, whose clocks may run ahead of this one, but a ts far in the
+// future would move the shard's clock there (the leader stamps later ops
+// above it), hide rows or wrap. It is also the clock assumption: nodes'
+// clocks are within this of each other.
+const MaxClientAhead = 5 * time.Second
+
+// checkClientTs refuses a client's ts that is further ahead than
+// MaxClientAhead of both this node's clock and the shard's applied ts (a
+// ts the shard issued itself is never refused).
+func (r *Replica) checkClientTs(field string, ts uint64) error {
+	if ts == 0 {
+		return nil
+	}
+	now := r.clock.Now()
+	limit := MakeTs(now.Add(MaxClientAhead))
+	if _, applied := r.group.Applied(); applied > limit {
+		limit = applied
+	}
+	if ts <= limit {
+		return nil
+	}
+	ahead := TsTime(ts).Sub(now).Round(time.Millisecond)
+	if ts > fsm.MaxTs || ahead > 100*365*24*time.Hour {
+		return fmt.Errorf("%w: %s %d is not a ts this cluster issued (at most %v ahead of this node's clock, %s)",
+			fsm.ErrInvalid, field, ts, MaxClientAhead, now.UTC().Format(time.RFC3339Nano))
+	}
+	return fmt.Errorf("%w: %s %d is %v ahead of this node's clock; at most %v is accepted",
+		fsm.ErrInvalid, field, ts, ahead, MaxClientAhead)
 }
 
 // Delete proposes the deletion of rows by primary key.
@@ -401,17 +444,20 @@ func (r *Replica) Delete(ctx context.Context, ints []int64, strs []string, reque
 	if err := r.leading(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.checkClientTs("session_token", clientTs); err != nil {
+		return nil, err
+	}
 	sc := r.fsm.Schema()
 	if sc == nil {
 		return nil, fsm.ErrNotReady
 	}
-	if res, ok := r.deduped(requestID); ok {
+	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ints, StrPks: strs}}}
+	if res, ok := r.deduped(op); ok {
 		return res, fsm.ResultError(res)
 	}
 	if err := sc.ValidateDeleteKeys(ints, strs, r.cfg.Limits); err != nil {
 		return nil, err
 	}
-	op := &fsmpb.Op{RequestId: requestID, Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ints, StrPks: strs}}}
 	return r.propose(ctx, op, clientTs)
 }
 
@@ -480,6 +526,20 @@ func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
 }
 
 func (r *Replica) readTs(ctx context.Context, o ReadOptions) (uint64, error) {
+	if err := r.checkClientTs("as_of_ts", o.AsOf); err != nil {
+		return 0, err
+	}
+	if err := r.checkClientTs("session_token", o.SessionToken); err != nil {
+		return 0, err
+	}
+	if o.Level == Strong && o.AsOf > 0 && !r.group.IsLeader() {
+		// A STRONG read as of a ts (a shard's part of a read across
+		// shards) goes to the leader, which can move the shard's safe ts
+		// up to it at once; a follower would wait for the next tick.
+		if _, applied := r.group.Applied(); applied < o.AsOf {
+			return 0, r.notLeader()
+		}
+	}
 	p, err := planRead(o, r.clock.Now(), r.group.LeaseValid(time.Now()))
 	if err != nil {
 		return 0, err
@@ -632,9 +692,21 @@ func (r *Replica) Query(ctx context.Context, o ReadOptions, req fsm.QueryRequest
 // DeleteByFilter deletes the rows that match a filter. The leader resolves
 // the filter to primary keys at its applied state and proposes their
 // deletion (in chunks of the batch limit): rows inserted after that moment
-// are not deleted even if they match.
+// are not deleted even if they match. Each chunk is one op, applied whole;
+// the chunks are not one atomic write (a read between two sees the first
+// applied and not the second).
+//
+// A chunk's request id names its keys, not its position: a retry resolves
+// the filter again, and its chunks are then new key sets that must not be
+// mistaken for the first attempt's chunks. A chunk the first attempt did
+// apply is answered from the dedup table if it comes out the same, and
+// otherwise its rows no longer match. The retry reports the rows it deleted
+// itself.
 func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID string, clientTs uint64) (*fsmpb.Result, error) {
 	if err := r.leading(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.checkClientTs("session_token", clientTs); err != nil {
 		return nil, err
 	}
 	_, ts := r.group.Applied()
@@ -652,11 +724,8 @@ func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID st
 		} else {
 			cs = strs[i:min(i+step, len(strs))]
 		}
-		id := ""
-		if requestID != "" {
-			id = fmt.Sprintf("%s/%d", requestID, i/step)
-		}
-		res, err := r.propose(ctx, &fsmpb.Op{RequestId: id, Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ci, StrPks: cs}}}, clientTs)
+		op := &fsmpb.Op{RequestId: DeleteChunkID(requestID, ci, cs), Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ci, StrPks: cs}}}
+		res, err := r.propose(ctx, op, clientTs)
 		if err != nil {
 			return nil, err
 		}
@@ -664,6 +733,16 @@ func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID st
 		total.Ts = res.Ts
 	}
 	return total, nil
+}
+
+// DeleteChunkID is the request id of the chunk of a delete by filter that
+// deletes the given keys: the request's id and a hash of the keys.
+func DeleteChunkID(requestID string, ints []int64, strs []string) string {
+	if requestID == "" {
+		return ""
+	}
+	op := &fsmpb.Op{Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ints, StrPks: strs}}}
+	return fmt.Sprintf("%s/%x", requestID, fsm.Fingerprint(op)[:8])
 }
 
 // Compact plans a compaction of the shard's sealed segments and proposes

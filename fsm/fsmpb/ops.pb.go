@@ -967,6 +967,10 @@ type Op struct {
 	Ts uint64 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
 	// request_id makes a retried write apply once. Empty for internal ops.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// fingerprint identifies what was asked under request_id (a hash of the
+	// op's kind and payload), so that a different op reusing the id is
+	// refused instead of getting the first op's result.
+	Fingerprint []byte `protobuf:"bytes,3,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
 	// Types that are valid to be assigned to Kind:
 	//
 	//	*Op_CreateCollection
@@ -1025,6 +1029,13 @@ func (x *Op) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *Op) GetFingerprint() []byte {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return nil
 }
 
 func (x *Op) GetKind() isOp_Kind {
@@ -1358,9 +1369,14 @@ type Result struct {
 	Deleted  uint32                 `protobuf:"varint,3,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	// code is non-zero when the op was refused at apply time (for example an
 	// insert of a key that another in-flight insert created first).
-	Code          uint32  `protobuf:"varint,4,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string  `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
-	AutoIds       []int64 `protobuf:"varint,6,rep,packed,name=auto_ids,json=autoIds,proto3" json:"auto_ids,omitempty"`
+	Code    uint32  `protobuf:"varint,4,opt,name=code,proto3" json:"code,omitempty"`
+	Message string  `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	AutoIds []int64 `protobuf:"varint,6,rep,packed,name=auto_ids,json=autoIds,proto3" json:"auto_ids,omitempty"`
+	// index is the log index the op was applied at: request ids are
+	// forgotten a fixed number of entries later.
+	Index uint64 `protobuf:"varint,7,opt,name=index,proto3" json:"index,omitempty"`
+	// fingerprint is the op's (Op.fingerprint), kept with its result.
+	Fingerprint   []byte `protobuf:"bytes,8,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1433,6 +1449,20 @@ func (x *Result) GetMessage() string {
 func (x *Result) GetAutoIds() []int64 {
 	if x != nil {
 		return x.AutoIds
+	}
+	return nil
+}
+
+func (x *Result) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *Result) GetFingerprint() []byte {
+	if x != nil {
+		return x.Fingerprint
 	}
 	return nil
 }
@@ -1859,11 +1889,12 @@ const file_ops_proto_rawDesc = "" +
 	"\bsegments\x18\x01 \x03(\x04R\bsegments\"\x06\n" +
 	"\x04Seal\"\n" +
 	"\n" +
-	"\bTimeTick\"\xd3\x04\n" +
+	"\bTimeTick\"\xf5\x04\n" +
 	"\x02Op\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\x12O\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12 \n" +
+	"\vfingerprint\x18\x03 \x01(\fR\vfingerprint\x12O\n" +
 	"\x11create_collection\x18\n" +
 	" \x01(\v2 .raftvec.fsm.v1.CreateCollectionH\x00R\x10createCollection\x12I\n" +
 	"\x0fdrop_collection\x18\v \x01(\v2\x1e.raftvec.fsm.v1.DropCollectionH\x00R\x0edropCollection\x120\n" +
@@ -1886,14 +1917,16 @@ const file_ops_proto_rawDesc = "" +
 	"\vCreateIndex\x12-\n" +
 	"\x04spec\x18\x01 \x01(\v2\x19.raftvec.fsm.v1.IndexSpecR\x04spec\"!\n" +
 	"\tDropIndex\x12\x14\n" +
-	"\x05field\x18\x01 \x01(\tR\x05field\"\x97\x01\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\"\xcf\x01\n" +
 	"\x06Result\x12\x0e\n" +
 	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x1a\n" +
 	"\binserted\x18\x02 \x01(\rR\binserted\x12\x18\n" +
 	"\adeleted\x18\x03 \x01(\rR\adeleted\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12\x19\n" +
-	"\bauto_ids\x18\x06 \x03(\x03R\aautoIds\"^\n" +
+	"\bauto_ids\x18\x06 \x03(\x03R\aautoIds\x12\x14\n" +
+	"\x05index\x18\a \x01(\x04R\x05index\x12 \n" +
+	"\vfingerprint\x18\b \x01(\fR\vfingerprint\"^\n" +
 	"\aSegment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06sealed\x18\x02 \x01(\bR\x06sealed\x12\x12\n" +
