@@ -1,8 +1,10 @@
 package rpc_test
 
 import (
+	"context"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,5 +140,50 @@ func TestRetriedDeleteByFilterAndReusedIDs(t *testing.T) {
 	// The same request under its id is still answered as the first time.
 	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "df", Rows: vecRows([]int64{20}, dim), RequestId: "same"}); err != nil {
 		t.Fatalf("retry of the insert: %v", err)
+	}
+}
+
+// A current-state read that a compaction overtakes between picking its ts
+// and reading is answered, not failed with OUT_OF_RANGE.
+func TestReadRacingCompaction(t *testing.T) {
+	c := mustCluster(t, 3, func(hc *shard.HostConfig) { hc.SealRows = 100; hc.CompactInterval = 0 })
+	rows := mustScalarCollection(t, c, "rc", 600)
+	ctx := ctxT(t, 60*time.Second)
+	cl := c.client()
+	var del []int64
+	for _, r := range rows[:300] {
+		if r.id%2 == 0 {
+			del = append(del, r.id)
+		}
+	}
+	if _, err := cl.Delete(ctx, &pb.DeleteRequest{Collection: "rc", IntIds: del}); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	compacted := 0
+	shard.TestHookAfterReadTs = func(r *shard.Replica) {
+		if !r.Group().IsLeader() {
+			return
+		}
+		once.Do(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			n, err := r.Compact(cctx, true)
+			if err != nil {
+				t.Errorf("compaction: %v", err)
+			}
+			compacted = n
+		})
+	}
+	defer func() { shard.TestHookAfterReadTs = nil }()
+	q, err := cl.Query(ctx, &pb.QueryRequest{Collection: "rc", Filter: "id >= 0", Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
+	if err != nil {
+		t.Fatalf("STRONG query overtaken by a compaction: %v", err)
+	}
+	if compacted == 0 {
+		t.Fatal("no compaction ran between the read's ts and its read; the test shows nothing")
+	}
+	if want := 600 - len(del); len(q.Rows.IntIds) != want {
+		t.Fatalf("query returned %d rows, want %d", len(q.Rows.IntIds), want)
 	}
 }

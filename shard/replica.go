@@ -667,26 +667,46 @@ func (r *Replica) waitTs(ctx context.Context, ts uint64) error {
 	return nil
 }
 
-// Search serves a search at the level's ts.
-func (r *Replica) Search(ctx context.Context, o ReadOptions, req fsm.SearchRequest) ([][]fsm.Row, uint64, error) {
+// TestHookAfterReadTs, if set, runs after a read has picked its ts and
+// before it reads: tests use it to land a compaction in between.
+var TestHookAfterReadTs func(r *Replica)
+
+// readAt picks the level's ts and runs read at it. A read of the current
+// state (no as-of ts) that a compaction overtook, moving the read horizon
+// above the ts it picked, runs again at the state machine's applied ts,
+// which is at or above the horizon: a later state keeps every level's
+// promise (it is at least as fresh, and still within the read's span).
+func readAt[T any](ctx context.Context, r *Replica, o ReadOptions, read func(ts uint64) (T, error)) (T, uint64, error) {
 	ts, err := r.ReadTs(ctx, o)
 	if err != nil {
-		return nil, 0, err
+		var zero T
+		return zero, 0, err
 	}
-	req.Ts = ts
-	res, err := r.fsm.Search(ctx, req)
-	return res, ts, err
+	if h := TestHookAfterReadTs; h != nil {
+		h(r)
+	}
+	out, err := read(ts)
+	for tries := 0; o.AsOf == 0 && errors.Is(err, fsm.ErrTsTooOld) && tries < 3; tries++ {
+		_, ts = r.fsm.Applied()
+		out, err = read(ts)
+	}
+	return out, ts, err
+}
+
+// Search serves a search at the level's ts.
+func (r *Replica) Search(ctx context.Context, o ReadOptions, req fsm.SearchRequest) ([][]fsm.Row, uint64, error) {
+	return readAt(ctx, r, o, func(ts uint64) ([][]fsm.Row, error) {
+		req.Ts = ts
+		return r.fsm.Search(ctx, req)
+	})
 }
 
 // Query serves a query by filter at the level's ts.
 func (r *Replica) Query(ctx context.Context, o ReadOptions, req fsm.QueryRequest) ([]fsm.Row, uint64, error) {
-	ts, err := r.ReadTs(ctx, o)
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Ts = ts
-	rows, err := r.fsm.Query(ctx, req)
-	return rows, ts, err
+	return readAt(ctx, r, o, func(ts uint64) ([]fsm.Row, error) {
+		req.Ts = ts
+		return r.fsm.Query(ctx, req)
+	})
 }
 
 // DeleteByFilter deletes the rows that match a filter. The leader resolves
@@ -766,12 +786,9 @@ func (r *Replica) Compact(ctx context.Context, manual bool) (int, error) {
 
 // Get serves a get by primary keys at the level's ts.
 func (r *Replica) Get(ctx context.Context, o ReadOptions, ints []int64, strs []string, fields []string) ([]fsm.Row, uint64, error) {
-	ts, err := r.ReadTs(ctx, o)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := r.fsm.Get(ctx, ints, strs, ts, fields)
-	return rows, ts, err
+	return readAt(ctx, r, o, func(ts uint64) ([]fsm.Row, error) {
+		return r.fsm.Get(ctx, ints, strs, ts, fields)
+	})
 }
 
 // Status describes the replica.
