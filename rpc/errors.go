@@ -24,7 +24,12 @@ func toStatus(err error) error {
 	var nl *shard.NotLeaderError
 	var be *shard.BehindError
 	var se *shard.StaleError
+	var pw *PartialWriteError
 	switch {
+	case errors.As(err, &pw):
+		// Neither a definite failure nor a success, and not one a retry
+		// can finish: the client must not take it for either.
+		return status.Error(codes.Unknown, err.Error())
 	case errors.As(err, &se):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.As(err, &nl):

@@ -1,12 +1,18 @@
 package rpc
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftvec/raftvec/fsm"
@@ -21,8 +27,10 @@ import (
 // that receives them: it splits rows and ids by primary-key hash, sends each
 // shard its part (marked with shard_id, through this node's own handlers, so
 // each part is served locally or forwarded to the shard's leader), and
-// merges the answers. Reads first agree on one ts for all shards, so that a
-// read across shards sees one consistent cut of the collection.
+// merges the answers. STRONG reads and reads as of a ts first agree on one
+// ts for all shards, so that they see one cut of the collection; the other
+// levels read each shard at the level itself, so that each shard's part
+// keeps the level's bound on its own (docs/consistency.md).
 
 // own marks a context as this node's own request, free to be forwarded
 // even if the client's request reached this node by forwarding.
@@ -46,6 +54,18 @@ func fanAll[T any](ctx context.Context, s *Server, c *fsm.CollectionInfo, f func
 }
 
 func fanSome[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(context.Context, int, fsm.ShardPlacement) (T, error), merge func([]T) T) (T, error) {
+	out, errs := fanEach(ctx, shards, f)
+	for _, err := range errs {
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	return merge(out), nil
+}
+
+// fanEach runs f on every shard at once and returns every answer and error.
+func fanEach[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(context.Context, int, fsm.ShardPlacement) (T, error)) ([]T, []error) {
 	out := make([]T, len(shards))
 	errs := make([]error, len(shards))
 	var wg sync.WaitGroup
@@ -57,16 +77,87 @@ func fanSome[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(con
 		}(i, sh)
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-	}
-	return merge(out), nil
+	return out, errs
 }
 
 // --- writes ---
+
+// A write across shards is one write per shard, each atomic on its own
+// shard; together they are not atomic. When some parts fail, the answer
+// must not claim more than is known: only if every part with rows was
+// refused before it could apply is the write a definite failure. If every
+// failed part's outcome is unknown, so is the write's (UNAVAILABLE: a retry
+// under the same request id is safe, applied parts answer from the dedup
+// table, and can finish it). If some part was refused while another applied
+// or may have, it is a PartialWriteError (UNKNOWN, not retried by the SDK:
+// the refused part would be refused again), which says which shards
+// applied.
+
+// PartialWriteError is a write across shards that some shards applied (or
+// may have) and others did not.
+type PartialWriteError struct {
+	Applied []uint64 // shards that applied their part
+	Failed  map[uint64]error
+}
+
+func (e *PartialWriteError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "partial write across shards: applied on shards %v", e.Applied)
+	ids := make([]uint64, 0, len(e.Failed))
+	for id := range e.Failed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		fmt.Fprintf(&b, "; shard %d: %v", id, e.Failed[id])
+	}
+	b.WriteString(" (the failed parts may or may not have applied unless their error says they were refused; retry with the same request id)")
+	return b.String()
+}
+
+// definite says whether err proves that a write was refused before it
+// could apply.
+func definite(err error) bool {
+	switch status.Code(toStatus(err)) {
+	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition,
+		codes.OutOfRange, codes.PermissionDenied, codes.Unauthenticated:
+		return true
+	}
+	return false
+}
+
+// fanWrite runs a write's part on every shard that has one (f returns nil,
+// nil for a shard without) and merges the outcomes.
+func fanWrite(ctx context.Context, shards []fsm.ShardPlacement, f func(context.Context, int, fsm.ShardPlacement) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
+	out, errs := fanEach(ctx, shards, f)
+	var first error
+	var applied []uint64
+	failed := map[uint64]error{}
+	refused := 0
+	for i, err := range errs {
+		switch {
+		case err != nil:
+			first = cmp.Or(first, err)
+			failed[shards[i].ID] = err
+			if definite(err) {
+				refused++
+			}
+		case out[i] != nil:
+			applied = append(applied, shards[i].ID)
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return mergeWrites(out), nil
+	case refused == 0:
+		// Every failed part's outcome is unknown: the error says so, and a
+		// retry under the same request id can finish the write.
+		return nil, first
+	case len(applied) == 0 && refused == len(failed):
+		return nil, first // refused everywhere: nothing applied
+	}
+	return nil, &PartialWriteError{Applied: applied, Failed: failed}
+}
 
 func mergeWrites(out []*pb.WriteResponse) *pb.WriteResponse {
 	r := &pb.WriteResponse{}
@@ -126,14 +217,14 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 		}
 	}
 	parts := splitKeys(rows.IntIds, rows.StrIds, len(c.Shards))
-	return fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {
+	return fanWrite(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {
 		if len(parts[i]) == 0 {
 			return nil, nil
 		}
 		sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(parts[i]), RequestId: subID(req.RequestId, sh.ID),
 			SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.ID}
 		return s.insert(own(ctx), sub, upsert)
-	}, mergeWrites)
+	})
 }
 
 func (s *Server) fanDelete(ctx context.Context, c *fsm.CollectionInfo, req *pb.DeleteRequest) (*pb.WriteResponse, error) {
@@ -142,7 +233,7 @@ func (s *Server) fanDelete(ctx context.Context, c *fsm.CollectionInfo, req *pb.D
 	if byKeys {
 		parts = splitKeys(req.IntIds, req.StrIds, len(c.Shards))
 	}
-	return fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {
+	return fanWrite(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {
 		sub := proto.Clone(req).(*pb.DeleteRequest)
 		sub.ShardId, sub.RequestId = sh.ID, subID(req.RequestId, sh.ID)
 		if byKeys {
@@ -159,7 +250,7 @@ func (s *Server) fanDelete(ctx context.Context, c *fsm.CollectionInfo, req *pb.D
 			}
 		}
 		return s.Delete(own(ctx), sub)
-	}, mergeWrites)
+	})
 }
 
 // --- reads ---
@@ -188,36 +279,56 @@ func (s *Server) ReadTs(ctx context.Context, req *pb.ReadTsRequest) (*pb.ReadTsR
 		func(c pb.RaftVecClient, ctx context.Context) (*pb.ReadTsResponse, error) { return c.ReadTs(ctx, req) })
 }
 
-// commonTs is the one ts a read across shards uses. Each shard first says
-// at which ts it can serve the level; STRONG takes the highest (every
-// shard then waits until it has applied that far, which is after the read
-// began everywhere), the other levels the lowest (every shard has applied
-// it already, and it still meets their bound).
-func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, read *pb.ReadOptions, ro shard.ReadOptions) (uint64, error) {
+// commonTs is the one ts a read across shards uses, or 0 when each shard
+// reads at the level itself. For STRONG each shard's leader first says at
+// which ts it can serve a linearizable read, and the read takes the
+// highest: every shard then waits until it has applied that far (its
+// leader moving its safe ts up at once), so every write acknowledged before
+// the read began is in the cut. BOUNDED, SESSION and EVENTUAL take no common
+// ts: one ts for all shards would have to be the lowest, and a shard whose
+// leader's clock runs behind would then pull every other shard's part
+// below its bound.
+//
+// shards are the shards the read touches; a read of one shard needs no
+// common ts, its own level is the promise.
+func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, shards []fsm.ShardPlacement, read *pb.ReadOptions, ro shard.ReadOptions) (uint64, error) {
 	if ro.AsOf > 0 {
 		return ro.AsOf, nil
 	}
-	return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (uint64, error) {
+	if ro.Level != shard.Strong || len(shards) < 2 {
+		return 0, nil
+	}
+	return fanSome(ctx, shards, func(ctx context.Context, _ int, sh fsm.ShardPlacement) (uint64, error) {
+		ctx = own(ctx)
 		resp, err := s.ReadTs(ctx, &pb.ReadTsRequest{Collection: c.Name, ShardId: sh.ID, Read: read})
 		if err != nil {
 			return 0, err
 		}
 		return resp.Ts, nil
-	}, func(ts []uint64) uint64 {
-		t := ts[0]
-		for _, x := range ts[1:] {
-			if (ro.Level == shard.Strong && x > t) || (ro.Level != shard.Strong && x < t) {
-				t = x
-			}
-		}
-		return t
-	})
+	}, func(ts []uint64) uint64 { return slices.Max(ts) })
+}
+
+// againIfOvertaken runs a read across shards again when a compaction on
+// one shard moved its read horizon above the common ts: a read of the
+// current state can take a new cut, as a read on one shard does
+// (shard.readAt). A read as of a ts the client named cannot.
+func againIfOvertaken[T any](ro shard.ReadOptions, read func() (T, error)) (T, error) {
+	out, err := read()
+	for tries := 0; ro.AsOf == 0 && tries < 2 && (errors.Is(err, fsm.ErrTsTooOld) || status.Code(err) == codes.OutOfRange); tries++ {
+		out, err = read()
+	}
+	return out, err
 }
 
 // asOf is a shard's part of a read across shards: as of the common ts,
-// and for STRONG still on the shard's leader, which can move its safe ts up
-// to the common ts at once instead of waiting for a time tick.
+// and for STRONG on the shard's leader unless a replica has applied that
+// far already (the leader can move its safe ts up to the common ts at once
+// instead of waiting for a time tick). Without a common ts it is the
+// read's own options.
 func asOf(read *pb.ReadOptions, ro shard.ReadOptions, ts uint64) *pb.ReadOptions {
+	if ts == 0 {
+		return read
+	}
 	out := &pb.ReadOptions{AsOfTs: ts}
 	if ro.Level == shard.Strong {
 		out.Level = pb.ConsistencyLevel_STRONG
@@ -229,11 +340,17 @@ func asOf(read *pb.ReadOptions, ro shard.ReadOptions, ts uint64) *pb.ReadOptions
 }
 
 func (s *Server) fanGet(ctx context.Context, c *fsm.CollectionInfo, req *pb.GetRequest, ro shard.ReadOptions) (*pb.GetResponse, error) {
-	ts, err := s.commonTs(ctx, c, req.Read, ro)
+	parts := splitKeys(req.IntIds, req.StrIds, len(c.Shards))
+	var touched []fsm.ShardPlacement
+	for i, p := range parts {
+		if len(p) > 0 {
+			touched = append(touched, c.Shards[i])
+		}
+	}
+	ts, err := s.commonTs(ctx, c, touched, req.Read, ro)
 	if err != nil {
 		return nil, err
 	}
-	parts := splitKeys(req.IntIds, req.StrIds, len(c.Shards))
 	resp, err := fanSome(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.GetResponse, error) {
 		if len(parts[i]) == 0 {
 			return nil, nil
@@ -249,15 +366,35 @@ func (s *Server) fanGet(ctx context.Context, c *fsm.CollectionInfo, req *pb.GetR
 		}
 		return s.Get(own(ctx), sub)
 	}, func(out []*pb.GetResponse) *pb.GetResponse {
-		r := &pb.GetResponse{Rows: &pb.Rows{}, Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		r := &pb.GetResponse{Rows: &pb.Rows{}}
+		var parts []tsPair
 		for _, o := range out {
 			if o != nil {
 				appendRows(r.Rows, o.Rows)
+				parts = append(parts, tsPair{o.Ts, o.SessionToken})
 			}
 		}
+		r.Ts, r.SessionToken = mergeTs(ts, ro, parts)
 		return r
 	})
 	return resp, err
+}
+
+// tsPair is a shard's part's answer ts and session token.
+type tsPair struct{ ts, token uint64 }
+
+// mergeTs is the ts and session token of a read across shards: the common
+// ts if there was one, else the lowest of the parts' ts (every part
+// reflects at least that); the token is the highest the client has seen.
+func mergeTs(common uint64, ro shard.ReadOptions, parts []tsPair) (ts, token uint64) {
+	ts, token = common, max(common, ro.SessionToken)
+	for i, p := range parts {
+		if common == 0 && (i == 0 || p.ts < ts) {
+			ts = p.ts
+		}
+		token = max(token, p.token)
+	}
+	return ts, token
 }
 
 // appendRows appends the rows of b to a (same fields, in the same order).
@@ -283,7 +420,7 @@ func (s *Server) fanSearch(ctx context.Context, c *fsm.CollectionInfo, req *pb.S
 		return nil, err
 	}
 	metric := fsm.MetricFromProto(findVector(sc).Metric)
-	ts, err := s.commonTs(ctx, c, req.Read, ro)
+	ts, err := s.commonTs(ctx, c, c.Shards, req.Read, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +431,12 @@ func (s *Server) fanSearch(ctx context.Context, c *fsm.CollectionInfo, req *pb.S
 		sub.ShardId, sub.Read, sub.TopK, sub.Offset = sh.ID, asOf(req.Read, ro, ts), req.TopK+req.Offset, 0
 		return s.Search(ctx, sub)
 	}, func(out []*pb.SearchResponse) *pb.SearchResponse {
-		r := &pb.SearchResponse{OutputFields: req.OutputFields, Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		r := &pb.SearchResponse{OutputFields: req.OutputFields}
+		parts := make([]tsPair, len(out))
+		for i, o := range out {
+			parts[i] = tsPair{o.Ts, o.SessionToken}
+		}
+		r.Ts, r.SessionToken = mergeTs(ts, ro, parts)
 		for q := range out[0].Results {
 			var all []*pb.Hit
 			for _, o := range out {
@@ -339,7 +481,7 @@ func findVector(sc *fsmpb.Schema) *fsmpb.Field {
 }
 
 func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.QueryRequest, ro shard.ReadOptions) (*pb.QueryResponse, error) {
-	ts, err := s.commonTs(ctx, c, req.Read, ro)
+	ts, err := s.commonTs(ctx, c, c.Shards, req.Read, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -357,16 +499,19 @@ func (s *Server) fanQuery(ctx context.Context, c *fsm.CollectionInfo, req *pb.Qu
 	}, func(out []*pb.QueryResponse) *pb.QueryResponse {
 		// Shards in order, then offset and limit over the whole.
 		all := &pb.Rows{}
-		for _, o := range out {
+		parts := make([]tsPair, len(out))
+		for i, o := range out {
 			appendRows(all, o.Rows)
+			parts[i] = tsPair{o.Ts, o.SessionToken}
 		}
+		rts, token := mergeTs(ts, ro, parts)
 		n := len(all.IntIds) + len(all.StrIds)
 		from, to := min(int(req.Offset), n), min(int(req.Offset)+limit, n)
 		pos := make([]int, 0, to-from)
 		for i := from; i < to; i++ {
 			pos = append(pos, i)
 		}
-		return &pb.QueryResponse{Rows: all.Pick(pos), Ts: ts, SessionToken: max(ts, ro.SessionToken)}
+		return &pb.QueryResponse{Rows: all.Pick(pos), Ts: rts, SessionToken: token}
 	})
 }
 

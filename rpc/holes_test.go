@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/raftvec/raftvec/rpc/pb"
+	"github.com/raftvec/raftvec/rpc/wire"
 	"github.com/raftvec/raftvec/shard"
 )
 
@@ -185,5 +186,143 @@ func TestReadRacingCompaction(t *testing.T) {
 	}
 	if want := 600 - len(del); len(q.Rows.IntIds) != want {
 		t.Fatalf("query returned %d rows, want %d", len(q.Rows.IntIds), want)
+	}
+}
+
+// shardLeaders returns, for each shard of coll, the index of the node
+// leading it (-1 if none is ready).
+func (c *testCluster) shardLeaders(coll string) []int {
+	ci := c.nodes[0].host.Meta().Collections[coll]
+	out := make([]int, len(ci.Shards))
+	for s, sh := range ci.Shards {
+		out[s] = -1
+		for i, nd := range c.nodes {
+			if nd.host == nil {
+				continue
+			}
+			if r := nd.host.Replica(sh.ID); r != nil && r.Group().IsLeader() {
+				out[s] = i
+			}
+		}
+	}
+	return out
+}
+
+// separateLeaders waits until shards 0 and 1 of coll are led by different
+// nodes, moving shard 1's leadership if they are not.
+func (c *testCluster) separateLeaders(t *testing.T, coll string) (a, b int) {
+	t.Helper()
+	ci := c.nodes[0].host.Meta().Collections[coll]
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		l := c.shardLeaders(coll)
+		if l[0] >= 0 && l[1] >= 0 && l[0] != l[1] {
+			return l[0], l[1]
+		}
+		if l[0] >= 0 && l[0] == l[1] {
+			other := c.nodes[(l[1]+1)%len(c.nodes)].id
+			c.nodes[l[1]].host.Replica(ci.Shards[1].ID).Group().TransferLeadership(other)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("shards 0 and 1 never had different leaders")
+	return 0, 0
+}
+
+// A BOUNDED read across shards keeps its bound on every shard even when
+// the leader of another shard has a clock behind: each shard's part is
+// checked at its own level, not read as of the lowest shard's ts.
+func TestMultiShardBoundedUnderClockSkew(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	if err := c.client().CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "mb"}, Dim: dim, Metric: pb.Metric_L2, Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	c.converge("mb")
+	a, _ := c.separateLeaders(t, "mb")
+	var key int64
+	for wire.ShardFor(key, "", true, 2) != 1 {
+		key++
+	}
+	cl := c.client()
+	if _, err := cl.Upsert(ctx, &pb.InsertRequest{Collection: "mb", Rows: versionRows(key, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	// Shard 0's leader's clock falls 3 s behind.
+	if _, err := cl.InjectFault(ctx, c.nodes[a].api, &pb.InjectFaultRequest{ClockOffsetMs: -3000, SetClockOffset: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.InjectFault(ctx, c.nodes[a].api, &pb.InjectFaultRequest{SetClockOffset: true})
+	time.Sleep(300 * time.Millisecond)
+	if _, err := cl.Upsert(ctx, &pb.InsertRequest{Collection: "mb", Rows: versionRows(key, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	// Through shard 0's leader, without the SDK's routing: the server fans out.
+	via := c.client(a)
+	via.SetDirect(false)
+	bounded := &pb.ReadOptions{Level: pb.ConsistencyLevel_BOUNDED, MaxStalenessMs: 500}
+	for _, ids := range [][]int64{{key}, {key, 1000, 1001, 1002, 1003}} {
+		resp, err := via.Get(ctx, &pb.GetRequest{Collection: "mb", IntIds: ids, OutputFields: []string{"vector"}, Read: bounded})
+		if err != nil {
+			t.Fatalf("BOUNDED(500ms) get of %v: %v", ids, err)
+		}
+		if v := versionOf(resp.Rows, key); v != 2 {
+			t.Fatalf("BOUNDED(500ms) get of %v returned version %v of row %d, 1.5 s after version 2 was acknowledged", ids, v, key)
+		}
+	}
+	q, err := via.Query(ctx, &pb.QueryRequest{Collection: "mb", Filter: "id >= 0", OutputFields: []string{"vector"}, Read: bounded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := versionOf(q.Rows, key); v != 2 {
+		t.Fatalf("BOUNDED(500ms) query returned version %v of row %d, 1.5 s after version 2 was acknowledged", v, key)
+	}
+}
+
+// versionOf returns the version (first vector component) of row id in
+// rows, or -1 if it is missing.
+func versionOf(rows *pb.Rows, id int64) float32 {
+	for i, x := range rows.IntIds {
+		if x == id {
+			return rows.Vectors[i*dim]
+		}
+	}
+	return -1
+}
+
+// A write across shards that one shard refuses while another applies its
+// part is reported as partial (UNKNOWN, naming the shards), not as a
+// definite failure; one refused by every shard is a definite failure.
+func TestPartialMultiShardWriteIsReported(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	if err := c.client().CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "pw"}, Dim: dim, Metric: pb.Metric_L2, Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	c.converge("pw")
+	var on [2][]int64 // keys of each shard
+	for k := int64(1); len(on[0]) < 2 || len(on[1]) < 2; k++ {
+		p := wire.ShardFor(k, "", true, 2)
+		on[p] = append(on[p], k)
+	}
+	cl := c.client()
+	cl.SetDirect(false)
+	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "pw", Rows: vecRows([]int64{on[1][0]}, dim)}); err != nil {
+		t.Fatal(err)
+	}
+	// Shard 0's key is new, shard 1's exists: shard 1 refuses, shard 0 applies.
+	_, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "pw", Rows: vecRows([]int64{on[0][0], on[1][0]}, dim)})
+	if status.Code(err) != codes.Unknown || !strings.Contains(err.Error(), "partial") {
+		t.Fatalf("insert applied on one shard and refused on the other: %v, want UNKNOWN (partial)", err)
+	}
+	got, gerr := cl.Get(ctx, &pb.GetRequest{Collection: "pw", IntIds: []int64{on[0][0]}})
+	if gerr != nil || len(got.Rows.IntIds) != 1 {
+		t.Fatalf("the applied part is not there: %v %v", got, gerr)
+	}
+	// Refused on every shard: a definite failure, and nothing changes.
+	_, err = cl.Insert(ctx, &pb.InsertRequest{Collection: "pw", Rows: vecRows([]int64{on[0][0], on[1][0]}, dim)})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("insert refused by both shards: %v, want INVALID_ARGUMENT", err)
 	}
 }

@@ -572,7 +572,7 @@ func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, 
 		return nil, err
 	}
 	if multi {
-		return s.fanGet(ctx, c, req, ro)
+		return againIfOvertaken(ro, func() (*pb.GetResponse, error) { return s.fanGet(ctx, c, req, ro) })
 	}
 	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.GetResponse, error) {
@@ -639,7 +639,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 		return nil, err
 	}
 	if multi {
-		return s.fanSearch(ctx, c, req, ro)
+		return againIfOvertaken(ro, func() (*pb.SearchResponse, error) { return s.fanSearch(ctx, c, req, ro) })
 	}
 	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.SearchResponse, error) {
@@ -1109,7 +1109,7 @@ func (s *Server) Query(ctx context.Context, req *pb.QueryRequest) (*pb.QueryResp
 		return nil, err
 	}
 	if multi {
-		return s.fanQuery(ctx, c, req, ro)
+		return againIfOvertaken(ro, func() (*pb.QueryResponse, error) { return s.fanQuery(ctx, c, req, ro) })
 	}
 	return onShard(ctx, s, sh, ro.Level == shard.Strong,
 		func(r *shard.Replica) (*pb.QueryResponse, error) {
