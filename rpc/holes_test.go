@@ -320,6 +320,12 @@ func TestPartialMultiShardWriteIsReported(t *testing.T) {
 	if gerr != nil || len(got.Rows.IntIds) != 1 {
 		t.Fatalf("the applied part is not there: %v %v", got, gerr)
 	}
+	// The same through the SDK's direct path to the shard leaders.
+	direct := c.client()
+	_, err = direct.Insert(ctx, &pb.InsertRequest{Collection: "pw", Rows: vecRows([]int64{on[0][1], on[1][0]}, dim)})
+	if status.Code(err) != codes.Unknown || !strings.Contains(err.Error(), "partial") {
+		t.Fatalf("direct insert applied on one shard and refused on the other: %v, want UNKNOWN (partial)", err)
+	}
 	// Refused on every shard: a definite failure, and nothing changes.
 	_, err = cl.Insert(ctx, &pb.InsertRequest{Collection: "pw", Rows: vecRows([]int64{on[0][0], on[1][0]}, dim)})
 	if status.Code(err) != codes.InvalidArgument {

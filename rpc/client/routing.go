@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"sync"
 	"time"
 
@@ -133,10 +135,27 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 	}
 	wg.Wait()
 	merged := &pb.WriteResponse{}
-	for _, err := range errs {
-		if err != nil && !retriable(err) {
-			return directResult{err: err, sent: sent}
+	// A part refused outright while another applied (or may have) is a
+	// partial write: neither a failure nor a success, and a retry would be
+	// refused again (docs/consistency.md, writes across shards).
+	var refused error
+	applied, unknown := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil && out[i] != nil:
+			applied++
+		case err != nil && retriable(err):
+			unknown++
+		case err != nil && refused == nil:
+			refused = err
 		}
+	}
+	if refused != nil {
+		if applied == 0 && unknown == 0 {
+			return directResult{err: refused, sent: sent}
+		}
+		return directResult{sent: sent, err: status.Errorf(codes.Unknown,
+			"partial write across shards: %d shards applied their part, %d unknown, and one refused it: %v", applied, unknown, refused)}
 	}
 	for i := range out {
 		if errs[i] != nil {
