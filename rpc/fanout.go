@@ -295,7 +295,8 @@ func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, shards []f
 	if ro.AsOf > 0 {
 		return ro.AsOf, nil
 	}
-	if ro.Level != shard.Strong || len(shards) < 2 {
+	lowest := s.host.Config().Unsafe.LowestTsCut && ro.Level != shard.Strong
+	if (ro.Level != shard.Strong && !lowest) || len(shards) < 2 {
 		return 0, nil
 	}
 	return fanSome(ctx, shards, func(ctx context.Context, _ int, sh fsm.ShardPlacement) (uint64, error) {
@@ -305,7 +306,12 @@ func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, shards []f
 			return 0, err
 		}
 		return resp.Ts, nil
-	}, func(ts []uint64) uint64 { return slices.Max(ts) })
+	}, func(ts []uint64) uint64 {
+		if lowest {
+			return slices.Min(ts) // the negative control's cut
+		}
+		return slices.Max(ts)
+	})
 }
 
 // againIfOvertaken runs a read across shards again when a compaction on

@@ -85,6 +85,9 @@ type Unsafe struct {
 	// SkipDedup applies a retried request again instead of answering it
 	// from the dedup table.
 	SkipDedup bool
+	// LowestTsCut reads every shard of a BOUNDED, SESSION or EVENTUAL read
+	// across shards as of the lowest shard's ts, as raftvec once did.
+	LowestTsCut bool
 }
 
 // DefaultHostConfig returns defaults for everything but ids and addresses.

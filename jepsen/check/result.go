@@ -38,6 +38,9 @@ const (
 	// Bounded.
 	AnomalyStaleBounded = "stale-bounded-read"
 
+	// Hostile.
+	AnomalyHostileAccepted = "hostile-accepted" // a far-future token or as-of ts was served
+
 	// FinalSearch.
 	AnomalyWrongLength      = "wrong-length"
 	AnomalyWrongID          = "wrong-id"

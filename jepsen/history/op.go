@@ -106,6 +106,9 @@ type Op struct {
 	Final bool `json:"final,omitempty"`
 	// Error is the client-side error text, for the report.
 	Error string `json:"error,omitempty"`
+	// Hostile marks a request sent with a session token or as-of ts far in
+	// the future, which the server must refuse.
+	Hostile bool `json:"hostile,omitempty"`
 }
 
 // Validate checks the fields of one operation for internal consistency.

@@ -37,6 +37,17 @@ var Controls = []Control{
 		Expect: []string{"set:" + check.AnomalyFailedVisible},
 		run:    resendRequest,
 	},
+	{
+		Name:   "multi-shard-bounded",
+		Flag:   "--unsafe-lowest-ts-cut",
+		Shards: 2,
+		Description: "two shards led by different nodes; shard 0's leader's clock falls 3 s behind; a key on " +
+			"shard 1 is written twice, and 1.5 s later BOUNDED(500ms) gets of it and a shard-0 key go through " +
+			"shard 0's leader, which fans them out; the unsafe server reads both shards as of the lowest " +
+			"shard's ts",
+		Expect: []string{"bounded:" + check.AnomalyStaleBounded},
+		run:    multiShardBounded,
+	},
 }
 
 // Control is one scripted scenario.
@@ -46,6 +57,8 @@ type Control struct {
 	Description string
 	// Expect are the checker:anomaly pairs the unsafe run must report.
 	Expect []string
+	// Shards is the collection's shard count (default 1).
+	Shards int
 	run    func(ctx context.Context, r *run) ([]check.Result, error)
 }
 
@@ -81,9 +94,10 @@ func RunControl(ctx context.Context, cfg Config, c Control, unsafe bool) *Result
 		res.Elapsed = time.Since(start).Round(time.Millisecond)
 		res.Pass = controlPass(res)
 	}()
-	// One shard: the scripts reason about one Raft group (the leader they
-	// isolate leads the shard their keys live on).
-	cfg.Shards = 1
+	// One shard unless the control says otherwise: most scripts reason
+	// about one Raft group (the leader they isolate leads the shard their
+	// keys live on).
+	cfg.Shards = max(c.Shards, 1)
 	r, err := newRun(ctx, cfg, name, 3, 3, args)
 	if r != nil {
 		res.Dir = r.dir

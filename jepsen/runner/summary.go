@@ -241,11 +241,12 @@ take the final reads (` + "`Final`" + `), compare the replicas, run the checkers
 | workload | operations | checkers |
 | --- | --- | --- |
 | register | upsert / delete / STRONG get / STRONG exact probe-search on 5 hot keys; each vector encodes its key and a unique version | register (porcupine, per key; an unknown verdict fails), search-oracle |
-| set | unique inserts; STRONG reads of every attempted key (worker 0), EVENTUAL reads from one node (worker 1); final read | set (lost, unexpected, failed-visible, stale-read, non-monotonic) |
+| set | unique inserts; STRONG reads of every attempted key (worker 0), EVENTUAL reads from one node (worker 1), hostile requests with a far-future session token or as-of ts (worker 2); final read | set (lost, unexpected, failed-visible, stale-read, non-monotonic), hostile (every hostile request refused) |
 | no-resurrection | unique inserts, deletes of acknowledged keys, reads of deleted keys at every level by get and by exact search; seal every 40 rows, an HNSW index built on every sealed segment, automatic compaction, snapshot every 128 entries | no-resurrection, set, search-oracle |
 | session | every op to a random node through a client of that node alone, the session token handed from client to client; SESSION gets; a fourth node holds an analytics (non-voting) replica | session (read-your-writes, monotonic reads), no-resurrection, register |
 | bounded | upserts/deletes; BOUNDED gets (100 ms, 250 ms, 1 s) from random nodes, the analytics replica on a fourth node among them; some STRONG gets | bounded, register |
 | search | upserts/deletes over 200 keys; top-10 searches at STRONG, SESSION, EVENTUAL; after quiescence 25 FLAT searches vs brute force over the final state | search-oracle, final-search, no-resurrection, register |
+| cut | upserts/deletes of 6 keys spread over the shards; reads of all 6 in one request, fanned out across shards, STRONG through any node and BOUNDED (100 ms, 250 ms, 1 s) from random nodes, each recorded as one get per key | register, bounded |
 
 Every run also has **convergence** (after the final reads, every node's Status is polled
 concurrently every 25 ms until all replicas of each group, the metadata group and the

@@ -263,7 +263,7 @@ type NonVoterer interface {
 
 // Names lists the workloads.
 func Names() []string {
-	return []string{"register", "set", "no-resurrection", "session", "bounded", "search"}
+	return []string{"register", "set", "no-resurrection", "session", "bounded", "search", "cut"}
 }
 
 // New returns a fresh workload by name.
@@ -281,6 +281,8 @@ func New(name string, collection string) (Workload, error) {
 		return &bounded{coll: collection, keys: 5}, nil
 	case "search":
 		return &searchOracle{coll: collection, keys: 200}, nil
+	case "cut":
+		return &cut{coll: collection, keys: 6}, nil
 	}
 	return nil, fmt.Errorf("unknown workload %q (have %s)", name, strings.Join(Names(), ", "))
 }

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +35,9 @@ func (a *attempted) all() []int64 {
 }
 
 // set: unique inserts; worker 0 reads the whole set at STRONG, worker 1 at
-// EVENTUAL from one node at a time; final read after heal.
+// EVENTUAL from one node at a time, worker 2 now and then sends a hostile
+// request (a far-future session token or as-of ts) that must be refused and
+// must not disturb anything; final read after heal.
 type set struct {
 	coll string
 	ins  attempted
@@ -50,6 +53,8 @@ func (s *set) Op(w *Worker) {
 	case w.Index == 1 && w.Rng.IntN(2) == 0:
 		n := w.Rng.IntN(w.env.Cluster.Size())
 		readAll(w, w.Node(n), w.env.Cluster.Node(n).ID, s.coll, s.ins.all(), &pb.ReadOptions{Level: pb.ConsistencyLevel_EVENTUAL})
+	case w.Index == 2 && w.Rng.IntN(3) == 0:
+		hostile(w, s.coll, &s.ins)
 	default:
 		insertNew(w, s.coll, &s.ins)
 	}
@@ -60,7 +65,41 @@ func (s *set) Final(ctx context.Context, e *Env, c *client.Client) error {
 }
 
 func (s *set) Check(h []history.Op, _ CheckOptions) []check.Result {
-	return []check.Result{check.Set(h)}
+	return []check.Result{check.Set(h), check.Hostile(h)}
+}
+
+// hostile sends one request with a ts no node issued: a STRONG read of the
+// whole set as of 2^64-1 (the "not deleted" marker) or eleven minutes
+// ahead, a SESSION read with a token eleven minutes ahead, or an insert of
+// a new key carrying such a token. Each must be refused; were one served,
+// the shard's clock would jump and the set checker would see rows vanish or
+// retried inserts fail.
+func hostile(w *Worker, coll string, ins *attempted) history.Op {
+	future := uint64(time.Now().Add(11*time.Minute).UnixMilli()) << 18
+	far := []uint64{math.MaxUint64, future}[w.Rng.IntN(2)]
+	switch w.Rng.IntN(3) {
+	case 0:
+		return w.Do(history.Op{Kind: history.ReadAll, Level: history.Strong, Hostile: true}, func(ctx context.Context, op *history.Op) error {
+			got, ts, err := readSet(ctx, w.All, coll, ins.all(), &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG, AsOfTs: far})
+			op.Keys, op.Values, op.Ts = got.keys, got.versions, ts
+			return err
+		})
+	case 1:
+		return w.Do(history.Op{Kind: history.ReadAll, Level: history.Session, Hostile: true}, func(ctx context.Context, op *history.Op) error {
+			got, ts, err := readSet(ctx, w.All, coll, ins.all(), &pb.ReadOptions{Level: pb.ConsistencyLevel_SESSION, SessionToken: far})
+			op.Keys, op.Values, op.Ts = got.keys, got.versions, ts
+			return err
+		})
+	}
+	k := w.env.NextVersion()
+	ins.add(k)
+	return w.Do(history.Op{Kind: history.Insert, Key: k, Value: k, Hostile: true}, func(ctx context.Context, op *history.Op) error {
+		resp, err := w.All.Insert(ctx, &pb.InsertRequest{Collection: coll, Rows: &pb.Rows{IntIds: []int64{k}, Vectors: Vector(k, k)}, SessionToken: far})
+		if err == nil {
+			op.Ts = resp.Ts
+		}
+		return err
+	})
 }
 
 // insertNew inserts a key never used before (its version is the key).
