@@ -20,6 +20,12 @@ import (
 // ten minutes at full load and days when idle.
 const DedupWindowEntries = 1 << 22
 
+// MaxDedupIDs bounds how many request ids a shard remembers at once (the
+// oldest go first), so that memory stays bounded however many requests an
+// entry carries: at 2,000 requests a second that is still over eight
+// minutes.
+const MaxDedupIDs = 1 << 20
+
 // MaxTs is the highest ts an op may take: math.MaxUint64 marks a row as not
 // deleted.
 const MaxTs = live - 1
@@ -374,15 +380,16 @@ func (s *Shard) manifest() *fsmpb.Manifest {
 }
 
 // pruneDedup forgets request ids applied more than DedupWindowEntries
-// entries ago, so that every replica forgets the same ids at the same entry.
+// entries ago, and the oldest beyond MaxDedupIDs, so that every replica
+// forgets the same ids at the same entry.
 func (a *applier) pruneDedup() {
 	s := a.s
-	if a.index <= DedupWindowEntries {
-		return
+	var cutoff uint64
+	if a.index > DedupWindowEntries {
+		cutoff = a.index - DedupWindowEntries
 	}
-	cutoff := a.index - DedupWindowEntries
 	n := 0
-	for n < len(s.dedupAge) && n < maxDedupPrunePerEntry && s.dedupAge[n].index < cutoff {
+	for n < len(s.dedupAge) && n < maxDedupPrunePerEntry && (s.dedupAge[n].index < cutoff || len(s.dedupAge)-n > MaxDedupIDs) {
 		id := s.dedupAge[n].id
 		delete(s.dedup, id)
 		a.err = errOr(a.err, a.txn.Delete(dedupKey(id)))

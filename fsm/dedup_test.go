@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -104,5 +105,30 @@ func TestTsNeverReachesTheSentinel(t *testing.T) {
 	}
 	if st := s.Stats(); st.LiveRows != 2 {
 		t.Fatalf("%d live rows, want 2", st.LiveRows)
+	}
+}
+
+// At most MaxDedupIDs request ids are remembered; the oldest go first.
+func TestDedupRemembersAtMostMaxIDs(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	defer s.Close()
+	ts := uint64(1_700_000_000_000) << 18
+	applyAt(t, s, 1, ts, createOp(1000))
+	s.mu.Lock()
+	for i := 0; i < MaxDedupIDs+10; i++ {
+		id := fmt.Sprintf("old-%d", i)
+		s.dedup[id] = &fsmpb.Result{Index: 1}
+		s.dedupAge = append(s.dedupAge, dedupEntry{index: 1, id: id})
+	}
+	s.mu.Unlock()
+	applyAt(t, s, 2, ts+1, withID(insertOp(false, 1), "new"))
+	if _, ok := s.Deduped("old-0", nil); ok {
+		t.Fatal("the oldest id is still remembered beyond MaxDedupIDs")
+	}
+	if _, ok := s.Deduped("old-20", nil); !ok {
+		t.Fatal("an id within MaxDedupIDs was forgotten")
+	}
+	if _, ok := s.Deduped("new", nil); !ok {
+		t.Fatal("the newest id was forgotten")
 	}
 }
