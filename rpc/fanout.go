@@ -115,17 +115,6 @@ func (e *PartialWriteError) Error() string {
 	return b.String()
 }
 
-// definite says whether err proves that a write was refused before it
-// could apply.
-func definite(err error) bool {
-	switch status.Code(toStatus(err)) {
-	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition,
-		codes.OutOfRange, codes.PermissionDenied, codes.Unauthenticated:
-		return true
-	}
-	return false
-}
-
 // fanWrite runs a write's part on every shard that has one (f returns nil,
 // nil for a shard without) and merges the outcomes.
 func fanWrite(ctx context.Context, shards []fsm.ShardPlacement, f func(context.Context, int, fsm.ShardPlacement) (*pb.WriteResponse, error)) (*pb.WriteResponse, error) {
@@ -139,7 +128,7 @@ func fanWrite(ctx context.Context, shards []fsm.ShardPlacement, f func(context.C
 		case err != nil:
 			first = cmp.Or(first, err)
 			failed[shards[i].ID] = err
-			if definite(err) {
+			if wire.Refused(status.Code(toStatus(err))) {
 				refused++
 			}
 		case out[i] != nil:

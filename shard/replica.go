@@ -744,7 +744,11 @@ func (r *Replica) DeleteByFilter(ctx context.Context, f fsm.Filter, requestID st
 		} else {
 			cs = strs[i:min(i+step, len(strs))]
 		}
-		op := &fsmpb.Op{RequestId: DeleteChunkID(requestID, ci, cs), Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ci, StrPks: cs}}}
+		op := &fsmpb.Op{Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ci, StrPks: cs}}}
+		if requestID != "" {
+			op.Fingerprint = fsm.Fingerprint(op)
+			op.RequestId = chunkID(requestID, op.Fingerprint)
+		}
 		res, err := r.propose(ctx, op, clientTs)
 		if err != nil {
 			return nil, err
@@ -761,8 +765,13 @@ func DeleteChunkID(requestID string, ints []int64, strs []string) string {
 	if requestID == "" {
 		return ""
 	}
-	op := &fsmpb.Op{Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ints, StrPks: strs}}}
-	return fmt.Sprintf("%s/%x", requestID, fsm.Fingerprint(op)[:8])
+	return chunkID(requestID, fsm.Fingerprint(&fsmpb.Op{Kind: &fsmpb.Op_Delete{Delete: &fsmpb.Delete{IntPks: ints, StrPks: strs}}}))
+}
+
+// chunkID names a chunk by its op's fingerprint (which the chunk keeps, so
+// the keys are hashed once).
+func chunkID(requestID string, fingerprint []byte) string {
+	return fmt.Sprintf("%s/%x", requestID, fingerprint[:min(8, len(fingerprint))])
 }
 
 // Compact plans a compaction of the shard's sealed segments and proposes

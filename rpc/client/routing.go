@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"google.golang.org/grpc/codes"
@@ -139,23 +140,29 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 	// partial write: neither a failure nor a success, and a retry would be
 	// refused again (docs/consistency.md, writes across shards).
 	var refused error
-	applied, unknown := 0, 0
+	applied, other := 0, 0
 	for i, err := range errs {
 		switch {
 		case err == nil && out[i] != nil:
 			applied++
-		case err != nil && retriable(err):
-			unknown++
-		case err != nil && refused == nil:
-			refused = err
+		case err == nil:
+		case wire.Refused(status.Code(err)):
+			refused = cmp.Or(refused, err)
+		default:
+			other++
 		}
 	}
 	if refused != nil {
-		if applied == 0 && unknown == 0 {
+		if applied == 0 && other == 0 {
 			return directResult{err: refused, sent: sent}
 		}
 		return directResult{sent: sent, err: status.Errorf(codes.Unknown,
-			"partial write across shards: %d shards applied their part, %d unknown, and one refused it: %v", applied, unknown, refused)}
+			"partial write across shards: %d shards applied their part, %d failed with unknown outcome, and one refused it: %v", applied, other, refused)}
+	}
+	for _, err := range errs {
+		if err != nil && !retriable(err) {
+			return directResult{err: err, sent: sent}
+		}
 	}
 	for i := range out {
 		if errs[i] != nil {

@@ -4,6 +4,8 @@
 // stays light.
 package wire
 
+import "google.golang.org/grpc/codes"
+
 // LeaderHintKey is the trailer that carries the leader's API address with
 // a NotLeader error.
 const LeaderHintKey = "raftvec-leader"
@@ -14,6 +16,20 @@ const LeaderHintKey = "raftvec-leader"
 // seen, so a collection or partition they created is known to whichever
 // node their next request reaches.
 const MetaIndexKey = "raftvec-meta-index"
+
+// Refused says whether a write that failed with code was refused before it
+// could apply (so it did not), rather than ending with an unknown outcome.
+// A write across shards with one part refused and another applied is
+// partial: the server's fan-out and the SDK's direct path both judge it by
+// this.
+func Refused(code codes.Code) bool {
+	switch code {
+	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition,
+		codes.OutOfRange, codes.PermissionDenied, codes.Unauthenticated:
+		return true
+	}
+	return false
+}
 
 // MaxRequestBytes is the largest request the API accepts.
 const MaxRequestBytes = 64 << 20
