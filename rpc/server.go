@@ -346,9 +346,10 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 		return nil, err
 	}
 	nodes := len(s.host.Meta().Nodes)
-	if want := len(s.host.Config().Peers); nodes == 0 || (req.Replicas == 0 && nodes < want) {
-		// The default replica count depends on the node count: wait until
-		// every static peer has registered.
+	if want := len(s.host.Config().Peers); nodes == 0 || (nodes < want && (req.Replicas == 0 || int(req.Replicas) > nodes)) {
+		// The default replica count depends on the node count, and an
+		// explicit one may need peers that have not registered yet: wait
+		// until every static peer has.
 		return nil, status.Errorf(codes.Unavailable, "the cluster is starting: %d of %d nodes registered", nodes, max(want, 1))
 	}
 	replicas := int(req.Replicas)

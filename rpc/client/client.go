@@ -181,8 +181,10 @@ var ErrOutcomeUnknown = errors.New("write outcome unknown")
 // outcome is unknown, a later attempt's refusal (for example a node that
 // restarted and has not caught up on the collection's metadata answering
 // NOT_FOUND) is not evidence that the write failed, so the error says the
-// outcome is unknown. A refusal from the shard leader itself would have
-// been answered from its dedup table instead.
+// outcome is unknown. INVALID_ARGUMENT is the exception: it refuses the
+// request itself, or comes from the shard leader's apply, which answers a
+// request id it has seen from its dedup table first, so no earlier attempt
+// of the same request was applied.
 func callAttempts[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient, context.Context, ...grpc.CallOption) (T, error), unknown *bool) (T, error) {
 	backoff := 20 * time.Millisecond
 	for {
@@ -197,7 +199,7 @@ func callAttempts[T any](ctx context.Context, c *Client, f func(pb.RaftVecClient
 				return out, nil
 			}
 			if !retriable(err) {
-				if unknown != nil && *unknown {
+				if unknown != nil && *unknown && status.Code(err) != codes.InvalidArgument {
 					return out, status.Errorf(codes.Unavailable, "%v: an earlier attempt may have been applied (retry with the same request id is safe); last error: %v", ErrOutcomeUnknown, err)
 				}
 				return out, err
