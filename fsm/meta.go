@@ -154,6 +154,9 @@ type MetaState struct {
 	// Health is each node's membership state; a node with no entry has
 	// not been reported on and counts as alive.
 	Health map[string]NodeHealth `json:"health,omitempty"`
+	// TsLimit is the timestamp oracle's persisted bound: no oracle leader
+	// has handed out a ts at or above it, so a new one starts there.
+	TsLimit uint64 `json:"ts_limit,omitempty"`
 }
 
 // Alive says whether a node is known and not failed or gone.
@@ -215,6 +218,8 @@ type MetaOp struct {
 	MoveReady        *MetaMove             `json:"move_ready,omitempty"`
 	FinishMove       *MetaMove             `json:"finish_move,omitempty"`
 	CancelMove       *MetaMove             `json:"cancel_move,omitempty"`
+	// RaiseTsLimit moves the timestamp oracle's bound up (never down).
+	RaiseTsLimit uint64 `json:"raise_ts_limit,omitempty"`
 }
 
 // MetaHealth records a node's membership state.
@@ -296,6 +301,7 @@ func (m *Meta) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 		m.mu.Unlock()
 		return out, 0
 	}
+	changed := false
 	for i, c := range cmds {
 		var op MetaOp
 		if err := json.Unmarshal(c, &op); err != nil {
@@ -303,10 +309,11 @@ func (m *Meta) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 			panic(fmt.Sprintf("metadata entry %d: %v", index, err))
 		}
 		out[i] = m.apply(&op)
+		changed = changed || op.RaiseTsLimit == 0 // the oracle's bound is nobody's business
 	}
 	m.index = index
 	m.mu.Unlock()
-	if m.changed != nil {
+	if changed && m.changed != nil {
 		m.changed()
 	}
 	return out, 0
@@ -315,6 +322,8 @@ func (m *Meta) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 func (m *Meta) apply(op *MetaOp) error {
 	st := &m.st
 	switch {
+	case op.RaiseTsLimit != 0:
+		st.TsLimit = max(st.TsLimit, op.RaiseTsLimit)
 	case op.AddNode != nil:
 		n := *op.AddNode
 		st.Nodes[n.ID] = &n
@@ -507,6 +516,24 @@ func (m *Meta) State() MetaState {
 	var st MetaState
 	json.Unmarshal(b, &st)
 	return st
+}
+
+// Node returns a node's record, without copying the whole state.
+func (m *Meta) Node(id string) (NodeInfo, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n, ok := m.st.Nodes[id]
+	if !ok {
+		return NodeInfo{}, false
+	}
+	return *n, true
+}
+
+// TsLimit is the timestamp oracle's persisted bound (MetaState.TsLimit).
+func (m *Meta) TsLimit() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.st.TsLimit
 }
 
 // Applied returns the last applied index; the metadata FSM keeps no ts.

@@ -48,7 +48,7 @@ func toStatus(err error) error {
 	case errors.Is(err, shard.ErrUnknownOutcome), errors.Is(err, raftnode.ErrUnknownOutcome):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, fsm.ErrNotReady), errors.Is(err, raftnode.ErrShutdown), errors.Is(err, shard.ErrClosed), errors.Is(err, fsm.ErrClosed),
-		errors.Is(err, shard.ErrNoReplica):
+		errors.Is(err, shard.ErrNoReplica), errors.Is(err, shard.ErrNoOracle):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())

@@ -269,14 +269,15 @@ func (s *Server) ReadTs(ctx context.Context, req *pb.ReadTsRequest) (*pb.ReadTsR
 }
 
 // commonTs is the one ts a read across shards uses, or 0 when each shard
-// reads at the level itself. For STRONG each shard's leader first says at
-// which ts it can serve a linearizable read, and the read takes the
-// highest: every shard then waits until it has applied that far (its
-// leader moving its safe ts up at once), so every write acknowledged before
-// the read began is in the cut. BOUNDED, SESSION and EVENTUAL take no common
-// ts: one ts for all shards would have to be the lowest, and a shard whose
-// leader's clock runs behind would then pull every other shard's part
-// below its bound.
+// reads at the level itself. For STRONG it is a ts from the timestamp
+// oracle, taken after the read arrived: every write acknowledged before
+// that was stamped below it, and every write sent after a write the cut
+// misses is stamped above the missed one, so the cut is linearizable
+// whatever the shard leaders' clocks say. Each shard then serves the read
+// once it has applied that far (its leader ticks up to it at once).
+// BOUNDED, SESSION and EVENTUAL take no common ts: one ts for all shards
+// would have to be the lowest, and a shard whose safe ts lags would then
+// pull every other shard's part below its bound.
 //
 // shards are the shards the read touches; a read of one shard needs no
 // common ts, its own level is the promise.
@@ -284,10 +285,32 @@ func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, shards []f
 	if ro.AsOf > 0 {
 		return ro.AsOf, nil
 	}
-	lowest := s.host.Config().Unsafe.LowestTsCut && ro.Level != shard.Strong
+	unsafe := s.host.Config().Unsafe
+	lowest := unsafe.LowestTsCut && ro.Level != shard.Strong
 	if (ro.Level != shard.Strong && !lowest) || len(shards) < 2 {
 		return 0, nil
 	}
+	var ts uint64
+	var err error
+	if !lowest && !unsafe.LocalTs {
+		ts, err = s.host.Ts(ctx)
+	} else {
+		ts, err = shardsCut(ctx, s, c, shards, read, lowest)
+	}
+	if h := TestHookCut; h != nil && err == nil {
+		h(ts)
+	}
+	return ts, err
+}
+
+// TestHookCut, if set, runs when a read across shards has taken its
+// common ts and before it reads: tests use it to land writes in between.
+var TestHookCut func(ts uint64)
+
+// shardsCut is the negative controls' common ts, from the shards' own
+// timestamps: the lowest for BOUNDED, SESSION and EVENTUAL, the highest
+// for STRONG.
+func shardsCut(ctx context.Context, s *Server, c *fsm.CollectionInfo, shards []fsm.ShardPlacement, read *pb.ReadOptions, lowest bool) (uint64, error) {
 	return fanSome(ctx, shards, func(ctx context.Context, _ int, sh fsm.ShardPlacement) (uint64, error) {
 		ctx = own(ctx)
 		resp, err := s.ReadTs(ctx, &pb.ReadTsRequest{Collection: c.Name, ShardId: sh.ID, Read: read})
@@ -297,7 +320,7 @@ func (s *Server) commonTs(ctx context.Context, c *fsm.CollectionInfo, shards []f
 		return resp.Ts, nil
 	}, func(ts []uint64) uint64 {
 		if lowest {
-			return slices.Min(ts) // the negative control's cut
+			return slices.Min(ts)
 		}
 		return slices.Max(ts)
 	})

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/raftvec/raftvec/rpc"
 	"github.com/raftvec/raftvec/rpc/pb"
 	"github.com/raftvec/raftvec/rpc/wire"
 	"github.com/raftvec/raftvec/shard"
@@ -277,6 +278,130 @@ func TestMultiShardBoundedUnderClockSkew(t *testing.T) {
 	}
 	if v := versionOf(q.Rows, key); v != 2 {
 		t.Fatalf("BOUNDED(500ms) query returned version %v of row %d, 1.5 s after version 2 was acknowledged", v, key)
+	}
+}
+
+// A STRONG read across shards is linearizable when the shard leaders'
+// clocks differ (finding 3): two writes acknowledged one after the other,
+// by two clients, on two shards, while the read is under way, are seen
+// both or neither. With the shards stamping ops from their own clocks
+// (Unsafe.LocalTs, as raftvec once did) the read sees the second without
+// the first, which shows the test can fail.
+func TestMultiShardStrongUnderClockSkew(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		if violated := strongCutUnderSkew(t, local); violated != local {
+			t.Errorf("LocalTs=%v: read saw the later write without the earlier: %v, want %v", local, violated, local)
+		}
+	}
+}
+
+// strongCutUnderSkew runs the scenario once and reports whether the read
+// saw the later write without the earlier one.
+func strongCutUnderSkew(t *testing.T, local bool) bool {
+	c := mustCluster(t, 3, func(hc *shard.HostConfig) { hc.Unsafe.LocalTs = local })
+	defer func() {
+		for i := range c.nodes {
+			c.stop(i)
+		}
+	}()
+	ctx := ctxT(t, 60*time.Second)
+	if err := c.client().CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "ms"}, Dim: dim, Metric: pb.Metric_L2, Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	c.converge("ms")
+	a, b := c.separateLeaders(t, "ms")
+	var keys [2]int64 // a key on shard 0 and one on shard 1
+	for k := int64(1); keys[0] == 0 || keys[1] == 0; k++ {
+		keys[wire.ShardFor(k, "", true, 2)] = k
+	}
+	for _, k := range keys {
+		if _, err := c.client().Upsert(ctx, &pb.InsertRequest{Collection: "ms", Rows: versionRows(k, 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Shard 1's leader runs 2 s ahead, shard 0's 2 s behind.
+	for node, ms := range map[int]int64{a: -2000, b: 2000} {
+		if _, err := c.client().InjectFault(ctx, c.nodes[node].api, &pb.InjectFaultRequest{ClockOffsetMs: ms, SetClockOffset: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	var once sync.Once
+	rpc.TestHookCut = func(cut uint64) {
+		once.Do(func() {
+			// Independent clients: only real time orders the two writes.
+			w3, err := c.client().Upsert(ctx, &pb.InsertRequest{Collection: "ms", Rows: versionRows(keys[1], 3)})
+			if err != nil {
+				t.Error(err)
+			}
+			w4, err := c.client().Upsert(ctx, &pb.InsertRequest{Collection: "ms", Rows: versionRows(keys[0], 4)})
+			if err != nil {
+				t.Error(err)
+			}
+			t.Logf("LocalTs=%v: cut at %d; the earlier write at %d, the later at %d", local, cut, w3.GetTs(), w4.GetTs())
+		})
+	}
+	defer func() { rpc.TestHookCut = nil }()
+	via := c.client(3 - a - b) // the third node fans out
+	via.SetDirect(false)
+	resp, err := via.Get(ctx, &pb.GetRequest{Collection: "ms", IntIds: keys[:], OutputFields: []string{"vector"},
+		Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v0, v1 := versionOf(resp.Rows, keys[0]), versionOf(resp.Rows, keys[1])
+	t.Logf("LocalTs=%v: STRONG read saw version %v of shard 0's row and %v of shard 1's", local, v0, v1)
+	return v0 == 4 && v1 != 3
+}
+
+// The timestamp oracle never goes back or hands out a ts twice, across a
+// change of metadata leader to a node whose clock is behind: the new
+// leader starts above the bound the old one persisted.
+func TestOracleSurvivesMetaLeaderChange(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	var last uint64
+	take := func(i int) {
+		t.Helper()
+		for {
+			ts, err := c.nodes[i].host.Ts(ctx)
+			if err == nil {
+				if ts <= last {
+					t.Fatalf("node %d got ts %d from the oracle after %d was handed out", i, ts, last)
+				}
+				last = ts
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for i := range c.nodes {
+		take(i)
+	}
+	leader := -1
+	for i, nd := range c.nodes {
+		if nd.host.MetaGroup().IsLeader() {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no metadata leader")
+	}
+	for i, nd := range c.nodes {
+		if i != leader {
+			nd.host.Clock().SetOffset(-2 * time.Second)
+		}
+	}
+	c.stop(leader)
+	for round := 0; round < 3; round++ {
+		for i := range c.nodes {
+			if i != leader {
+				take(i)
+			}
+		}
 	}
 }
 

@@ -84,6 +84,7 @@ func (c *counter) get() uint64 {
 func NewServer(h *shard.Host, o Options) *Server {
 	s := &Server{host: h, opts: o, conns: map[string]*grpc.ClientConn{}}
 	h.SetMetaForwarder(s.forwardMeta)
+	h.SetTsForwarder(s.forwardTs)
 	return s
 }
 

@@ -88,6 +88,10 @@ type Unsafe struct {
 	// LowestTsCut reads every shard of a BOUNDED, SESSION or EVENTUAL read
 	// across shards as of the lowest shard's ts, as raftvec once did.
 	LowestTsCut bool
+	// LocalTs stamps ops from the shard leader's own clock instead of the
+	// timestamp oracle, as raftvec once did: a read across shards is then
+	// not linearizable when leaders' clocks differ.
+	LocalTs bool
 }
 
 // DefaultHostConfig returns defaults for everything but ids and addresses.
@@ -166,6 +170,12 @@ type Host struct {
 	forward    func(context.Context, *fsm.MetaOp) error // guarded by mu
 	lastSpread time.Time                                // placement loop only
 
+	// The timestamp oracle: served here while this node leads the
+	// metadata group; ts batches this node's requests to it.
+	oracle    oracle
+	tsForward func(ctx context.Context, physical uint64, count int) (TsRange, error) // guarded by mu
+	ts        *tsSource
+
 	changed chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -189,6 +199,7 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	h := &Host{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replicas: map[uint64]*Replica{},
 		builder: b, builds: make(chan struct{}, cfg.IndexBuilds),
 		changed: make(chan struct{}, 1), done: make(chan struct{})}
+	h.ts = &tsSource{alloc: h.allocate}
 	// Accept Raft connections at once (they wait in the mux for their
 	// group), so that peers dialling now do not time out and back off.
 	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
@@ -326,8 +337,8 @@ func (h *Host) MetaLeader() (fsm.NodeInfo, bool) {
 	if id == "" {
 		return fsm.NodeInfo{}, false
 	}
-	if n, ok := h.meta.State().Nodes[id]; ok {
-		return *n, true
+	if n, ok := h.meta.Node(id); ok {
+		return n, true
 	}
 	return fsm.NodeInfo{ID: id, RaftAddr: addr}, false
 }
@@ -599,6 +610,7 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock, Unsafe: h.cfg.Unsafe,
 		Builder: h.builder, Builds: h.builds,
 		Compaction: h.cfg.Compaction, CompactInterval: h.cfg.CompactInterval,
+		Oracle: h.oracleFor(),
 	}, h.replicaDir(sh.ID), h.mux)
 	if err != nil {
 		return err
@@ -612,6 +624,15 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 	r.group.SetApplyDelay(h.applyDelay)
 	h.replicas[sh.ID] = r
 	return nil
+}
+
+// oracleFor is the ts source of this node's replicas: the oracle, unless
+// a negative control stamps from local clocks.
+func (h *Host) oracleFor() *tsSource {
+	if h.cfg.Unsafe.LocalTs {
+		return nil
+	}
+	return h.ts
 }
 
 // SetApplyDelay delays every apply on this node's shard replicas (fault

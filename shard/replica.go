@@ -81,6 +81,9 @@ type ReplicaConfig struct {
 	// CompactInterval (0 turns automatic compaction off).
 	Compaction      fsm.CompactionPolicy
 	CompactInterval time.Duration
+	// Oracle stamps the leader's ops (the host's timestamp oracle client);
+	// nil stamps them from Clock alone, for a replica without a cluster.
+	Oracle *tsSource
 }
 
 // Replica is one replica of a shard.
@@ -299,6 +302,42 @@ func (r *Replica) notLeader() error {
 	return &NotLeaderError{Group: r.name, LeaderID: id}
 }
 
+// stamp gives op its ts and returns with propMu held, so that ops are
+// proposed in ts order. With an oracle the ts comes from a range the
+// oracle handed out after the op got here (clientTs needs no care then: a
+// token the cluster issued is below such a range); without one, from the
+// leader's clock, above what the client has seen.
+func (r *Replica) stamp(ctx context.Context, term uint64, op *fsmpb.Op, clientTs uint64) error {
+	for {
+		var rng TsRange
+		if r.cfg.Oracle != nil {
+			var err error
+			if rng, err = r.cfg.Oracle.next(ctx); err != nil {
+				return err
+			}
+		}
+		r.propMu.Lock()
+		if r.term != term {
+			// A new term: everything committed before it is applied, so
+			// the applied ts is the floor for this leader's timestamps.
+			if _, ats := r.group.Applied(); ats > r.lastTs {
+				r.lastTs = ats
+			}
+			r.term = term
+		}
+		if r.cfg.Oracle == nil {
+			op.Ts = NextTs(r.clock.Physical(), r.lastTs, clientTs)
+			r.lastTs = op.Ts
+			return nil
+		}
+		if ts, ok := r.cfg.Oracle.stamp(rng, r.lastTs); ok {
+			op.Ts, r.lastTs = ts, ts
+			return nil
+		}
+		r.propMu.Unlock() // the range is used up by ops that came later
+	}
+}
+
 // propose stamps op with a ts and proposes it; it waits for the result.
 func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*fsmpb.Result, error) {
 	t, err := r.group.WaitLeader(ctx)
@@ -311,17 +350,9 @@ func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*
 	if op.RequestId != "" && op.Fingerprint == nil {
 		op.Fingerprint = fsm.Fingerprint(op)
 	}
-	r.propMu.Lock()
-	if r.term != t.Term {
-		// A new term: everything committed before it is applied, so the
-		// applied ts is the floor for this leader's timestamps.
-		if _, ats := r.group.Applied(); ats > r.lastTs {
-			r.lastTs = ats
-		}
-		r.term = t.Term
+	if err := r.stamp(ctx, t.Term, op, clientTs); err != nil {
+		return nil, err
 	}
-	op.Ts = NextTs(r.clock.Physical(), r.lastTs, clientTs)
-	r.lastTs = op.Ts
 	b, err := fsm.EncodeOp(op)
 	if err != nil {
 		r.propMu.Unlock()

@@ -51,6 +51,7 @@ type serverFlags struct {
 	UnsafeLocal    bool          `json:"unsafe_local_reads"`
 	UnsafeNoDedup  bool          `json:"unsafe_skip_dedup"`
 	UnsafeLowCut   bool          `json:"unsafe_lowest_ts_cut"`
+	UnsafeLocalTs  bool          `json:"unsafe_local_ts"`
 	ConfigFileUsed string        `json:"-"`
 }
 
@@ -116,6 +117,7 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.BoolVar(&sf.FaultInjection, "enable-fault-injection", sf.FaultInjection, "allow the InjectFault admin call (consistency suite only)")
 	fs.BoolVar(&sf.UnsafeLocal, "unsafe-local-reads", sf.UnsafeLocal, "UNSAFE: answer STRONG reads from local state (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeNoDedup, "unsafe-skip-dedup", sf.UnsafeNoDedup, "UNSAFE: apply retried requests again (negative control of the consistency suite)")
+	fs.BoolVar(&sf.UnsafeLocalTs, "unsafe-local-ts", sf.UnsafeLocalTs, "UNSAFE: stamp ops from each shard leader's clock instead of the timestamp oracle (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeLowCut, "unsafe-lowest-ts-cut", sf.UnsafeLowCut, "UNSAFE: read every shard of a non-STRONG read across shards as of the lowest shard's ts (negative control of the consistency suite)")
 	if err := fs.Parse(args); err != nil {
 		return sf, err
@@ -176,9 +178,9 @@ func runServer(args []string) error {
 	}
 	hc.Raft.SnapshotThreshold, hc.Raft.TrailingLogs = sf.SnapThreshold, sf.TrailingLogs
 	hc.Limits.MaxBatchRows = sf.MaxBatchRows
-	hc.Unsafe = shard.Unsafe{LocalReads: sf.UnsafeLocal, SkipDedup: sf.UnsafeNoDedup, LowestTsCut: sf.UnsafeLowCut}
-	if sf.UnsafeLocal || sf.UnsafeNoDedup || sf.UnsafeLowCut {
-		logger.Warn("UNSAFE mode: this node breaks raftvec's guarantees on purpose", "unsafe_local_reads", sf.UnsafeLocal, "unsafe_skip_dedup", sf.UnsafeNoDedup, "unsafe_lowest_ts_cut", sf.UnsafeLowCut)
+	hc.Unsafe = shard.Unsafe{LocalReads: sf.UnsafeLocal, SkipDedup: sf.UnsafeNoDedup, LowestTsCut: sf.UnsafeLowCut, LocalTs: sf.UnsafeLocalTs}
+	if sf.UnsafeLocal || sf.UnsafeNoDedup || sf.UnsafeLowCut || sf.UnsafeLocalTs {
+		logger.Warn("UNSAFE mode: this node breaks raftvec's guarantees on purpose", "unsafe_local_reads", sf.UnsafeLocal, "unsafe_skip_dedup", sf.UnsafeNoDedup, "unsafe_lowest_ts_cut", sf.UnsafeLowCut, "unsafe_local_ts", sf.UnsafeLocalTs)
 	}
 	hc.Logger = logger
 	hc.Raft.LogOutput = os.Stderr

@@ -38,6 +38,9 @@ const (
 	// Bounded.
 	AnomalyStaleBounded = "stale-bounded-read"
 
+	// Cut.
+	AnomalyTornCut = "torn-cut" // a read across keys saw a write but missed one that completed before it began
+
 	// Hostile.
 	AnomalyHostileAccepted = "hostile-accepted" // a far-future token or as-of ts was served
 

@@ -39,12 +39,12 @@ var Controls = []Control{
 	},
 	{
 		Name:   "multi-shard-bounded",
-		Flag:   "--unsafe-lowest-ts-cut",
+		Flag:   "--unsafe-lowest-ts-cut --unsafe-local-ts",
 		Shards: 2,
 		Description: "two shards led by different nodes; shard 0's leader's clock falls 3 s behind; a key on " +
 			"shard 1 is written twice, and 1.5 s later BOUNDED(500ms) gets of it and a shard-0 key go through " +
-			"shard 0's leader, which fans them out; the unsafe server reads both shards as of the lowest " +
-			"shard's ts",
+			"shard 0's leader, which fans them out; the unsafe server, as raftvec once did, stamps ops from " +
+			"each shard leader's clock and reads both shards as of the lowest shard's ts",
 		Expect: []string{"bounded:" + check.AnomalyStaleBounded},
 		run:    multiShardBounded,
 	},
@@ -53,7 +53,7 @@ var Controls = []Control{
 // Control is one scripted scenario.
 type Control struct {
 	Name        string
-	Flag        string // the unsafe server flag
+	Flag        string // the unsafe server flags, separated by spaces
 	Description string
 	// Expect are the checker:anomaly pairs the unsafe run must report.
 	Expect []string
@@ -79,7 +79,7 @@ func RunControl(ctx context.Context, cfg Config, c Control, unsafe bool) *Result
 	mode := "safe"
 	var args []string
 	if unsafe {
-		mode, args = "unsafe", []string{c.Flag}
+		mode, args = "unsafe", strings.Fields(c.Flag)
 	}
 	res := &Result{Workload: "control", Nemesis: c.Name, Nodes: 3, Control: c.Name + " (" + mode + ")", Unsafe: unsafe, Expected: []string{"green"}}
 	name := "control-" + c.Name + "-" + mode

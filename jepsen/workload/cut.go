@@ -14,8 +14,9 @@ import (
 // SDK) fans out across shards: STRONG through any node and BOUNDED from one
 // node at a time. Each read is recorded as one Get per key with the
 // request's call and return, so the register checker holds every key of a
-// STRONG read across shards to linearizability and the bounded checker
-// every key of a BOUNDED one to its bound.
+// STRONG read across shards to linearizability, the cut checker the keys
+// of one read together to real-time order, and the bounded checker every
+// key of a BOUNDED one to its bound.
 type cut struct {
 	coll string
 	keys int
@@ -46,7 +47,7 @@ func (c *cut) Final(ctx context.Context, e *Env, cl *client.Client) error {
 }
 
 func (c *cut) Check(h []history.Op, o CheckOptions) []check.Result {
-	return []check.Result{registerCheck(h, o), check.Bounded(h)}
+	return []check.Result{registerCheck(h, o), check.Bounded(h), check.Cut(h)}
 }
 
 // getKeys is GetKeys for worker w.

@@ -4087,6 +4087,116 @@ func (*ProposeMetaResponse) Descriptor() ([]byte, []int) {
 	return file_raftvec_proto_rawDescGZIP(), []int{58}
 }
 
+type AllocateTsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// physical is the caller's clock (a ts with no logical part): the oracle
+	// never hands out timestamps below it.
+	Physical uint64 `protobuf:"varint,1,opt,name=physical,proto3" json:"physical,omitempty"`
+	// count is how many timestamps the caller wants (1 to 65536).
+	Count         uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocateTsRequest) Reset() {
+	*x = AllocateTsRequest{}
+	mi := &file_raftvec_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocateTsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocateTsRequest) ProtoMessage() {}
+
+func (x *AllocateTsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocateTsRequest.ProtoReflect.Descriptor instead.
+func (*AllocateTsRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *AllocateTsRequest) GetPhysical() uint64 {
+	if x != nil {
+		return x.Physical
+	}
+	return 0
+}
+
+func (x *AllocateTsRequest) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// AllocateTsResponse is a range of timestamps, first to last inclusive,
+// each above every timestamp the oracle handed out before the request
+// arrived.
+type AllocateTsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	First         uint64                 `protobuf:"varint,1,opt,name=first,proto3" json:"first,omitempty"`
+	Last          uint64                 `protobuf:"varint,2,opt,name=last,proto3" json:"last,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocateTsResponse) Reset() {
+	*x = AllocateTsResponse{}
+	mi := &file_raftvec_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocateTsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocateTsResponse) ProtoMessage() {}
+
+func (x *AllocateTsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocateTsResponse.ProtoReflect.Descriptor instead.
+func (*AllocateTsResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *AllocateTsResponse) GetFirst() uint64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *AllocateTsResponse) GetLast() uint64 {
+	if x != nil {
+		return x.Last
+	}
+	return 0
+}
+
 type InjectFaultResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	BlockedRaftAddrs []string               `protobuf:"bytes,1,rep,name=blocked_raft_addrs,json=blockedRaftAddrs,proto3" json:"blocked_raft_addrs,omitempty"`
@@ -4096,7 +4206,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[59]
+	mi := &file_raftvec_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4108,7 +4218,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[59]
+	mi := &file_raftvec_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4121,7 +4231,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{59}
+	return file_raftvec_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -4457,7 +4567,13 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06leader\x18\x01 \x01(\tR\x06leader\"$\n" +
 	"\x12ProposeMetaRequest\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\fR\x02op\"\x15\n" +
-	"\x13ProposeMetaResponse\"C\n" +
+	"\x13ProposeMetaResponse\"E\n" +
+	"\x11AllocateTsRequest\x12\x1a\n" +
+	"\bphysical\x18\x01 \x01(\x04R\bphysical\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\">\n" +
+	"\x12AllocateTsResponse\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"C\n" +
 	"\x13InjectFaultResponse\x12,\n" +
 	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs*q\n" +
 	"\tFieldType\x12\x1a\n" +
@@ -4503,7 +4619,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse\x12?\n" +
 	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse\x12K\n" +
 	"\n" +
-	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xd8\x03\n" +
+	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xa5\x04\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -4511,7 +4627,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\vInjectFault\x12\x1e.raftvec.v1.InjectFaultRequest\x1a\x1f.raftvec.v1.InjectFaultResponse\x12N\n" +
 	"\vMoveReplica\x12\x1e.raftvec.v1.MoveReplicaRequest\x1a\x1f.raftvec.v1.MoveReplicaResponse\x12W\n" +
 	"\x0eTransferLeader\x12!.raftvec.v1.TransferLeaderRequest\x1a\".raftvec.v1.TransferLeaderResponse\x12N\n" +
-	"\vProposeMeta\x12\x1e.raftvec.v1.ProposeMetaRequest\x1a\x1f.raftvec.v1.ProposeMetaResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
+	"\vProposeMeta\x12\x1e.raftvec.v1.ProposeMetaRequest\x1a\x1f.raftvec.v1.ProposeMetaResponse\x12K\n" +
+	"\n" +
+	"AllocateTs\x12\x1d.raftvec.v1.AllocateTsRequest\x1a\x1e.raftvec.v1.AllocateTsResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
 
 var (
 	file_raftvec_proto_rawDescOnce sync.Once
@@ -4526,7 +4644,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -4590,7 +4708,9 @@ var file_raftvec_proto_goTypes = []any{
 	(*TransferLeaderResponse)(nil),     // 59: raftvec.v1.TransferLeaderResponse
 	(*ProposeMetaRequest)(nil),         // 60: raftvec.v1.ProposeMetaRequest
 	(*ProposeMetaResponse)(nil),        // 61: raftvec.v1.ProposeMetaResponse
-	(*InjectFaultResponse)(nil),        // 62: raftvec.v1.InjectFaultResponse
+	(*AllocateTsRequest)(nil),          // 62: raftvec.v1.AllocateTsRequest
+	(*AllocateTsResponse)(nil),         // 63: raftvec.v1.AllocateTsResponse
+	(*InjectFaultResponse)(nil),        // 64: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -4646,34 +4766,36 @@ var file_raftvec_proto_depIdxs = []int32{
 	56, // 50: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
 	58, // 51: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
 	60, // 52: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
-	7,  // 53: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 54: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 55: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 56: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 57: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 58: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 59: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 60: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	34, // 61: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	50, // 62: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	36, // 63: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	38, // 64: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	40, // 65: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 66: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 67: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 68: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 69: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 70: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	42, // 71: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	45, // 72: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
-	52, // 73: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	54, // 74: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	62, // 75: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	57, // 76: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
-	59, // 77: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
-	61, // 78: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
-	53, // [53:79] is the sub-list for method output_type
-	27, // [27:53] is the sub-list for method input_type
+	62, // 53: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
+	7,  // 54: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 55: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 56: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 57: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 58: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 59: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 60: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 61: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	34, // 62: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	50, // 63: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	36, // 64: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	38, // 65: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	40, // 66: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 67: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 68: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 69: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 70: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 71: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	42, // 72: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	45, // 73: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	52, // 74: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	54, // 75: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	64, // 76: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	57, // 77: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
+	59, // 78: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
+	61, // 79: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
+	63, // 80: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
+	54, // [54:81] is the sub-list for method output_type
+	27, // [27:54] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -4698,7 +4820,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   60,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -860,6 +860,7 @@ const (
 	Admin_MoveReplica_FullMethodName    = "/raftvec.v1.Admin/MoveReplica"
 	Admin_TransferLeader_FullMethodName = "/raftvec.v1.Admin/TransferLeader"
 	Admin_ProposeMeta_FullMethodName    = "/raftvec.v1.Admin/ProposeMeta"
+	Admin_AllocateTs_FullMethodName     = "/raftvec.v1.Admin/AllocateTs"
 )
 
 // AdminClient is the client API for Admin service.
@@ -888,6 +889,11 @@ type AdminClient interface {
 	// replica caught up, a move finished, a node failed) to the metadata
 	// leader. Node to node only.
 	ProposeMeta(ctx context.Context, in *ProposeMetaRequest, opts ...grpc.CallOption) (*ProposeMetaResponse, error)
+	// AllocateTs hands out timestamps from the timestamp oracle, which runs
+	// on the metadata leader: every write and time tick of every shard is
+	// stamped from it, so that timestamp order follows real time across
+	// shards. Node to node only.
+	AllocateTs(ctx context.Context, in *AllocateTsRequest, opts ...grpc.CallOption) (*AllocateTsResponse, error)
 }
 
 type adminClient struct {
@@ -958,6 +964,16 @@ func (c *adminClient) ProposeMeta(ctx context.Context, in *ProposeMetaRequest, o
 	return out, nil
 }
 
+func (c *adminClient) AllocateTs(ctx context.Context, in *AllocateTsRequest, opts ...grpc.CallOption) (*AllocateTsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AllocateTsResponse)
+	err := c.cc.Invoke(ctx, Admin_AllocateTs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -984,6 +1000,11 @@ type AdminServer interface {
 	// replica caught up, a move finished, a node failed) to the metadata
 	// leader. Node to node only.
 	ProposeMeta(context.Context, *ProposeMetaRequest) (*ProposeMetaResponse, error)
+	// AllocateTs hands out timestamps from the timestamp oracle, which runs
+	// on the metadata leader: every write and time tick of every shard is
+	// stamped from it, so that timestamp order follows real time across
+	// shards. Node to node only.
+	AllocateTs(context.Context, *AllocateTsRequest) (*AllocateTsResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -1011,6 +1032,9 @@ func (UnimplementedAdminServer) TransferLeader(context.Context, *TransferLeaderR
 }
 func (UnimplementedAdminServer) ProposeMeta(context.Context, *ProposeMetaRequest) (*ProposeMetaResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ProposeMeta not implemented")
+}
+func (UnimplementedAdminServer) AllocateTs(context.Context, *AllocateTsRequest) (*AllocateTsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AllocateTs not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -1141,6 +1165,24 @@ func _Admin_ProposeMeta_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_AllocateTs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AllocateTsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).AllocateTs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_AllocateTs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).AllocateTs(ctx, req.(*AllocateTsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1171,6 +1213,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ProposeMeta",
 			Handler:    _Admin_ProposeMeta_Handler,
+		},
+		{
+			MethodName: "AllocateTs",
+			Handler:    _Admin_AllocateTs_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
