@@ -186,7 +186,7 @@ type tsSource struct {
 	waiting  []chan tsAnswer
 }
 
-const maxTsInflight = 4
+const maxTsInflight = 2
 
 type tsAnswer struct {
 	rng TsRange
