@@ -149,7 +149,7 @@ func (h *Host) SetTsForwarder(f func(ctx context.Context, physical uint64, count
 // allocate asks the oracle for count timestamps: here if this node leads
 // the metadata group, else through the forwarder.
 func (h *Host) allocate(ctx context.Context, count int) (TsRange, error) {
-	physical := MakeTs(h.cfg.Clock.Now())
+	physical := max(MakeTs(h.cfg.Clock.Now()), h.ts.floor.Load())
 	rng, err := h.AllocateTs(ctx, physical, count)
 	var nl *NotLeaderError
 	if !errors.As(err, &nl) {
@@ -180,6 +180,10 @@ func (h *Host) Ts(ctx context.Context) (uint64, error) {
 type tsSource struct {
 	alloc func(ctx context.Context, count int) (TsRange, error)
 	hi    atomic.Uint64 // highest ts of any range handed out to this node
+	// floor is the lowest ts a shard here needs next: a shard whose last ts
+	// is above what the oracle hands out (written before the oracle, or by
+	// a leader whose clock ran ahead) asks for ranges above it.
+	floor atomic.Uint64
 
 	mu       sync.Mutex
 	inflight int
@@ -210,10 +214,13 @@ func (s *tsSource) next(ctx context.Context) (TsRange, error) {
 	}
 }
 
-func (s *tsSource) raiseHi(ts uint64) {
+func (s *tsSource) raiseHi(ts uint64) { raise(&s.hi, ts) }
+
+// raise moves v up to ts, never down.
+func raise(v *atomic.Uint64, ts uint64) {
 	for {
-		cur := s.hi.Load()
-		if cur >= ts || s.hi.CompareAndSwap(cur, ts) {
+		cur := v.Load()
+		if cur >= ts || v.CompareAndSwap(cur, ts) {
 			return
 		}
 	}
@@ -223,10 +230,15 @@ func (s *tsSource) raiseHi(ts uint64) {
 // shard's previous ts, so log order is ts order), at least rng.First
 // (above everything handed out before the op arrived) and at most the
 // highest ts handed out to this node (so no ts runs ahead of the oracle).
-// ok is false when the range is used up (the caller asks again).
+// ok is false when the range is used up (the caller asks again, and the
+// next request asks the oracle for timestamps above last).
 func (s *tsSource) stamp(rng TsRange, last uint64) (ts uint64, ok bool) {
 	ts = max(rng.First, last+1)
-	return ts, ts <= max(rng.Last, s.hi.Load())
+	if ts > max(rng.Last, s.hi.Load()) {
+		raise(&s.floor, ts)
+		return ts, false
+	}
+	return ts, true
 }
 
 func (s *tsSource) startLocked() {

@@ -71,4 +71,8 @@ func TestStampStaysWithinHandedOut(t *testing.T) {
 			t.Errorf("%s: stamp = %d, %v; want %d, %v", tc.name, ts, ok, tc.want, tc.wantOK)
 		}
 	}
+	// The shard that found nothing high enough has the node ask for more.
+	if got := src.floor.Load(); got != 21 {
+		t.Errorf("floor after a used-up range = %d, want 21", got)
+	}
 }
