@@ -247,7 +247,7 @@ func (s *tsSource) startLocked() {
 	s.inflight++
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		rng, err := s.alloc(ctx, len(batch))
+		rng, err := s.alloc(ctx, min(len(batch), MaxTsRange))
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("%w: %v", ErrNoOracle, err)
