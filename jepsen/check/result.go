@@ -41,6 +41,9 @@ const (
 	// Cut.
 	AnomalyTornCut = "torn-cut" // a read across keys saw a write but missed one that completed before it began
 
+	// TsOrder.
+	AnomalyTsReversed = "ts-reversed" // a write acknowledged before another was sent has the higher ts
+
 	// Hostile.
 	AnomalyHostileAccepted = "hostile-accepted" // a far-future token or as-of ts was served
 

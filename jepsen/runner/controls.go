@@ -48,6 +48,17 @@ var Controls = []Control{
 		Expect: []string{"bounded:" + check.AnomalyStaleBounded},
 		run:    multiShardBounded,
 	},
+	{
+		Name:   "multi-shard-strong",
+		Flag:   "--unsafe-local-ts",
+		Shards: 2,
+		Description: "two shards led by different nodes whose clocks are 2 s behind and 2 s ahead; two " +
+			"clients write a key of the fast shard, then one of the slow shard, one after the other; then STRONG " +
+			"gets of both keys; the unsafe server stamps ops from each shard leader's clock instead of the " +
+			"timestamp oracle",
+		Expect: []string{"ts-order:" + check.AnomalyTsReversed},
+		run:    multiShardStrong,
+	},
 }
 
 // Control is one scripted scenario.

@@ -8,6 +8,7 @@ import (
 	"github.com/raftvec/raftvec/jepsen/check"
 	"github.com/raftvec/raftvec/jepsen/history"
 	"github.com/raftvec/raftvec/jepsen/workload"
+	"github.com/raftvec/raftvec/rpc/client"
 	"github.com/raftvec/raftvec/rpc/pb"
 	"github.com/raftvec/raftvec/rpc/wire"
 )
@@ -101,4 +102,66 @@ func (r *run) separateLeaders(ctx context.Context, a, b uint64) ([2]int, error) 
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// multiShardStrong: see Controls. A write acknowledged before another is
+// sent must get the lower ts, on whatever shard, or a STRONG read across
+// shards at one ts can see the later write without the earlier.
+func multiShardStrong(ctx context.Context, r *run) ([]check.Result, error) {
+	e := r.env
+	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	d, err := r.cluster.Describe(lctx, Collection)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Shards) != 2 {
+		return nil, fmt.Errorf("collection has %d shards, want 2", len(d.Shards))
+	}
+	lead, err := r.separateLeaders(lctx, d.Shards[0].Id, d.Shards[1].Id)
+	if err != nil {
+		return nil, err
+	}
+	var keys [2]int64 // one key on each shard
+	for k := int64(1); keys[0] == 0 || keys[1] == 0; k++ {
+		if p := wire.ShardFor(k, "", true, 2); keys[p] == 0 {
+			keys[p] = k
+		}
+	}
+	// Independent clients: only real time orders their writes.
+	var cls [2]*client.Client
+	for i := range cls {
+		if cls[i], err = r.client(); err != nil {
+			return nil, err
+		}
+		defer cls[i].Close()
+	}
+	offsets := map[int]int64{lead[0]: -2000, lead[1]: 2000}
+	for node, ms := range offsets {
+		t := r.rec.Now()
+		if err := r.cluster.InjectFault(lctx, node, &pb.InjectFaultRequest{ClockOffsetMs: ms, SetClockOffset: true}); err != nil {
+			return nil, err
+		}
+		defer r.cluster.InjectFault(context.Background(), node, &pb.InjectFaultRequest{SetClockOffset: true})
+		r.timeline.Add(t, r.rec.Now(), "clock", fmt.Sprintf("clock of %s offset by %dms", r.cluster.Node(node).ID, ms), []string{r.cluster.Node(node).ID})
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i := 0; i < 5; i++ {
+		// The fast shard's key first, then the slow shard's.
+		for j, shard := range []int{1, 0} {
+			if err := mustOk(upsertOp(e, cls[j], "", 1+j, keys[shard], e.NextVersion())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	reader, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	defer reader.Close()
+	for i := 0; i < 3; i++ {
+		workload.GetKeys(e, 3, reader, "", Collection, keys[:], &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG})
+	}
+	ops := r.rec.Ops()
+	return []check.Result{check.TsOrder(ops), check.Cut(ops)}, nil
 }

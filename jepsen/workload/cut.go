@@ -16,7 +16,8 @@ import (
 // request's call and return, so the register checker holds every key of a
 // STRONG read across shards to linearizability, the cut checker the keys
 // of one read together to real-time order, and the bounded checker every
-// key of a BOUNDED one to its bound.
+// key of a BOUNDED one to its bound; the ts-order checker holds the
+// writes' timestamps to real-time order across shards.
 type cut struct {
 	coll string
 	keys int
@@ -47,7 +48,7 @@ func (c *cut) Final(ctx context.Context, e *Env, cl *client.Client) error {
 }
 
 func (c *cut) Check(h []history.Op, o CheckOptions) []check.Result {
-	return []check.Result{registerCheck(h, o), check.Bounded(h), check.Cut(h)}
+	return []check.Result{registerCheck(h, o), check.Bounded(h), check.Cut(h), check.TsOrder(h)}
 }
 
 // getKeys is GetKeys for worker w.
