@@ -241,10 +241,7 @@ func TestMultiShardBoundedUnderClockSkew(t *testing.T) {
 	}
 	c.converge("mb")
 	a, _ := c.separateLeaders(t, "mb")
-	var key int64
-	for wire.ShardFor(key, "", true, 2) != 1 {
-		key++
-	}
+	key := keysOnShards(2, 1)[1][0]
 	cl := c.client()
 	if _, err := cl.Upsert(ctx, &pb.InsertRequest{Collection: "mb", Rows: versionRows(key, 1)}); err != nil {
 		t.Fatal(err)
@@ -310,10 +307,8 @@ func strongCutUnderSkew(t *testing.T, local bool) bool {
 	}
 	c.converge("ms")
 	a, b := c.separateLeaders(t, "ms")
-	var keys [2]int64 // a key on shard 0 and one on shard 1
-	for k := int64(1); keys[0] == 0 || keys[1] == 0; k++ {
-		keys[wire.ShardFor(k, "", true, 2)] = k
-	}
+	on := keysOnShards(2, 1)
+	keys := [2]int64{on[0][0], on[1][0]}
 	for _, k := range keys {
 		if _, err := c.client().Upsert(ctx, &pb.InsertRequest{Collection: "ms", Rows: versionRows(k, 1)}); err != nil {
 			t.Fatal(err)
@@ -405,6 +400,21 @@ func TestOracleSurvivesMetaLeaderChange(t *testing.T) {
 	}
 }
 
+// keysOnShards returns each positive int64 key each of shards shards holds,
+// the first `each` of them per shard.
+func keysOnShards(shards, each int) [][]int64 {
+	on := make([][]int64, shards)
+	for k, full := int64(1), 0; full < shards; k++ {
+		p := wire.ShardFor(k, "", true, shards)
+		if len(on[p]) < each {
+			if on[p] = append(on[p], k); len(on[p]) == each {
+				full++
+			}
+		}
+	}
+	return on
+}
+
 // versionOf returns the version (first vector component) of row id in
 // rows, or -1 if it is missing.
 func versionOf(rows *pb.Rows, id int64) float32 {
@@ -426,11 +436,7 @@ func TestPartialMultiShardWriteIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.converge("pw")
-	var on [2][]int64 // keys of each shard
-	for k := int64(1); len(on[0]) < 2 || len(on[1]) < 2; k++ {
-		p := wire.ShardFor(k, "", true, 2)
-		on[p] = append(on[p], k)
-	}
+	on := keysOnShards(2, 2)
 	cl := c.client()
 	cl.SetDirect(false)
 	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "pw", Rows: vecRows([]int64{on[1][0]}, dim)}); err != nil {

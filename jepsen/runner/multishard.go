@@ -20,22 +20,9 @@ func multiShardBounded(ctx context.Context, r *run) ([]check.Result, error) {
 	e := r.env
 	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	d, err := r.cluster.Describe(lctx, Collection)
+	lead, keys, err := r.twoShards(lctx)
 	if err != nil {
 		return nil, err
-	}
-	if len(d.Shards) != 2 {
-		return nil, fmt.Errorf("collection has %d shards, want 2", len(d.Shards))
-	}
-	lead, err := r.separateLeaders(lctx, d.Shards[0].Id, d.Shards[1].Id)
-	if err != nil {
-		return nil, err
-	}
-	var keys [2]int64 // one key on each shard
-	for k := int64(1); keys[0] == 0 || keys[1] == 0; k++ {
-		if p := wire.ShardFor(k, "", true, 2); keys[p] == 0 {
-			keys[p] = k
-		}
 	}
 	all, err := r.client()
 	if err != nil {
@@ -81,6 +68,28 @@ func multiShardBounded(ctx context.Context, r *run) ([]check.Result, error) {
 	return []check.Result{check.Bounded(r.rec.Ops())}, nil
 }
 
+// twoShards readies a two-shard control: it waits until the collection's
+// two shards have different leaders and returns them with a key on each
+// shard.
+func (r *run) twoShards(ctx context.Context) (lead [2]int, keys [2]int64, err error) {
+	d, err := r.cluster.Describe(ctx, Collection)
+	if err != nil {
+		return lead, keys, err
+	}
+	if len(d.Shards) != 2 {
+		return lead, keys, fmt.Errorf("collection has %d shards, want 2", len(d.Shards))
+	}
+	if lead, err = r.separateLeaders(ctx, d.Shards[0].Id, d.Shards[1].Id); err != nil {
+		return lead, keys, err
+	}
+	for k := int64(1); keys[0] == 0 || keys[1] == 0; k++ {
+		if p := wire.ShardFor(k, "", true, 2); keys[p] == 0 {
+			keys[p] = k
+		}
+	}
+	return lead, keys, nil
+}
+
 // separateLeaders waits until the two shards are led by different nodes,
 // moving the second shard's leadership if need be, and returns the leaders.
 func (r *run) separateLeaders(ctx context.Context, a, b uint64) ([2]int, error) {
@@ -111,22 +120,9 @@ func multiShardStrong(ctx context.Context, r *run) ([]check.Result, error) {
 	e := r.env
 	lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	d, err := r.cluster.Describe(lctx, Collection)
+	lead, keys, err := r.twoShards(lctx)
 	if err != nil {
 		return nil, err
-	}
-	if len(d.Shards) != 2 {
-		return nil, fmt.Errorf("collection has %d shards, want 2", len(d.Shards))
-	}
-	lead, err := r.separateLeaders(lctx, d.Shards[0].Id, d.Shards[1].Id)
-	if err != nil {
-		return nil, err
-	}
-	var keys [2]int64 // one key on each shard
-	for k := int64(1); keys[0] == 0 || keys[1] == 0; k++ {
-		if p := wire.ShardFor(k, "", true, 2); keys[p] == 0 {
-			keys[p] = k
-		}
 	}
 	// Independent clients: only real time orders their writes.
 	var cls [2]*client.Client
