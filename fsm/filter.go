@@ -19,9 +19,9 @@ func (s *Schema) exprSchema() expr.Fields {
 		switch f.Type {
 		case fsmpb.FieldType_BOOL:
 			t = expr.Bool
-		case fsmpb.FieldType_INT64:
+		case fsmpb.FieldType_INT8, fsmpb.FieldType_INT16, fsmpb.FieldType_INT32, fsmpb.FieldType_INT64:
 			t = expr.Int64
-		case fsmpb.FieldType_DOUBLE:
+		case fsmpb.FieldType_FLOAT, fsmpb.FieldType_DOUBLE:
 			t = expr.Double
 		case fsmpb.FieldType_VARCHAR:
 			t = expr.VarChar
@@ -30,7 +30,7 @@ func (s *Schema) exprSchema() expr.Fields {
 		case fsmpb.FieldType_FLOAT_VECTOR:
 			t = expr.FloatVector
 		}
-		out = append(out, expr.Field{Name: f.Name, Type: t, Nullable: f.Nullable, PrimaryKey: f.PrimaryKey})
+		out = append(out, expr.Field{Name: f.Name, Type: t, Nullable: f.Nullable, PrimaryKey: f.PrimaryKey, Dynamic: f.Dynamic})
 	}
 	return out
 }

@@ -21,6 +21,37 @@ const (
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// DynamicField is the name of the field that holds a row's keys not
+// declared in the schema (Milvus's name for it).
+const DynamicField = "$meta"
+
+// IsInt reports whether t holds integers (int64 values of some width).
+func IsInt(t fsmpb.FieldType) bool {
+	switch t {
+	case fsmpb.FieldType_INT8, fsmpb.FieldType_INT16, fsmpb.FieldType_INT32, fsmpb.FieldType_INT64:
+		return true
+	}
+	return false
+}
+
+// IsFloat reports whether t holds floating-point numbers (double values).
+func IsFloat(t fsmpb.FieldType) bool {
+	return t == fsmpb.FieldType_FLOAT || t == fsmpb.FieldType_DOUBLE
+}
+
+// intRange is the range of values an integer field of type t accepts.
+func intRange(t fsmpb.FieldType) (lo, hi int64) {
+	switch t {
+	case fsmpb.FieldType_INT8:
+		return math.MinInt8, math.MaxInt8
+	case fsmpb.FieldType_INT16:
+		return math.MinInt16, math.MaxInt16
+	case fsmpb.FieldType_INT32:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
 // ValidateName checks a collection or field name.
 func ValidateName(what, name string) error {
 	if name == "" {
@@ -81,7 +112,11 @@ func NewSchema(pb *fsmpb.Schema) (*Schema, error) {
 	}
 	s := &Schema{pb: pb, byName: make(map[string]*fsmpb.Field, len(pb.Fields))}
 	for _, f := range pb.Fields {
-		if err := ValidateName("field name", f.Name); err != nil {
+		if f.Dynamic {
+			if f.Name != DynamicField || f.Type != fsmpb.FieldType_JSON || !f.Nullable || f.PrimaryKey || f.DefaultValue != nil {
+				return nil, invalidf("field %q: the dynamic field must be the nullable JSON field %q without a default", f.Name, DynamicField)
+			}
+		} else if err := ValidateName("field name", f.Name); err != nil {
 			return nil, err
 		}
 		if _, dup := s.byName[f.Name]; dup {
@@ -119,7 +154,8 @@ func NewSchema(pb *fsmpb.Schema) (*Schema, error) {
 
 func validateField(f *fsmpb.Field) error {
 	switch f.Type {
-	case fsmpb.FieldType_BOOL, fsmpb.FieldType_INT64, fsmpb.FieldType_DOUBLE, fsmpb.FieldType_JSON:
+	case fsmpb.FieldType_BOOL, fsmpb.FieldType_INT8, fsmpb.FieldType_INT16, fsmpb.FieldType_INT32, fsmpb.FieldType_INT64,
+		fsmpb.FieldType_FLOAT, fsmpb.FieldType_DOUBLE, fsmpb.FieldType_JSON:
 	case fsmpb.FieldType_VARCHAR:
 		if f.MaxLength == 0 && f.PrimaryKey {
 			f.MaxLength = DefaultPKVarLen
@@ -138,7 +174,7 @@ func validateField(f *fsmpb.Field) error {
 			return invalidf("field %q: a vector field cannot be a primary key or nullable", f.Name)
 		}
 	default:
-		return invalidf("field %q: type must be one of bool, int64, double, varchar, json, float_vector", f.Name)
+		return invalidf("field %q: type must be one of bool, int8, int16, int32, int64, float, double, varchar, json, float_vector", f.Name)
 	}
 	if f.PrimaryKey {
 		if f.Type != fsmpb.FieldType_INT64 && f.Type != fsmpb.FieldType_VARCHAR {
@@ -179,13 +215,19 @@ func checkValue(f *fsmpb.Field, v *fsmpb.Value) error {
 			return nil
 		}
 	case *fsmpb.Value_Int64:
-		if f.Type == fsmpb.FieldType_INT64 {
+		if IsInt(f.Type) {
+			if lo, hi := intRange(f.Type); k.Int64 < lo || k.Int64 > hi {
+				return invalidf("field %q: %d is out of range for %s (%d to %d)", f.Name, k.Int64, f.Type, lo, hi)
+			}
 			return nil
 		}
 	case *fsmpb.Value_Double:
-		if f.Type == fsmpb.FieldType_DOUBLE {
+		if IsFloat(f.Type) {
 			if math.IsNaN(k.Double) || math.IsInf(k.Double, 0) {
 				return invalidf("field %q: NaN and Inf are not allowed", f.Name)
+			}
+			if f.Type == fsmpb.FieldType_FLOAT && math.Abs(k.Double) > math.MaxFloat32 {
+				return invalidf("field %q: %g is out of range for float (magnitude at most %g)", f.Name, k.Double, math.MaxFloat32)
 			}
 			return nil
 		}
@@ -201,8 +243,23 @@ func checkValue(f *fsmpb.Field, v *fsmpb.Value) error {
 			if !json.Valid(k.Json) {
 				return invalidf("field %q: not valid JSON", f.Name)
 			}
+			if f.Dynamic && !isObject(k.Json) {
+				return invalidf("field %q: the dynamic field holds a JSON object of keys, not %.20q", f.Name, k.Json)
+			}
 			return nil
 		}
 	}
 	return invalidf("field %q: value of the wrong type for a %s field", f.Name, f.Type)
+}
+
+// isObject reports whether valid JSON text b is an object.
+func isObject(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
 }

@@ -206,9 +206,9 @@ func zeroValue(t fsmpb.FieldType) *fsmpb.Value {
 	switch t {
 	case fsmpb.FieldType_BOOL:
 		return &fsmpb.Value{Kind: &fsmpb.Value_Bool{}}
-	case fsmpb.FieldType_INT64:
+	case fsmpb.FieldType_INT8, fsmpb.FieldType_INT16, fsmpb.FieldType_INT32, fsmpb.FieldType_INT64:
 		return &fsmpb.Value{Kind: &fsmpb.Value_Int64{}}
-	case fsmpb.FieldType_DOUBLE:
+	case fsmpb.FieldType_FLOAT, fsmpb.FieldType_DOUBLE:
 		return &fsmpb.Value{Kind: &fsmpb.Value_Double{}}
 	case fsmpb.FieldType_VARCHAR:
 		return &fsmpb.Value{Kind: &fsmpb.Value_Varchar{}}

@@ -51,7 +51,7 @@ func schemaToFSM(s *pb.CollectionSchema) *fsmpb.Schema {
 		out.Fields = append(out.Fields, &fsmpb.Field{
 			Name: f.Name, Type: fsmpb.FieldType(f.Type), PrimaryKey: f.PrimaryKey, AutoId: f.AutoId,
 			Dim: f.Dim, Metric: fsmpb.Metric(f.Metric), MaxLength: f.MaxLength, Nullable: f.Nullable,
-			DefaultValue: valueToFSM(f.DefaultValue),
+			DefaultValue: valueToFSM(f.DefaultValue), Dynamic: f.Dynamic,
 		})
 	}
 	return out
@@ -63,7 +63,7 @@ func schemaFromFSM(s *fsmpb.Schema) *pb.CollectionSchema {
 		out.Fields = append(out.Fields, &pb.FieldSchema{
 			Name: f.Name, Type: pb.FieldType(f.Type), PrimaryKey: f.PrimaryKey, AutoId: f.AutoId,
 			Dim: f.Dim, Metric: pb.Metric(f.Metric), MaxLength: f.MaxLength, Nullable: f.Nullable,
-			DefaultValue: defaultFromFSM(f.DefaultValue),
+			DefaultValue: defaultFromFSM(f.DefaultValue), Dynamic: f.Dynamic,
 		})
 	}
 	return out

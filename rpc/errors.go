@@ -12,8 +12,18 @@ import (
 	"github.com/raftvec/raftvec/shard"
 )
 
-// toStatus is the error catalogue at the gRPC boundary: every error a
-// handler returns goes through it.
+// Status is the error catalogue at the gRPC boundary: every error a
+// handler returns goes through it, on raftvec.v1 and on the Milvus
+// endpoint alike.
+func Status(err error) *status.Status {
+	if err == nil {
+		return nil
+	}
+	st, _ := status.FromError(toStatus(err))
+	return st
+}
+
+// toStatus maps err to a gRPC status error.
 func toStatus(err error) error {
 	if err == nil {
 		return nil

@@ -1200,33 +1200,3 @@ func (s *Server) ListPartitions(ctx context.Context, req *pb.ListPartitionsReque
 	sort.Strings(out.Names[1:])
 	return out, nil
 }
-
-// Compact merges the collection's sealed segments that hold deleted rows
-// or are small.
-func (s *Server) Compact(ctx context.Context, req *pb.CompactRequest) (*pb.CompactResponse, error) {
-	c, err := s.collection(req.Collection)
-	if err != nil {
-		return nil, err
-	}
-	sh, multi, err := pick(c, req.ShardId)
-	if err != nil {
-		return nil, err
-	}
-	if multi {
-		return fanAll(ctx, s, c, func(ctx context.Context, sh fsm.ShardPlacement) (*pb.CompactResponse, error) {
-			return s.Compact(ctx, &pb.CompactRequest{Collection: req.Collection, ShardId: sh.ID})
-		}, func(out []*pb.CompactResponse) *pb.CompactResponse {
-			r := &pb.CompactResponse{}
-			for _, o := range out {
-				r.SegmentsMerged += o.SegmentsMerged
-			}
-			return r
-		})
-	}
-	return onShard(ctx, s, sh, true,
-		func(r *shard.Replica) (*pb.CompactResponse, error) {
-			n, err := r.Compact(ctx, true)
-			return &pb.CompactResponse{SegmentsMerged: uint32(n)}, err
-		},
-		func(c pb.RaftVecClient, ctx context.Context) (*pb.CompactResponse, error) { return c.Compact(ctx, req) })
-}

@@ -24,4 +24,19 @@ check jepsen $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
 # The Go SDK stays light: protobuf messages and the wire rules only.
 check rpc/client $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search github.com/dgraph-io/badger/v4 github.com/hashicorp/raft
 check rpc/wire $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search $mod/rpc/pb
+# The Milvus endpoint is an adapter over the request layer (rpc): it may
+# reach the shards only through it. Direct imports are checked, since rpc
+# itself imports shard.
+check_direct() { # tree, forbidden import prefixes...
+  local tree=$1; shift
+  local imps
+  imps=$(go list -f '{{join .Imports "\n"}}' "./$tree/..." 2>/dev/null || true)
+  for bad in "$@"; do
+    if echo "$imps" | grep -qE "^${bad}(/|$)"; then
+      echo "depcheck: $tree imports $bad directly (it must go through $mod/rpc)"
+      fail=1
+    fi
+  done
+}
+check_direct milvus $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
 exit $fail

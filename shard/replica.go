@@ -492,10 +492,13 @@ func (r *Replica) Delete(ctx context.Context, ints []int64, strs []string, reque
 	return r.propose(ctx, op, clientTs)
 }
 
-// Seal proposes closing the growing segment.
-func (r *Replica) Seal(ctx context.Context) error {
-	_, err := r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_Seal{Seal: &fsmpb.Seal{}}}, 0)
-	return err
+// Seal proposes closing the growing segment and returns the seal's ts.
+func (r *Replica) Seal(ctx context.Context) (uint64, error) {
+	res, err := r.propose(ctx, &fsmpb.Op{Kind: &fsmpb.Op_Seal{Seal: &fsmpb.Seal{}}}, 0)
+	if err != nil {
+		return 0, err
+	}
+	return res.Ts, nil
 }
 
 // readPlan is what a read needs before this replica may serve it.

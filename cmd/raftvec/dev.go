@@ -17,7 +17,7 @@ import (
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "./data/dev", "parent of the nodes' data directories")
-	basePort := fs.Int("base-port", 7400, "node i listens on base+10*i (API), +1 (Raft), +2 (HTTP), +3 (Serf)")
+	basePort := fs.Int("base-port", 7400, "node i listens on base+10*i (API), +1 (Raft), +2 (HTTP), +3 (Serf), +4 (Milvus)")
 	nodes := fs.Int("nodes", 3, "number of nodes (1 to 9)")
 	extra := fs.String("server-args", "", "extra flags passed to every 'raftvec server'")
 	if err := fs.Parse(args); err != nil {
@@ -30,13 +30,13 @@ func runDev(args []string) error {
 	if err != nil {
 		return err
 	}
-	type node struct{ id, api, raft, http, serf, dir string }
+	type node struct{ id, api, raft, http, serf, milvus, dir string }
 	var ns []node
 	var peers []string
 	for i := 0; i < *nodes; i++ {
 		p := *basePort + 10*i
 		n := node{id: fmt.Sprintf("n%d", i+1), api: fmt.Sprintf("127.0.0.1:%d", p), raft: fmt.Sprintf("127.0.0.1:%d", p+1),
-			http: fmt.Sprintf("127.0.0.1:%d", p+2), serf: fmt.Sprintf("127.0.0.1:%d", p+3), dir: filepath.Join(*dataDir, fmt.Sprintf("n%d", i+1))}
+			http: fmt.Sprintf("127.0.0.1:%d", p+2), serf: fmt.Sprintf("127.0.0.1:%d", p+3), milvus: fmt.Sprintf("127.0.0.1:%d", p+4), dir: filepath.Join(*dataDir, fmt.Sprintf("n%d", i+1))}
 		ns = append(ns, n)
 		peers = append(peers, fmt.Sprintf("%s=%s/%s", n.id, n.raft, n.api))
 	}
@@ -52,7 +52,7 @@ func runDev(args []string) error {
 			return err
 		}
 		a := []string{"server", "--node-id", n.id, "--data-dir", n.dir, "--api-addr", n.api, "--raft-addr", n.raft,
-			"--http-addr", n.http, "--serf-addr", n.serf, "--peers", strings.Join(peers, ",")}
+			"--http-addr", n.http, "--serf-addr", n.serf, "--milvus-addr", n.milvus, "--peers", strings.Join(peers, ",")}
 		if *extra != "" {
 			a = append(a, strings.Fields(*extra)...)
 		}
@@ -68,7 +68,7 @@ func runDev(args []string) error {
 			err := c.Wait()
 			fmt.Fprintf(os.Stderr, "node %s (pid %d) exited: %v\n", id, c.Process.Pid, errString(err))
 		}(n.id, cmd)
-		fmt.Printf("node %s  pid %-7d api %s  raft %s  http %s  log %s\n", n.id, cmd.Process.Pid, n.api, n.raft, n.http, logPath)
+		fmt.Printf("node %s  pid %-7d api %s  raft %s  http %s  milvus %s  log %s\n", n.id, cmd.Process.Pid, n.api, n.raft, n.http, n.milvus, logPath)
 	}
 	fmt.Printf(`
 A %d-node raftvec cluster is running (data in %s). Try, in another terminal:
@@ -78,9 +78,11 @@ A %d-node raftvec cluster is running (data in %s). Try, in another terminal:
   raftvec search demo --vector '[0.1,0.2,0.3,0.4]' --top-k 5
   raftvec status
 
-(from 'make run', the binary is ./bin/raftvec). Kill a node's pid to watch a
-new leader take over; Ctrl-C stops them all.
-`, *nodes, *dataDir)
+(from 'make run', the binary is ./bin/raftvec). Milvus SDKs connect to any
+node's milvus address, e.g. MilvusClient(uri="http://%s") in pymilvus or
+milvusclient.New(ctx, &milvusclient.ClientConfig{Address: "%s"}) in Go.
+Kill a node's pid to watch a new leader take over; Ctrl-C stops them all.
+`, *nodes, *dataDir, ns[0].milvus, ns[0].milvus)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})

@@ -17,7 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/raftvec/raftvec/fsm"
+	"github.com/raftvec/raftvec/milvus"
 	"github.com/raftvec/raftvec/rpc"
 	"github.com/raftvec/raftvec/rpc/client"
 	"github.com/raftvec/raftvec/rpc/pb"
@@ -33,6 +36,7 @@ type serverFlags struct {
 	RaftAddr       string        `json:"raft_addr"`
 	HTTPAddr       string        `json:"http_addr"`
 	SerfAddr       string        `json:"serf_addr"`
+	MilvusAddr     string        `json:"milvus_addr"`
 	DownAfter      time.Duration `json:"down_after"`
 	MaxMoves       int           `json:"max_moves"`
 	Peers          string        `json:"peers"`
@@ -100,6 +104,7 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.StringVar(&sf.RaftAddr, "raft-addr", sf.RaftAddr, "Raft address shared by all groups (listen and advertise)")
 	fs.StringVar(&sf.HTTPAddr, "http-addr", sf.HTTPAddr, "HTTP address for /healthz, /metrics (Prometheus) and /debug/pprof ('' to disable)")
 	fs.StringVar(&sf.SerfAddr, "serf-addr", sf.SerfAddr, "membership (gossip) address, TCP and UDP, listen and advertise ('' runs without membership: failed nodes are never replaced)")
+	fs.StringVar(&sf.MilvusAddr, "milvus-addr", sf.MilvusAddr, "Milvus-compatible gRPC endpoint (MilvusService; 19530 is Milvus's port) ('' to disable)")
 	fs.DurationVar(&sf.DownAfter, "down-after", sf.DownAfter, "how long a node must be failed before its replicas are rebuilt on other nodes")
 	fs.IntVar(&sf.MaxMoves, "max-moves", sf.MaxMoves, "replica moves in progress at once, cluster-wide")
 	fs.StringVar(&sf.Peers, "peers", sf.Peers, "static initial cluster: id=raft_addr/api_addr,... (the same on every node)")
@@ -215,7 +220,21 @@ func runServer(args []string) error {
 	}
 	srv := rpc.NewServer(host, rpc.Options{FaultInjection: sf.FaultInjection})
 	gs := srv.GRPCServer()
+	ms := milvus.NewServer(milvus.Config{API: srv, NodeID: sf.NodeID, Peers: func() []string { return peerAPIAddrs(host) }})
+	ms.RegisterSessions(gs)
 	go gs.Serve(apiLn)
+	var mgs *grpc.Server
+	if sf.MilvusAddr != "" {
+		mln, err := net.Listen("tcp", sf.MilvusAddr)
+		if err != nil {
+			gs.Stop()
+			host.Close()
+			return fmt.Errorf("milvus-addr: %w", err)
+		}
+		mgs = srv.GRPCServer()
+		ms.Register(mgs)
+		go mgs.Serve(mln)
+	}
 	var hs *http.Server
 	if sf.HTTPAddr != "" {
 		hs = &http.Server{Addr: sf.HTTPAddr, Handler: httpMux(host, metricsHandler), ReadHeaderTimeout: 5 * time.Second}
@@ -225,7 +244,7 @@ func runServer(args []string) error {
 			}
 		}()
 	}
-	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "serf", sf.SerfAddr, "data", sf.DataDir)
+	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "milvus", sf.MilvusAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "serf", sf.SerfAddr, "data", sf.DataDir)
 	if sf.Join != "" {
 		go joinCluster(logger, sf)
 	}
@@ -235,12 +254,22 @@ func runServer(args []string) error {
 	<-sig
 	logger.Info("shutting down")
 	stopped := make(chan struct{})
-	go func() { gs.GracefulStop(); close(stopped) }()
+	go func() {
+		if mgs != nil {
+			mgs.GracefulStop()
+		}
+		gs.GracefulStop()
+		close(stopped)
+	}()
 	select {
 	case <-stopped:
 	case <-time.After(5 * time.Second):
+		if mgs != nil {
+			mgs.Stop()
+		}
 		gs.Stop()
 	}
+	ms.Close()
 	if hs != nil {
 		hs.Close()
 	}
@@ -268,6 +297,17 @@ func joinCluster(logger *slog.Logger, sf serverFlags) {
 		logger.Warn("join failed; retrying", "via", sf.Join, "err", err)
 		time.Sleep(time.Second)
 	}
+}
+
+// peerAPIAddrs lists the API addresses of the other nodes in the metadata.
+func peerAPIAddrs(host *shard.Host) []string {
+	var out []string
+	for id, n := range host.Meta().Nodes {
+		if id != host.NodeID() && n.APIAddr != "" {
+			out = append(out, n.APIAddr)
+		}
+	}
+	return out
 }
 
 func httpMux(host *shard.Host, metrics http.Handler) *http.ServeMux {

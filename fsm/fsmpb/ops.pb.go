@@ -34,18 +34,28 @@ const (
 	FieldType_VARCHAR                FieldType = 4
 	FieldType_JSON                   FieldType = 5
 	FieldType_FLOAT_VECTOR           FieldType = 6
+	// Narrower numbers, stored as int64 / double values and range-checked on
+	// write, so that a schema declared with them reads back as declared.
+	FieldType_INT8  FieldType = 7
+	FieldType_INT16 FieldType = 8
+	FieldType_INT32 FieldType = 9
+	FieldType_FLOAT FieldType = 10
 )
 
 // Enum value maps for FieldType.
 var (
 	FieldType_name = map[int32]string{
-		0: "FIELD_TYPE_UNSPECIFIED",
-		1: "BOOL",
-		2: "INT64",
-		3: "DOUBLE",
-		4: "VARCHAR",
-		5: "JSON",
-		6: "FLOAT_VECTOR",
+		0:  "FIELD_TYPE_UNSPECIFIED",
+		1:  "BOOL",
+		2:  "INT64",
+		3:  "DOUBLE",
+		4:  "VARCHAR",
+		5:  "JSON",
+		6:  "FLOAT_VECTOR",
+		7:  "INT8",
+		8:  "INT16",
+		9:  "INT32",
+		10: "FLOAT",
 	}
 	FieldType_value = map[string]int32{
 		"FIELD_TYPE_UNSPECIFIED": 0,
@@ -55,6 +65,10 @@ var (
 		"VARCHAR":                4,
 		"JSON":                   5,
 		"FLOAT_VECTOR":           6,
+		"INT8":                   7,
+		"INT16":                  8,
+		"INT32":                  9,
+		"FLOAT":                  10,
 	}
 )
 
@@ -268,16 +282,20 @@ func (*Value_Varchar) isValue_Kind() {}
 func (*Value_Json) isValue_Kind() {}
 
 type Field struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          FieldType              `protobuf:"varint,2,opt,name=type,proto3,enum=raftvec.fsm.v1.FieldType" json:"type,omitempty"`
-	PrimaryKey    bool                   `protobuf:"varint,3,opt,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
-	AutoId        bool                   `protobuf:"varint,4,opt,name=auto_id,json=autoId,proto3" json:"auto_id,omitempty"`
-	Dim           uint32                 `protobuf:"varint,5,opt,name=dim,proto3" json:"dim,omitempty"`                                  // FLOAT_VECTOR only
-	Metric        Metric                 `protobuf:"varint,6,opt,name=metric,proto3,enum=raftvec.fsm.v1.Metric" json:"metric,omitempty"` // FLOAT_VECTOR only
-	MaxLength     uint32                 `protobuf:"varint,7,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`     // VARCHAR only
-	Nullable      bool                   `protobuf:"varint,8,opt,name=nullable,proto3" json:"nullable,omitempty"`
-	DefaultValue  *Value                 `protobuf:"bytes,9,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type         FieldType              `protobuf:"varint,2,opt,name=type,proto3,enum=raftvec.fsm.v1.FieldType" json:"type,omitempty"`
+	PrimaryKey   bool                   `protobuf:"varint,3,opt,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
+	AutoId       bool                   `protobuf:"varint,4,opt,name=auto_id,json=autoId,proto3" json:"auto_id,omitempty"`
+	Dim          uint32                 `protobuf:"varint,5,opt,name=dim,proto3" json:"dim,omitempty"`                                  // FLOAT_VECTOR only
+	Metric       Metric                 `protobuf:"varint,6,opt,name=metric,proto3,enum=raftvec.fsm.v1.Metric" json:"metric,omitempty"` // FLOAT_VECTOR only
+	MaxLength    uint32                 `protobuf:"varint,7,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`     // VARCHAR only
+	Nullable     bool                   `protobuf:"varint,8,opt,name=nullable,proto3" json:"nullable,omitempty"`
+	DefaultValue *Value                 `protobuf:"bytes,9,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"`
+	// dynamic marks the one nullable JSON field, named "$meta", that holds a
+	// row's keys not declared in the schema; a filter's unknown name k reads
+	// $meta["k"].
+	Dynamic       bool `protobuf:"varint,10,opt,name=dynamic,proto3" json:"dynamic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -373,6 +391,13 @@ func (x *Field) GetDefaultValue() *Value {
 		return x.DefaultValue
 	}
 	return nil
+}
+
+func (x *Field) GetDynamic() bool {
+	if x != nil {
+		return x.Dynamic
+	}
+	return false
 }
 
 type Schema struct {
@@ -1838,7 +1863,7 @@ const file_ops_proto_rawDesc = "" +
 	"\x06double\x18\x03 \x01(\x01H\x00R\x06double\x12\x1a\n" +
 	"\avarchar\x18\x04 \x01(\tH\x00R\avarchar\x12\x14\n" +
 	"\x04json\x18\x05 \x01(\fH\x00R\x04jsonB\x06\n" +
-	"\x04kind\"\xbd\x02\n" +
+	"\x04kind\"\xd7\x02\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.raftvec.fsm.v1.FieldTypeR\x04type\x12\x1f\n" +
@@ -1850,7 +1875,9 @@ const file_ops_proto_rawDesc = "" +
 	"\n" +
 	"max_length\x18\a \x01(\rR\tmaxLength\x12\x1a\n" +
 	"\bnullable\x18\b \x01(\bR\bnullable\x12:\n" +
-	"\rdefault_value\x18\t \x01(\v2\x15.raftvec.fsm.v1.ValueR\fdefaultValue\"\x92\x01\n" +
+	"\rdefault_value\x18\t \x01(\v2\x15.raftvec.fsm.v1.ValueR\fdefaultValue\x12\x18\n" +
+	"\adynamic\x18\n" +
+	" \x01(\bR\adynamic\"\x92\x01\n" +
 	"\x06Schema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x06fields\x18\x02 \x03(\v2\x15.raftvec.fsm.v1.FieldR\x06fields\x12 \n" +
@@ -1955,7 +1982,7 @@ const file_ops_proto_rawDesc = "" +
 	"\bManifest\x123\n" +
 	"\bsegments\x18\x01 \x03(\v2\x17.raftvec.fsm.v1.SegmentR\bsegments\x12\x1c\n" +
 	"\tcompacted\x18\x02 \x03(\x04R\tcompacted\x12\x18\n" +
-	"\ahorizon\x18\x03 \x01(\x04R\ahorizon*q\n" +
+	"\ahorizon\x18\x03 \x01(\x04R\ahorizon*\x9c\x01\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04BOOL\x10\x01\x12\t\n" +
@@ -1964,7 +1991,12 @@ const file_ops_proto_rawDesc = "" +
 	"\x06DOUBLE\x10\x03\x12\v\n" +
 	"\aVARCHAR\x10\x04\x12\b\n" +
 	"\x04JSON\x10\x05\x12\x10\n" +
-	"\fFLOAT_VECTOR\x10\x06*<\n" +
+	"\fFLOAT_VECTOR\x10\x06\x12\b\n" +
+	"\x04INT8\x10\a\x12\t\n" +
+	"\x05INT16\x10\b\x12\t\n" +
+	"\x05INT32\x10\t\x12\t\n" +
+	"\x05FLOAT\x10\n" +
+	"*<\n" +
 	"\x06Metric\x12\x16\n" +
 	"\x12METRIC_UNSPECIFIED\x10\x00\x12\x06\n" +
 	"\x02L2\x10\x01\x12\x06\n" +

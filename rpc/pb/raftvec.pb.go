@@ -34,18 +34,27 @@ const (
 	FieldType_VARCHAR                FieldType = 4
 	FieldType_JSON                   FieldType = 5
 	FieldType_FLOAT_VECTOR           FieldType = 6
+	// Stored as int64 / double, range-checked on write.
+	FieldType_INT8  FieldType = 7
+	FieldType_INT16 FieldType = 8
+	FieldType_INT32 FieldType = 9
+	FieldType_FLOAT FieldType = 10
 )
 
 // Enum value maps for FieldType.
 var (
 	FieldType_name = map[int32]string{
-		0: "FIELD_TYPE_UNSPECIFIED",
-		1: "BOOL",
-		2: "INT64",
-		3: "DOUBLE",
-		4: "VARCHAR",
-		5: "JSON",
-		6: "FLOAT_VECTOR",
+		0:  "FIELD_TYPE_UNSPECIFIED",
+		1:  "BOOL",
+		2:  "INT64",
+		3:  "DOUBLE",
+		4:  "VARCHAR",
+		5:  "JSON",
+		6:  "FLOAT_VECTOR",
+		7:  "INT8",
+		8:  "INT16",
+		9:  "INT32",
+		10: "FLOAT",
 	}
 	FieldType_value = map[string]int32{
 		"FIELD_TYPE_UNSPECIFIED": 0,
@@ -55,6 +64,10 @@ var (
 		"VARCHAR":                4,
 		"JSON":                   5,
 		"FLOAT_VECTOR":           6,
+		"INT8":                   7,
+		"INT16":                  8,
+		"INT32":                  9,
+		"FLOAT":                  10,
 	}
 )
 
@@ -205,7 +218,9 @@ type FieldSchema struct {
 	MaxLength  uint32                 `protobuf:"varint,7,opt,name=max_length,json=maxLength,proto3" json:"max_length,omitempty"`
 	Nullable   bool                   `protobuf:"varint,8,opt,name=nullable,proto3" json:"nullable,omitempty"`
 	// default_value fills rows that leave the field out (or null).
-	DefaultValue  *Value `protobuf:"bytes,9,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"`
+	DefaultValue *Value `protobuf:"bytes,9,opt,name=default_value,json=defaultValue,proto3" json:"default_value,omitempty"`
+	// dynamic: the nullable JSON field "$meta" that takes keys not in the schema.
+	Dynamic       bool `protobuf:"varint,10,opt,name=dynamic,proto3" json:"dynamic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -301,6 +316,13 @@ func (x *FieldSchema) GetDefaultValue() *Value {
 		return x.DefaultValue
 	}
 	return nil
+}
+
+func (x *FieldSchema) GetDynamic() bool {
+	if x != nil {
+		return x.Dynamic
+	}
+	return false
 }
 
 type CollectionSchema struct {
@@ -2144,6 +2166,102 @@ func (x *CompactResponse) GetShardId() uint64 {
 	return 0
 }
 
+type FlushRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	ShardId       uint64                 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushRequest) Reset() {
+	*x = FlushRequest{}
+	mi := &file_raftvec_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushRequest) ProtoMessage() {}
+
+func (x *FlushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
+func (*FlushRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *FlushRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *FlushRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+type FlushResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ts            uint64                 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"` // every shard's seal is applied at or before ts
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushResponse) Reset() {
+	*x = FlushResponse{}
+	mi := &file_raftvec_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushResponse) ProtoMessage() {}
+
+func (x *FlushResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushResponse.ProtoReflect.Descriptor instead.
+func (*FlushResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *FlushResponse) GetTs() uint64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
 type Hit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	IntId int64                  `protobuf:"varint,1,opt,name=int_id,json=intId,proto3" json:"int_id,omitempty"`
@@ -2159,7 +2277,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2289,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2302,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{29}
+	return file_raftvec_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Hit) GetIntId() int64 {
@@ -2231,7 +2349,7 @@ type HitList struct {
 
 func (x *HitList) Reset() {
 	*x = HitList{}
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2243,7 +2361,7 @@ func (x *HitList) String() string {
 func (*HitList) ProtoMessage() {}
 
 func (x *HitList) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2256,7 +2374,7 @@ func (x *HitList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitList.ProtoReflect.Descriptor instead.
 func (*HitList) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{30}
+	return file_raftvec_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *HitList) GetHits() []*Hit {
@@ -2278,7 +2396,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2408,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2421,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{31}
+	return file_raftvec_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SearchResponse) GetResults() []*HitList {
@@ -2353,7 +2471,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2483,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2496,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{32}
+	return file_raftvec_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateIndexRequest) GetCollection() string {
@@ -2446,7 +2564,7 @@ type CreateIndexResponse struct {
 
 func (x *CreateIndexResponse) Reset() {
 	*x = CreateIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2458,7 +2576,7 @@ func (x *CreateIndexResponse) String() string {
 func (*CreateIndexResponse) ProtoMessage() {}
 
 func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2471,7 +2589,7 @@ func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
 func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{33}
+	return file_raftvec_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateIndexResponse) GetSessionToken() uint64 {
@@ -2494,7 +2612,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[34]
+	mi := &file_raftvec_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2624,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[34]
+	mi := &file_raftvec_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2637,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{34}
+	return file_raftvec_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DropIndexRequest) GetCollection() string {
@@ -2559,7 +2677,7 @@ type DropIndexResponse struct {
 
 func (x *DropIndexResponse) Reset() {
 	*x = DropIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[35]
+	mi := &file_raftvec_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +2689,7 @@ func (x *DropIndexResponse) String() string {
 func (*DropIndexResponse) ProtoMessage() {}
 
 func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[35]
+	mi := &file_raftvec_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +2702,7 @@ func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexResponse.ProtoReflect.Descriptor instead.
 func (*DropIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{35}
+	return file_raftvec_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DropIndexResponse) GetSessionToken() uint64 {
@@ -2608,7 +2726,7 @@ type DescribeIndexRequest struct {
 
 func (x *DescribeIndexRequest) Reset() {
 	*x = DescribeIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[36]
+	mi := &file_raftvec_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +2738,7 @@ func (x *DescribeIndexRequest) String() string {
 func (*DescribeIndexRequest) ProtoMessage() {}
 
 func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[36]
+	mi := &file_raftvec_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +2751,7 @@ func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeIndexRequest.ProtoReflect.Descriptor instead.
 func (*DescribeIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{36}
+	return file_raftvec_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DescribeIndexRequest) GetCollection() string {
@@ -2676,7 +2794,7 @@ type DescribeIndexResponse struct {
 
 func (x *DescribeIndexResponse) Reset() {
 	*x = DescribeIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[37]
+	mi := &file_raftvec_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +2806,7 @@ func (x *DescribeIndexResponse) String() string {
 func (*DescribeIndexResponse) ProtoMessage() {}
 
 func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[37]
+	mi := &file_raftvec_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +2819,7 @@ func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeIndexResponse.ProtoReflect.Descriptor instead.
 func (*DescribeIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{37}
+	return file_raftvec_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DescribeIndexResponse) GetFieldName() string {
@@ -2778,7 +2896,7 @@ type ReadTsRequest struct {
 
 func (x *ReadTsRequest) Reset() {
 	*x = ReadTsRequest{}
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2790,7 +2908,7 @@ func (x *ReadTsRequest) String() string {
 func (*ReadTsRequest) ProtoMessage() {}
 
 func (x *ReadTsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,7 +2921,7 @@ func (x *ReadTsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadTsRequest.ProtoReflect.Descriptor instead.
 func (*ReadTsRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{38}
+	return file_raftvec_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReadTsRequest) GetCollection() string {
@@ -2838,7 +2956,7 @@ type ReadTsResponse struct {
 
 func (x *ReadTsResponse) Reset() {
 	*x = ReadTsResponse{}
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +2968,7 @@ func (x *ReadTsResponse) String() string {
 func (*ReadTsResponse) ProtoMessage() {}
 
 func (x *ReadTsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +2981,7 @@ func (x *ReadTsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadTsResponse.ProtoReflect.Descriptor instead.
 func (*ReadTsResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{39}
+	return file_raftvec_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReadTsResponse) GetTs() uint64 {
@@ -2889,7 +3007,7 @@ type GetRoutingRequest struct {
 
 func (x *GetRoutingRequest) Reset() {
 	*x = GetRoutingRequest{}
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2901,7 +3019,7 @@ func (x *GetRoutingRequest) String() string {
 func (*GetRoutingRequest) ProtoMessage() {}
 
 func (x *GetRoutingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2914,7 +3032,7 @@ func (x *GetRoutingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingRequest.ProtoReflect.Descriptor instead.
 func (*GetRoutingRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{40}
+	return file_raftvec_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetRoutingRequest) GetCollection() string {
@@ -2936,7 +3054,7 @@ type ShardRoute struct {
 
 func (x *ShardRoute) Reset() {
 	*x = ShardRoute{}
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2948,7 +3066,7 @@ func (x *ShardRoute) String() string {
 func (*ShardRoute) ProtoMessage() {}
 
 func (x *ShardRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2961,7 +3079,7 @@ func (x *ShardRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardRoute.ProtoReflect.Descriptor instead.
 func (*ShardRoute) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{41}
+	return file_raftvec_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ShardRoute) GetId() uint64 {
@@ -2997,7 +3115,7 @@ type GetRoutingResponse struct {
 
 func (x *GetRoutingResponse) Reset() {
 	*x = GetRoutingResponse{}
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3009,7 +3127,7 @@ func (x *GetRoutingResponse) String() string {
 func (*GetRoutingResponse) ProtoMessage() {}
 
 func (x *GetRoutingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3022,7 +3140,7 @@ func (x *GetRoutingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingResponse.ProtoReflect.Descriptor instead.
 func (*GetRoutingResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{42}
+	return file_raftvec_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetRoutingResponse) GetShards() []*ShardRoute {
@@ -3047,7 +3165,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3059,7 +3177,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3072,7 +3190,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{43}
+	return file_raftvec_proto_rawDescGZIP(), []int{45}
 }
 
 type NodeStatus struct {
@@ -3095,7 +3213,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3225,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3238,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{44}
+	return file_raftvec_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -3195,7 +3313,7 @@ type MoveStatus struct {
 
 func (x *MoveStatus) Reset() {
 	*x = MoveStatus{}
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3207,7 +3325,7 @@ func (x *MoveStatus) String() string {
 func (*MoveStatus) ProtoMessage() {}
 
 func (x *MoveStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3220,7 +3338,7 @@ func (x *MoveStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveStatus.ProtoReflect.Descriptor instead.
 func (*MoveStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{45}
+	return file_raftvec_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *MoveStatus) GetShard() uint64 {
@@ -3298,7 +3416,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3310,7 +3428,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3323,7 +3441,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{46}
+	return file_raftvec_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -3453,7 +3571,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3465,7 +3583,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3478,7 +3596,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{47}
+	return file_raftvec_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -3534,7 +3652,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3546,7 +3664,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3559,7 +3677,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{48}
+	return file_raftvec_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -3591,7 +3709,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3603,7 +3721,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3616,7 +3734,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{49}
+	return file_raftvec_proto_rawDescGZIP(), []int{51}
 }
 
 type AddReplicaRequest struct {
@@ -3630,7 +3748,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[50]
+	mi := &file_raftvec_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +3760,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[50]
+	mi := &file_raftvec_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +3773,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{50}
+	return file_raftvec_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -3687,7 +3805,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[51]
+	mi := &file_raftvec_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3699,7 +3817,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[51]
+	mi := &file_raftvec_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3712,7 +3830,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{51}
+	return file_raftvec_proto_rawDescGZIP(), []int{53}
 }
 
 type InjectFaultRequest struct {
@@ -3736,7 +3854,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[52]
+	mi := &file_raftvec_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3748,7 +3866,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[52]
+	mi := &file_raftvec_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3761,7 +3879,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{52}
+	return file_raftvec_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -3824,7 +3942,7 @@ type MoveReplicaRequest struct {
 
 func (x *MoveReplicaRequest) Reset() {
 	*x = MoveReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[53]
+	mi := &file_raftvec_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3836,7 +3954,7 @@ func (x *MoveReplicaRequest) String() string {
 func (*MoveReplicaRequest) ProtoMessage() {}
 
 func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[53]
+	mi := &file_raftvec_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3849,7 +3967,7 @@ func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicaRequest.ProtoReflect.Descriptor instead.
 func (*MoveReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{53}
+	return file_raftvec_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MoveReplicaRequest) GetShard() uint64 {
@@ -3881,7 +3999,7 @@ type MoveReplicaResponse struct {
 
 func (x *MoveReplicaResponse) Reset() {
 	*x = MoveReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[54]
+	mi := &file_raftvec_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3893,7 +4011,7 @@ func (x *MoveReplicaResponse) String() string {
 func (*MoveReplicaResponse) ProtoMessage() {}
 
 func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[54]
+	mi := &file_raftvec_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3906,7 +4024,7 @@ func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicaResponse.ProtoReflect.Descriptor instead.
 func (*MoveReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{54}
+	return file_raftvec_proto_rawDescGZIP(), []int{56}
 }
 
 type TransferLeaderRequest struct {
@@ -3920,7 +4038,7 @@ type TransferLeaderRequest struct {
 
 func (x *TransferLeaderRequest) Reset() {
 	*x = TransferLeaderRequest{}
-	mi := &file_raftvec_proto_msgTypes[55]
+	mi := &file_raftvec_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3932,7 +4050,7 @@ func (x *TransferLeaderRequest) String() string {
 func (*TransferLeaderRequest) ProtoMessage() {}
 
 func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[55]
+	mi := &file_raftvec_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3945,7 +4063,7 @@ func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{55}
+	return file_raftvec_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *TransferLeaderRequest) GetShard() uint64 {
@@ -3971,7 +4089,7 @@ type TransferLeaderResponse struct {
 
 func (x *TransferLeaderResponse) Reset() {
 	*x = TransferLeaderResponse{}
-	mi := &file_raftvec_proto_msgTypes[56]
+	mi := &file_raftvec_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3983,7 +4101,7 @@ func (x *TransferLeaderResponse) String() string {
 func (*TransferLeaderResponse) ProtoMessage() {}
 
 func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[56]
+	mi := &file_raftvec_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3996,7 +4114,7 @@ func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{56}
+	return file_raftvec_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *TransferLeaderResponse) GetLeader() string {
@@ -4016,7 +4134,7 @@ type ProposeMetaRequest struct {
 
 func (x *ProposeMetaRequest) Reset() {
 	*x = ProposeMetaRequest{}
-	mi := &file_raftvec_proto_msgTypes[57]
+	mi := &file_raftvec_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4028,7 +4146,7 @@ func (x *ProposeMetaRequest) String() string {
 func (*ProposeMetaRequest) ProtoMessage() {}
 
 func (x *ProposeMetaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[57]
+	mi := &file_raftvec_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4041,7 +4159,7 @@ func (x *ProposeMetaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeMetaRequest.ProtoReflect.Descriptor instead.
 func (*ProposeMetaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{57}
+	return file_raftvec_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ProposeMetaRequest) GetOp() []byte {
@@ -4059,7 +4177,7 @@ type ProposeMetaResponse struct {
 
 func (x *ProposeMetaResponse) Reset() {
 	*x = ProposeMetaResponse{}
-	mi := &file_raftvec_proto_msgTypes[58]
+	mi := &file_raftvec_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4071,7 +4189,7 @@ func (x *ProposeMetaResponse) String() string {
 func (*ProposeMetaResponse) ProtoMessage() {}
 
 func (x *ProposeMetaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[58]
+	mi := &file_raftvec_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4084,7 +4202,7 @@ func (x *ProposeMetaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeMetaResponse.ProtoReflect.Descriptor instead.
 func (*ProposeMetaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{58}
+	return file_raftvec_proto_rawDescGZIP(), []int{60}
 }
 
 type AllocateTsRequest struct {
@@ -4100,7 +4218,7 @@ type AllocateTsRequest struct {
 
 func (x *AllocateTsRequest) Reset() {
 	*x = AllocateTsRequest{}
-	mi := &file_raftvec_proto_msgTypes[59]
+	mi := &file_raftvec_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4112,7 +4230,7 @@ func (x *AllocateTsRequest) String() string {
 func (*AllocateTsRequest) ProtoMessage() {}
 
 func (x *AllocateTsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[59]
+	mi := &file_raftvec_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4125,7 +4243,7 @@ func (x *AllocateTsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateTsRequest.ProtoReflect.Descriptor instead.
 func (*AllocateTsRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{59}
+	return file_raftvec_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AllocateTsRequest) GetPhysical() uint64 {
@@ -4155,7 +4273,7 @@ type AllocateTsResponse struct {
 
 func (x *AllocateTsResponse) Reset() {
 	*x = AllocateTsResponse{}
-	mi := &file_raftvec_proto_msgTypes[60]
+	mi := &file_raftvec_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4167,7 +4285,7 @@ func (x *AllocateTsResponse) String() string {
 func (*AllocateTsResponse) ProtoMessage() {}
 
 func (x *AllocateTsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[60]
+	mi := &file_raftvec_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4180,7 +4298,7 @@ func (x *AllocateTsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateTsResponse.ProtoReflect.Descriptor instead.
 func (*AllocateTsResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{60}
+	return file_raftvec_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AllocateTsResponse) GetFirst() uint64 {
@@ -4206,7 +4324,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[61]
+	mi := &file_raftvec_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4218,7 +4336,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[61]
+	mi := &file_raftvec_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4231,7 +4349,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{61}
+	return file_raftvec_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -4246,7 +4364,7 @@ var File_raftvec_proto protoreflect.FileDescriptor
 const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"\rraftvec.proto\x12\n" +
-	"raftvec.v1\"\xb7\x02\n" +
+	"raftvec.v1\"\xd1\x02\n" +
 	"\vFieldSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x15.raftvec.v1.FieldTypeR\x04type\x12\x1f\n" +
@@ -4258,7 +4376,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"max_length\x18\a \x01(\rR\tmaxLength\x12\x1a\n" +
 	"\bnullable\x18\b \x01(\bR\bnullable\x126\n" +
-	"\rdefault_value\x18\t \x01(\v2\x11.raftvec.v1.ValueR\fdefaultValue\"\xc8\x01\n" +
+	"\rdefault_value\x18\t \x01(\v2\x11.raftvec.v1.ValueR\fdefaultValue\x12\x18\n" +
+	"\adynamic\x18\n" +
+	" \x01(\bR\adynamic\"\xc8\x01\n" +
 	"\x10CollectionSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\x06fields\x18\x02 \x03(\v2\x17.raftvec.v1.FieldSchemaR\x06fields\x12 \n" +
@@ -4402,7 +4522,14 @@ const file_raftvec_proto_rawDesc = "" +
 	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"U\n" +
 	"\x0fCompactResponse\x12'\n" +
 	"\x0fsegments_merged\x18\x01 \x01(\rR\x0esegmentsMerged\x12\x19\n" +
-	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x8c\x01\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"I\n" +
+	"\fFlushRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x1f\n" +
+	"\rFlushResponse\x12\x0e\n" +
+	"\x02ts\x18\x01 \x01(\x04R\x02ts\"\x8c\x01\n" +
 	"\x03Hit\x12\x15\n" +
 	"\x06int_id\x18\x01 \x01(\x03R\x05intId\x12\x15\n" +
 	"\x06str_id\x18\x02 \x01(\tR\x05strId\x12\x14\n" +
@@ -4575,7 +4702,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
 	"\x04last\x18\x02 \x01(\x04R\x04last\"C\n" +
 	"\x13InjectFaultResponse\x12,\n" +
-	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs*q\n" +
+	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs*\x9c\x01\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04BOOL\x10\x01\x12\t\n" +
@@ -4584,7 +4711,12 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06DOUBLE\x10\x03\x12\v\n" +
 	"\aVARCHAR\x10\x04\x12\b\n" +
 	"\x04JSON\x10\x05\x12\x10\n" +
-	"\fFLOAT_VECTOR\x10\x06*<\n" +
+	"\fFLOAT_VECTOR\x10\x06\x12\b\n" +
+	"\x04INT8\x10\a\x12\t\n" +
+	"\x05INT16\x10\b\x12\t\n" +
+	"\x05INT32\x10\t\x12\t\n" +
+	"\x05FLOAT\x10\n" +
+	"*<\n" +
 	"\x06Metric\x12\x16\n" +
 	"\x12METRIC_UNSPECIFIED\x10\x00\x12\x06\n" +
 	"\x02L2\x10\x01\x12\x06\n" +
@@ -4597,7 +4729,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06STRONG\x10\x01\x12\v\n" +
 	"\aBOUNDED\x10\x02\x12\v\n" +
 	"\aSESSION\x10\x03\x12\f\n" +
-	"\bEVENTUAL\x10\x042\xf3\v\n" +
+	"\bEVENTUAL\x10\x042\xb1\f\n" +
 	"\aRaftVec\x12]\n" +
 	"\x10CreateCollection\x12#.raftvec.v1.CreateCollectionRequest\x1a$.raftvec.v1.CreateCollectionResponse\x12W\n" +
 	"\x0eDropCollection\x12!.raftvec.v1.DropCollectionRequest\x1a\".raftvec.v1.DropCollectionResponse\x12Z\n" +
@@ -4616,7 +4748,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fCreatePartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12L\n" +
 	"\rDropPartition\x12\x1c.raftvec.v1.PartitionRequest\x1a\x1d.raftvec.v1.PartitionResponse\x12W\n" +
 	"\x0eListPartitions\x12!.raftvec.v1.ListPartitionsRequest\x1a\".raftvec.v1.ListPartitionsResponse\x12B\n" +
-	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse\x12?\n" +
+	"\aCompact\x12\x1a.raftvec.v1.CompactRequest\x1a\x1b.raftvec.v1.CompactResponse\x12<\n" +
+	"\x05Flush\x12\x18.raftvec.v1.FlushRequest\x1a\x19.raftvec.v1.FlushResponse\x12?\n" +
 	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse\x12K\n" +
 	"\n" +
 	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xa5\x04\n" +
@@ -4644,7 +4777,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -4678,39 +4811,41 @@ var file_raftvec_proto_goTypes = []any{
 	(*ListPartitionsResponse)(nil),     // 29: raftvec.v1.ListPartitionsResponse
 	(*CompactRequest)(nil),             // 30: raftvec.v1.CompactRequest
 	(*CompactResponse)(nil),            // 31: raftvec.v1.CompactResponse
-	(*Hit)(nil),                        // 32: raftvec.v1.Hit
-	(*HitList)(nil),                    // 33: raftvec.v1.HitList
-	(*SearchResponse)(nil),             // 34: raftvec.v1.SearchResponse
-	(*CreateIndexRequest)(nil),         // 35: raftvec.v1.CreateIndexRequest
-	(*CreateIndexResponse)(nil),        // 36: raftvec.v1.CreateIndexResponse
-	(*DropIndexRequest)(nil),           // 37: raftvec.v1.DropIndexRequest
-	(*DropIndexResponse)(nil),          // 38: raftvec.v1.DropIndexResponse
-	(*DescribeIndexRequest)(nil),       // 39: raftvec.v1.DescribeIndexRequest
-	(*DescribeIndexResponse)(nil),      // 40: raftvec.v1.DescribeIndexResponse
-	(*ReadTsRequest)(nil),              // 41: raftvec.v1.ReadTsRequest
-	(*ReadTsResponse)(nil),             // 42: raftvec.v1.ReadTsResponse
-	(*GetRoutingRequest)(nil),          // 43: raftvec.v1.GetRoutingRequest
-	(*ShardRoute)(nil),                 // 44: raftvec.v1.ShardRoute
-	(*GetRoutingResponse)(nil),         // 45: raftvec.v1.GetRoutingResponse
-	(*StatusRequest)(nil),              // 46: raftvec.v1.StatusRequest
-	(*NodeStatus)(nil),                 // 47: raftvec.v1.NodeStatus
-	(*MoveStatus)(nil),                 // 48: raftvec.v1.MoveStatus
-	(*GroupStatus)(nil),                // 49: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 50: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 51: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 52: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 53: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 54: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 55: raftvec.v1.InjectFaultRequest
-	(*MoveReplicaRequest)(nil),         // 56: raftvec.v1.MoveReplicaRequest
-	(*MoveReplicaResponse)(nil),        // 57: raftvec.v1.MoveReplicaResponse
-	(*TransferLeaderRequest)(nil),      // 58: raftvec.v1.TransferLeaderRequest
-	(*TransferLeaderResponse)(nil),     // 59: raftvec.v1.TransferLeaderResponse
-	(*ProposeMetaRequest)(nil),         // 60: raftvec.v1.ProposeMetaRequest
-	(*ProposeMetaResponse)(nil),        // 61: raftvec.v1.ProposeMetaResponse
-	(*AllocateTsRequest)(nil),          // 62: raftvec.v1.AllocateTsRequest
-	(*AllocateTsResponse)(nil),         // 63: raftvec.v1.AllocateTsResponse
-	(*InjectFaultResponse)(nil),        // 64: raftvec.v1.InjectFaultResponse
+	(*FlushRequest)(nil),               // 32: raftvec.v1.FlushRequest
+	(*FlushResponse)(nil),              // 33: raftvec.v1.FlushResponse
+	(*Hit)(nil),                        // 34: raftvec.v1.Hit
+	(*HitList)(nil),                    // 35: raftvec.v1.HitList
+	(*SearchResponse)(nil),             // 36: raftvec.v1.SearchResponse
+	(*CreateIndexRequest)(nil),         // 37: raftvec.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),        // 38: raftvec.v1.CreateIndexResponse
+	(*DropIndexRequest)(nil),           // 39: raftvec.v1.DropIndexRequest
+	(*DropIndexResponse)(nil),          // 40: raftvec.v1.DropIndexResponse
+	(*DescribeIndexRequest)(nil),       // 41: raftvec.v1.DescribeIndexRequest
+	(*DescribeIndexResponse)(nil),      // 42: raftvec.v1.DescribeIndexResponse
+	(*ReadTsRequest)(nil),              // 43: raftvec.v1.ReadTsRequest
+	(*ReadTsResponse)(nil),             // 44: raftvec.v1.ReadTsResponse
+	(*GetRoutingRequest)(nil),          // 45: raftvec.v1.GetRoutingRequest
+	(*ShardRoute)(nil),                 // 46: raftvec.v1.ShardRoute
+	(*GetRoutingResponse)(nil),         // 47: raftvec.v1.GetRoutingResponse
+	(*StatusRequest)(nil),              // 48: raftvec.v1.StatusRequest
+	(*NodeStatus)(nil),                 // 49: raftvec.v1.NodeStatus
+	(*MoveStatus)(nil),                 // 50: raftvec.v1.MoveStatus
+	(*GroupStatus)(nil),                // 51: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 52: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 53: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 54: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 55: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 56: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 57: raftvec.v1.InjectFaultRequest
+	(*MoveReplicaRequest)(nil),         // 58: raftvec.v1.MoveReplicaRequest
+	(*MoveReplicaResponse)(nil),        // 59: raftvec.v1.MoveReplicaResponse
+	(*TransferLeaderRequest)(nil),      // 60: raftvec.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil),     // 61: raftvec.v1.TransferLeaderResponse
+	(*ProposeMetaRequest)(nil),         // 62: raftvec.v1.ProposeMetaRequest
+	(*ProposeMetaResponse)(nil),        // 63: raftvec.v1.ProposeMetaResponse
+	(*AllocateTsRequest)(nil),          // 64: raftvec.v1.AllocateTsRequest
+	(*AllocateTsResponse)(nil),         // 65: raftvec.v1.AllocateTsResponse
+	(*InjectFaultResponse)(nil),        // 66: raftvec.v1.InjectFaultResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -4732,14 +4867,14 @@ var file_raftvec_proto_depIdxs = []int32{
 	5,  // 16: raftvec.v1.QueryRequest.read:type_name -> raftvec.v1.ReadOptions
 	17, // 17: raftvec.v1.QueryResponse.rows:type_name -> raftvec.v1.Rows
 	15, // 18: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
-	32, // 19: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
-	33, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
+	34, // 19: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
+	35, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
 	5,  // 21: raftvec.v1.DescribeIndexRequest.read:type_name -> raftvec.v1.ReadOptions
 	5,  // 22: raftvec.v1.ReadTsRequest.read:type_name -> raftvec.v1.ReadOptions
-	44, // 23: raftvec.v1.GetRoutingResponse.shards:type_name -> raftvec.v1.ShardRoute
-	47, // 24: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	49, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	48, // 26: raftvec.v1.StatusResponse.moves:type_name -> raftvec.v1.MoveStatus
+	46, // 23: raftvec.v1.GetRoutingResponse.shards:type_name -> raftvec.v1.ShardRoute
+	49, // 24: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	51, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	50, // 26: raftvec.v1.StatusResponse.moves:type_name -> raftvec.v1.MoveStatus
 	6,  // 27: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
 	8,  // 28: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
 	10, // 29: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
@@ -4749,53 +4884,55 @@ var file_raftvec_proto_depIdxs = []int32{
 	19, // 33: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
 	21, // 34: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
 	23, // 35: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	46, // 36: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	35, // 37: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	37, // 38: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	39, // 39: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	48, // 36: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	37, // 37: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	39, // 38: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	41, // 39: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
 	24, // 40: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
 	26, // 41: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
 	26, // 42: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
 	28, // 43: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
 	30, // 44: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	41, // 45: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
-	43, // 46: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
-	51, // 47: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	53, // 48: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	55, // 49: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	56, // 50: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
-	58, // 51: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
-	60, // 52: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
-	62, // 53: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
-	7,  // 54: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 55: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 56: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 57: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 58: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 59: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 60: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 61: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	34, // 62: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	50, // 63: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	36, // 64: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	38, // 65: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	40, // 66: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 67: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 68: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 69: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 70: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 71: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	42, // 72: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	45, // 73: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
-	52, // 74: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	54, // 75: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	64, // 76: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	57, // 77: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
-	59, // 78: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
-	61, // 79: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
-	63, // 80: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
-	54, // [54:81] is the sub-list for method output_type
-	27, // [27:54] is the sub-list for method input_type
+	32, // 45: raftvec.v1.RaftVec.Flush:input_type -> raftvec.v1.FlushRequest
+	43, // 46: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
+	45, // 47: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
+	53, // 48: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	55, // 49: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	57, // 50: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	58, // 51: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
+	60, // 52: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
+	62, // 53: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
+	64, // 54: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
+	7,  // 55: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 56: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 57: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 58: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 59: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 60: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 61: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 62: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	36, // 63: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	52, // 64: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	38, // 65: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	40, // 66: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	42, // 67: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 68: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 69: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 70: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 71: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 72: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	33, // 73: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
+	44, // 74: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	47, // 75: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	54, // 76: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	56, // 77: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	66, // 78: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	59, // 79: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
+	61, // 80: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
+	63, // 81: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
+	65, // 82: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
+	55, // [55:83] is the sub-list for method output_type
+	27, // [27:55] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -4820,7 +4957,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   62,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -40,6 +40,7 @@ const (
 	RaftVec_DropPartition_FullMethodName      = "/raftvec.v1.RaftVec/DropPartition"
 	RaftVec_ListPartitions_FullMethodName     = "/raftvec.v1.RaftVec/ListPartitions"
 	RaftVec_Compact_FullMethodName            = "/raftvec.v1.RaftVec/Compact"
+	RaftVec_Flush_FullMethodName              = "/raftvec.v1.RaftVec/Flush"
 	RaftVec_ReadTs_FullMethodName             = "/raftvec.v1.RaftVec/ReadTs"
 	RaftVec_GetRouting_FullMethodName         = "/raftvec.v1.RaftVec/GetRouting"
 )
@@ -66,6 +67,10 @@ type RaftVecClient interface {
 	DropPartition(ctx context.Context, in *PartitionRequest, opts ...grpc.CallOption) (*PartitionResponse, error)
 	ListPartitions(ctx context.Context, in *ListPartitionsRequest, opts ...grpc.CallOption) (*ListPartitionsResponse, error)
 	Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error)
+	// Flush seals every shard's growing segment, so that its rows get the
+	// collection's index. Rows are durable when a write returns; Flush is
+	// not needed for that.
+	Flush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error)
 	// ReadTs is node-to-node: the ts at which one shard can serve a read at
 	// the given level (the first phase of a read across shards).
 	ReadTs(ctx context.Context, in *ReadTsRequest, opts ...grpc.CallOption) (*ReadTsResponse, error)
@@ -262,6 +267,16 @@ func (c *raftVecClient) Compact(ctx context.Context, in *CompactRequest, opts ..
 	return out, nil
 }
 
+func (c *raftVecClient) Flush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FlushResponse)
+	err := c.cc.Invoke(ctx, RaftVec_Flush_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *raftVecClient) ReadTs(ctx context.Context, in *ReadTsRequest, opts ...grpc.CallOption) (*ReadTsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ReadTsResponse)
@@ -304,6 +319,10 @@ type RaftVecServer interface {
 	DropPartition(context.Context, *PartitionRequest) (*PartitionResponse, error)
 	ListPartitions(context.Context, *ListPartitionsRequest) (*ListPartitionsResponse, error)
 	Compact(context.Context, *CompactRequest) (*CompactResponse, error)
+	// Flush seals every shard's growing segment, so that its rows get the
+	// collection's index. Rows are durable when a write returns; Flush is
+	// not needed for that.
+	Flush(context.Context, *FlushRequest) (*FlushResponse, error)
 	// ReadTs is node-to-node: the ts at which one shard can serve a read at
 	// the given level (the first phase of a read across shards).
 	ReadTs(context.Context, *ReadTsRequest) (*ReadTsResponse, error)
@@ -373,6 +392,9 @@ func (UnimplementedRaftVecServer) ListPartitions(context.Context, *ListPartition
 }
 func (UnimplementedRaftVecServer) Compact(context.Context, *CompactRequest) (*CompactResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Compact not implemented")
+}
+func (UnimplementedRaftVecServer) Flush(context.Context, *FlushRequest) (*FlushResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Flush not implemented")
 }
 func (UnimplementedRaftVecServer) ReadTs(context.Context, *ReadTsRequest) (*ReadTsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReadTs not implemented")
@@ -725,6 +747,24 @@ func _RaftVec_Compact_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RaftVec_Flush_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FlushRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RaftVecServer).Flush(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RaftVec_Flush_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RaftVecServer).Flush(ctx, req.(*FlushRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RaftVec_ReadTs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReadTsRequest)
 	if err := dec(in); err != nil {
@@ -839,6 +879,10 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Compact",
 			Handler:    _RaftVec_Compact_Handler,
+		},
+		{
+			MethodName: "Flush",
+			Handler:    _RaftVec_Flush_Handler,
 		},
 		{
 			MethodName: "ReadTs",

@@ -149,7 +149,14 @@ func literal(n *Literal) operand {
 func (c *checker) fieldRef(n *FieldRef) (operand, error) {
 	f, ok := c.schema.Field(n.Name)
 	if !ok {
-		return operand{}, errorf(n.At, "unknown field %q", n.Name)
+		ds, dyn := c.schema.(DynamicSchema)
+		if !dyn {
+			return operand{}, errorf(n.At, "unknown field %q", n.Name)
+		}
+		if f, ok = ds.DynamicField(); !ok {
+			return operand{}, errorf(n.At, "unknown field %q", n.Name)
+		}
+		n = &FieldRef{At: n.At, Name: f.Name, Path: append([]PathElem{{Key: n.Name}}, n.Path...)}
 	}
 	o := operand{src: n}
 	if len(n.Path) == 0 {

@@ -40,6 +40,7 @@ const (
 	tNull
 	tTrue
 	tFalse
+	tExists
 )
 
 // keywords are matched case-insensitively; a field whose name is a keyword
@@ -49,7 +50,7 @@ var keywords = []struct {
 	kind tokKind
 }{
 	{"and", tAnd}, {"or", tOr}, {"not", tNot}, {"in", tIn}, {"like", tLike},
-	{"is", tIs}, {"null", tNull}, {"true", tTrue}, {"false", tFalse},
+	{"is", tIs}, {"null", tNull}, {"true", tTrue}, {"false", tFalse}, {"exists", tExists},
 }
 
 type token struct {
@@ -117,7 +118,8 @@ func (l *lexer) next() (token, error) {
 		c1 = l.src[start+1]
 	}
 	switch {
-	case isLetter(c):
+	case isLetter(c) || c == '$' && isLetter(c1):
+		// "$" starts only the dynamic field's name, "$meta".
 		end := start + 1
 		for end < len(l.src) && (isLetter(l.src[end]) || isDigit(l.src[end])) {
 			end++

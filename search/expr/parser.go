@@ -127,6 +127,19 @@ func appendTerm(terms []Node, op Op, n Node) []Node {
 
 // parseNot parses: ("not" | "!") NotExpr | Predicate.
 func (p *parser) parseNot() (Node, error) {
+	if p.tok.kind == tExists {
+		// Milvus's "exists X" is "X is not null": a missing JSON key and
+		// a JSON null are both null here.
+		at := p.tok.pos
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		x, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		return &IsNull{At: at, X: x, Negated: true}, nil
+	}
 	if p.tok.kind != tNot {
 		return p.parsePredicate()
 	}
@@ -439,6 +452,9 @@ func (p *parser) parseField() (Node, error) {
 	f := &FieldRef{At: p.tok.pos, Name: p.tok.text}
 	if err := p.advance(); err != nil {
 		return nil, err
+	}
+	if p.tok.kind == tLParen {
+		return nil, errorf(f.At, "function %q is not supported", clip(f.Name))
 	}
 	for p.tok.kind == tLBrack {
 		if len(f.Path) == MaxDepth {

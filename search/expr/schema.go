@@ -45,6 +45,9 @@ type Field struct {
 	Type       FieldType
 	Nullable   bool
 	PrimaryKey bool
+	// Dynamic marks the JSON field that holds the keys not declared in the
+	// schema: an unknown name k in a filter reads Dynamic-field["k"].
+	Dynamic bool
 }
 
 // Schema resolves field names for the type checker. Lookups are by exact,
@@ -54,6 +57,13 @@ type Schema interface {
 	Field(name string) (Field, bool)
 }
 
+// DynamicSchema is a Schema that may have a dynamic field (see
+// Field.Dynamic).
+type DynamicSchema interface {
+	Schema
+	DynamicField() (Field, bool)
+}
+
 // Fields is a Schema backed by a slice, for tests and small adapters.
 type Fields []Field
 
@@ -61,6 +71,16 @@ type Fields []Field
 func (fs Fields) Field(name string) (Field, bool) {
 	for _, f := range fs {
 		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// DynamicField implements DynamicSchema.
+func (fs Fields) DynamicField() (Field, bool) {
+	for _, f := range fs {
+		if f.Dynamic {
 			return f, true
 		}
 	}

@@ -1,0 +1,122 @@
+package milvus
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+
+	"github.com/raftvec/raftvec/rpc/pb"
+)
+
+// Version is what GetVersion reports: the Milvus API level this endpoint
+// speaks, so that SDKs enable the features of that level.
+const Version = "v2.6.0-raftvec"
+
+// Config wires the endpoint to its node.
+type Config struct {
+	// API is the request layer shared with raftvec.v1 (an *rpc.Server).
+	API pb.RaftVecServer
+	// NodeID names this node in ServerInfo.
+	NodeID string
+	// Peers returns the raftvec API addresses of the other nodes, asked
+	// for their part of the session table.
+	Peers func() []string
+}
+
+// Server implements milvuspb.MilvusServiceServer over Config.API. RPCs it
+// does not implement answer UNIMPLEMENTED (docs/milvus-compatibility.md).
+type Server struct {
+	milvuspb.UnimplementedMilvusServiceServer
+	api      pb.RaftVecServer
+	cfg      Config
+	sessions *sessions
+	reqSeq   atomic.Uint64
+	reqBase  string
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+// NewServer returns the endpoint.
+func NewServer(cfg Config) *Server {
+	if cfg.Peers == nil {
+		cfg.Peers = func() []string { return nil }
+	}
+	return &Server{api: cfg.API, cfg: cfg, sessions: newSessions(), conns: map[string]*grpc.ClientConn{},
+		reqBase: fmt.Sprintf("milvus-%s-%d", cfg.NodeID, time.Now().UnixNano())}
+}
+
+// Register adds the Milvus service to gs.
+func (s *Server) Register(gs *grpc.Server) { milvuspb.RegisterMilvusServiceServer(gs, s) }
+
+// Close closes the connections to other nodes.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.conns = map[string]*grpc.ClientConn{}
+}
+
+func (s *Server) peers() []SessionPeer {
+	addrs := s.cfg.Peers()
+	out := make([]SessionPeer, 0, len(addrs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range addrs {
+		c, ok := s.conns[a]
+		if !ok {
+			var err error
+			if c, err = grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+				out = append(out, failedPeer{err})
+				continue
+			}
+			s.conns[a] = c
+		}
+		out = append(out, grpcPeer{c})
+	}
+	return out
+}
+
+type failedPeer struct{ err error }
+
+func (p failedPeer) SessionTs(context.Context, int64) (uint64, time.Time, error) {
+	return 0, time.Time{}, p.err
+}
+
+// requestID names one write for the request layer's de-duplication. The
+// Milvus SDKs send no id of their own, so a retry by the SDK is a new
+// request, as it is on Milvus.
+func (s *Server) requestID() string {
+	return fmt.Sprintf("%s-%d", s.reqBase, s.reqSeq.Add(1))
+}
+
+// --- connection and health ---
+
+func (s *Server) Connect(ctx context.Context, req *milvuspb.ConnectRequest) (*milvuspb.ConnectResponse, error) {
+	return &milvuspb.ConnectResponse{
+		Status:     success(),
+		Identifier: newIdentifier(time.Now()),
+		ServerInfo: &commonpb.ServerInfo{BuildTags: Version, DeployMode: "raftvec", Reserved: map[string]string{"node": s.cfg.NodeID}},
+	}, nil
+}
+
+func (s *Server) GetVersion(ctx context.Context, req *milvuspb.GetVersionRequest) (*milvuspb.GetVersionResponse, error) {
+	return &milvuspb.GetVersionResponse{Status: success(), Version: Version}, nil
+}
+
+func (s *Server) CheckHealth(ctx context.Context, req *milvuspb.CheckHealthRequest) (*milvuspb.CheckHealthResponse, error) {
+	if _, err := s.api.ListCollections(ctx, &pb.ListCollectionsRequest{}); err != nil {
+		return &milvuspb.CheckHealthResponse{Status: success(), IsHealthy: false, Reasons: []string{statusOf(err).Reason}}, nil
+	}
+	return &milvuspb.CheckHealthResponse{Status: success(), IsHealthy: true}, nil
+}
