@@ -11,7 +11,8 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # CPU contention (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 50000x
 
-.PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index
+.PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index \
+	test-milvus test-milvus-go test-milvus-node bench-milvus
 
 all: build
 
@@ -26,8 +27,23 @@ run: build
 test: depcheck
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) test-milvus
 	$(MAKE) fuzz-short
 	$(MAKE) jepsen-quick
+
+## test-milvus: the official Milvus SDKs, unmodified, against a three-node
+## cluster: the Go SDK (nested module milvus/sdktest, so that its few
+## hundred dependencies stay out of the server's go.mod) and the Node SDK
+## (milvus/nodetest, installed from npm with Debian's nodejs).
+test-milvus: test-milvus-go test-milvus-node
+
+test-milvus-go: build
+	cd milvus/sdktest && RAFTVEC_BIN=$(BIN)/raftvec $(GO) test -count=1 -timeout 10m ./...
+
+# Needs node and npm (run.sh installs Debian's nodejs and npm if node is
+# missing, and the SDK from npm with `npm ci`).
+test-milvus-node: build
+	RAFTVEC_BIN=$(BIN)/raftvec ./milvus/nodetest/run.sh
 
 ## fuzz-short: a short run of every fuzz target (FUZZTIME executions each).
 fuzz-short:
@@ -80,6 +96,12 @@ bench-write: build
 ## results go into docs/benchmarks.md. Pass e.g. BENCH_ARGS='-duration 5s'.
 bench-read: build
 	cd bench && $(GO) run ./cmd/benchread -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
+
+## bench-milvus: insert and search throughput through the Milvus endpoint
+## vs raftvec.v1 on the same node, in the same run; results go into
+## docs/benchmarks.md.
+bench-milvus: build
+	cd bench && $(GO) run ./cmd/benchmilvus -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
 
 .PHONY: jepsen-quick jepsen
 

@@ -5,10 +5,12 @@ go 1.26.0
 replace github.com/raftvec/raftvec => ../
 
 require (
+	github.com/milvus-io/milvus-proto/go-api/v2 v2.6.18
 	github.com/raftvec/raftvec v0.0.0-00010101000000-000000000000
 	go.etcd.io/etcd/client/v3 v3.5.21
 	go.uber.org/zap v1.28.0
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -26,5 +28,4 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )

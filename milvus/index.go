@@ -101,8 +101,9 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 	if err != nil {
 		return &milvuspb.DescribeIndexResponse{Status: statusOf(err)}, nil
 	}
+	// STRONG: an index a CreateIndex just reported is there at once.
 	ix, err := s.api.DescribeIndex(ctx, &pb.DescribeIndexRequest{Collection: c.schema.Name,
-		Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_BOUNDED, MaxStalenessMs: boundedStalenessMs}})
+		Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
 	if err != nil {
 		return &milvuspb.DescribeIndexResponse{Status: statusOf(err)}, nil
 	}

@@ -194,7 +194,13 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	}
 	s.sessions.observe(identifierOf(ctx), r.Ts)
 	varchar := c.pk.Type == pb.FieldType_VARCHAR
-	data := &schemapb.SearchResultData{NumQueries: int64(nq), TopK: int64(p.topK), OutputFields: req.GetOutputFields(),
+	// The primary key is always among the output fields: the Node SDK
+	// builds each hit from the columns output_fields names.
+	outNames := req.GetOutputFields()
+	if !contains(outNames, c.pk.Name) {
+		outNames = append([]string{c.pk.Name}, outNames...)
+	}
+	data := &schemapb.SearchResultData{NumQueries: int64(nq), TopK: int64(p.topK), OutputFields: outNames,
 		PrimaryFieldName: c.pk.Name}
 	var ints []int64
 	var strs []string
@@ -325,16 +331,27 @@ func (s *Server) query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	return res, nil
 }
 
-// count answers count(*): the matching rows, read page by page as of one
-// ts so that the pages form one consistent cut.
+// count answers count(*) as one Int64 column.
 func (s *Server) count(ctx context.Context, c *collection, req *milvuspb.QueryRequest, read *pb.ReadOptions) (*milvuspb.QueryResults, error) {
-	var n int64
-	var ts uint64
+	n, ts, err := s.countMatching(ctx, c.schema.Name, req.GetExpr(), req.GetPartitionNames(), read)
+	if err != nil {
+		return nil, err
+	}
+	s.sessions.observe(identifierOf(ctx), ts)
+	col := &schemapb.FieldData{FieldName: countStar, Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{
+		Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: []int64{n}}}}}}
+	return &milvuspb.QueryResults{Status: success(), CollectionName: c.schema.Name, FieldsData: []*schemapb.FieldData{col},
+		OutputFields: []string{countStar}, SessionTs: ts}, nil
+}
+
+// countMatching counts the rows matching filter, reading page by page as
+// of the first page's ts, so that the pages form one consistent cut.
+func (s *Server) countMatching(ctx context.Context, coll, filter string, parts []string, read *pb.ReadOptions) (n int64, ts uint64, err error) {
 	for page := 0; ; page++ {
-		r, err := s.api.Query(ctx, &pb.QueryRequest{Collection: c.schema.Name, Filter: req.GetExpr(), Limit: queryPage,
-			Offset: uint32(page * queryPage), Read: read, PartitionNames: req.GetPartitionNames()})
+		r, err := s.api.Query(ctx, &pb.QueryRequest{Collection: coll, Filter: filter, Limit: queryPage,
+			Offset: uint32(page * queryPage), Read: read, PartitionNames: parts})
 		if err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 		got := len(r.GetRows().GetIntIds()) + len(r.GetRows().GetStrIds())
 		n += int64(got)
@@ -343,12 +360,7 @@ func (s *Server) count(ctx context.Context, c *collection, req *milvuspb.QueryRe
 			read = &pb.ReadOptions{Level: pb.ConsistencyLevel_EVENTUAL, AsOfTs: ts}
 		}
 		if got < queryPage {
-			break
+			return n, ts, nil
 		}
 	}
-	s.sessions.observe(identifierOf(ctx), ts)
-	col := &schemapb.FieldData{FieldName: countStar, Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{
-		Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: []int64{n}}}}}}
-	return &milvuspb.QueryResults{Status: success(), CollectionName: c.schema.Name, FieldsData: []*schemapb.FieldData{col},
-		OutputFields: []string{countStar}, SessionTs: ts}, nil
 }

@@ -50,7 +50,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Peers == nil {
 		cfg.Peers = func() []string { return nil }
 	}
-	return &Server{api: cfg.API, cfg: cfg, sessions: newSessions(), conns: map[string]*grpc.ClientConn{},
+	return &Server{api: retrying{cfg.API}, cfg: cfg, sessions: newSessions(), conns: map[string]*grpc.ClientConn{},
 		reqBase: fmt.Sprintf("milvus-%s-%d", cfg.NodeID, time.Now().UnixNano())}
 }
 

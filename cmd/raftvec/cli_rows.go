@@ -507,13 +507,13 @@ func parseScalar(f *pb.FieldSchema, raw json.RawMessage) (*pb.Value, error) {
 			return &pb.Value{Kind: &pb.Value_Bool{Bool: false}}, nil
 		}
 		return nil, fmt.Errorf("want true or false, got %s", jsonKind(raw))
-	case pb.FieldType_INT64:
-		v, err := parseInt64(raw)
+	case pb.FieldType_INT8, pb.FieldType_INT16, pb.FieldType_INT32, pb.FieldType_INT64:
+		v, err := parseInt64(raw) // the server checks the narrower ranges
 		if err != nil {
 			return nil, err
 		}
 		return &pb.Value{Kind: &pb.Value_Int64{Int64: v}}, nil
-	case pb.FieldType_DOUBLE:
+	case pb.FieldType_FLOAT, pb.FieldType_DOUBLE:
 		v, err := parseDouble(raw)
 		if err != nil {
 			return nil, err
@@ -585,9 +585,13 @@ func randomValue(f *pb.FieldSchema, id int64) *pb.Value {
 	switch f.Type {
 	case pb.FieldType_BOOL:
 		return &pb.Value{Kind: &pb.Value_Bool{Bool: id%2 == 0}}
+	case pb.FieldType_INT8, pb.FieldType_INT16:
+		return &pb.Value{Kind: &pb.Value_Int64{Int64: id % 100}}
+	case pb.FieldType_INT32:
+		return &pb.Value{Kind: &pb.Value_Int64{Int64: id % (1 << 31)}}
 	case pb.FieldType_INT64:
 		return &pb.Value{Kind: &pb.Value_Int64{Int64: id}}
-	case pb.FieldType_DOUBLE:
+	case pb.FieldType_FLOAT, pb.FieldType_DOUBLE:
 		return &pb.Value{Kind: &pb.Value_Double{Double: float64(id) / 10}}
 	case pb.FieldType_VARCHAR:
 		s := "row-" + strconv.FormatInt(id, 10)

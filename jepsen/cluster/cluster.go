@@ -69,8 +69,10 @@ type Node struct {
 	APIAddr  string
 	RaftAddr string
 	SerfAddr string
-	DataDir  string
-	LogPath  string
+	// MilvusAddr is the node's Milvus-compatible endpoint.
+	MilvusAddr string
+	DataDir    string
+	LogPath    string
 }
 
 type procState int
@@ -112,7 +114,7 @@ func New(cfg Config) (*Cluster, error) {
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3 * cfg.Nodes)
+	ports, err := freePorts(4 * cfg.Nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +122,11 @@ func New(cfg Config) (*Cluster, error) {
 	var peers, apis []string
 	for i := range cfg.Nodes {
 		n := Node{
-			ID:       fmt.Sprintf("n%d", i+1),
-			APIAddr:  ports[3*i],
-			RaftAddr: ports[3*i+1],
-			SerfAddr: ports[3*i+2],
+			ID:         fmt.Sprintf("n%d", i+1),
+			APIAddr:    ports[4*i],
+			RaftAddr:   ports[4*i+1],
+			SerfAddr:   ports[4*i+2],
+			MilvusAddr: ports[4*i+3],
 		}
 		n.DataDir = filepath.Join(cfg.DataDir, n.ID)
 		n.LogPath = filepath.Join(cfg.LogDir, n.ID+".log")
@@ -171,6 +174,15 @@ func (c *Cluster) Nodes() []Node {
 	out := make([]Node, len(c.procs))
 	for i, p := range c.procs {
 		out[i] = p.node
+	}
+	return out
+}
+
+// MilvusAddrs are the Milvus endpoint addresses of every node.
+func (c *Cluster) MilvusAddrs() []string {
+	out := make([]string, len(c.procs))
+	for i, p := range c.procs {
+		out[i] = p.node.MilvusAddr
 	}
 	return out
 }
@@ -225,7 +237,7 @@ func (c *Cluster) Start(i int) error {
 	fmt.Fprintf(f, "--- jepsen: starting %s at %s ---\n", p.node.ID, time.Now().UTC().Format(time.RFC3339Nano))
 	args := []string{"server", "--node-id", p.node.ID, "--data-dir", p.node.DataDir,
 		"--api-addr", p.node.APIAddr, "--raft-addr", p.node.RaftAddr, "--http-addr", "", "--serf-addr", p.node.SerfAddr,
-		"--peers", c.peers, "--enable-fault-injection"}
+		"--milvus-addr", p.node.MilvusAddr, "--peers", c.peers, "--enable-fault-injection"}
 	args = append(args, c.cfg.Args...)
 	cmd := exec.Command(c.cfg.Binary, args...)
 	cmd.Stdout, cmd.Stderr = f, f

@@ -9,6 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+
 	"github.com/raftvec/raftvec/jepsen/check"
 	"github.com/raftvec/raftvec/jepsen/history"
 	"github.com/raftvec/raftvec/jepsen/nemesis"
@@ -27,7 +32,15 @@ var Controls = []Control{
 		Description: "isolate the shard leader, write through the new leader, read STRONG from the old one " +
 			"through a client that knows only the old leader",
 		Expect: []string{"register:" + check.AnomalyNonLinearizable, "set:" + check.AnomalyStaleRead},
-		run:    staleRead,
+		run:    func(ctx context.Context, r *run) ([]check.Result, error) { return staleReadVia(ctx, r, false) },
+	},
+	{
+		Name: "milvus-stale-read",
+		Flag: "--unsafe-local-reads",
+		Description: "stale-read with the last read sent to the old leader's Milvus endpoint with consistency " +
+			"level Strong",
+		Expect: []string{"register:" + check.AnomalyNonLinearizable},
+		run:    func(ctx context.Context, r *run) ([]check.Result, error) { return staleReadVia(ctx, r, true) },
 	},
 	{
 		Name: "dedup",
@@ -258,8 +271,10 @@ func (r *run) finalReads(ctx context.Context, regKey int64, setKeys []int64) err
 	}
 }
 
-// staleRead: register key 1 and set keys 1001…; see Controls.
-func staleRead(ctx context.Context, r *run) ([]check.Result, error) {
+// staleReadVia: register key 1 and set keys 1001…; see Controls. With
+// milvus the stale read of the register goes through the old leader's
+// Milvus endpoint (and the set is not read).
+func staleReadVia(ctx context.Context, r *run, milvus bool) ([]check.Result, error) {
 	const regKey = 1
 	e := r.env
 	all, err := r.client()
@@ -316,8 +331,22 @@ func staleRead(ctx context.Context, r *run) ([]check.Result, error) {
 		return nil, err
 	}
 	defer viaOld.Close()
-	getOp(e, viaOld, oldID, 2, regKey, false)
-	readAllOp(e, viaOld, oldID, 2, setKeys, false)
+	if milvus {
+		conn, err := grpc.NewClient(r.cluster.Node(old).MilvusAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		mc := milvuspb.NewMilvusServiceClient(conn)
+		workload.Exec(e, history.Op{Process: 2, Kind: history.Get, Key: regKey, Level: history.Strong, Node: oldID},
+			func(ctx context.Context, op *history.Op) (err error) {
+				op.Value, op.Ts, err = workload.MilvusGet(ctx, mc, Collection, regKey)
+				return err
+			})
+	} else {
+		getOp(e, viaOld, oldID, 2, regKey, false)
+		readAllOp(e, viaOld, oldID, 2, setKeys, false)
+	}
 	r.timeline.Add(t, r.rec.Now(), "partition", fmt.Sprintf("isolate leader %s; leaders elected among the others; write via %s, read STRONG via %s", oldID, newID, oldID), []string{oldID})
 	if err := r.finalReads(ctx, regKey, setKeys); err != nil {
 		return nil, err

@@ -247,6 +247,7 @@ take the final reads (` + "`Final`" + `), compare the replicas, run the checkers
 | bounded | upserts/deletes; BOUNDED gets (100 ms, 250 ms, 1 s) from random nodes, the analytics replica on a fourth node among them; some STRONG gets | bounded, register |
 | search | upserts/deletes over 200 keys; top-10 searches at STRONG, SESSION, EVENTUAL; after quiescence 25 FLAT searches vs brute force over the final state | search-oracle, final-search, no-resurrection, register |
 | cut | upserts/deletes of 6 keys spread over the shards; reads of all 6 in one request, fanned out across shards, STRONG through any node and BOUNDED (100 ms, 250 ms, 1 s) from random nodes, each recorded as one get per key | register, bounded |
+| milvus-register | register through the Milvus endpoint (MilvusService) of a random node per operation: Upsert, Delete by expression, Query and exact Search with consistency level Strong | register, search-oracle |
 
 Every run also has **convergence** (after the final reads, every node's Status is polled
 concurrently every 25 ms until all replicas of each group, the metadata group and the

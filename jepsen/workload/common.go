@@ -263,7 +263,7 @@ type NonVoterer interface {
 
 // Names lists the workloads.
 func Names() []string {
-	return []string{"register", "set", "no-resurrection", "session", "bounded", "search", "cut"}
+	return []string{"register", "set", "no-resurrection", "session", "bounded", "search", "cut", "milvus-register"}
 }
 
 // New returns a fresh workload by name.
@@ -283,6 +283,8 @@ func New(name string, collection string) (Workload, error) {
 		return &searchOracle{coll: collection, keys: 200}, nil
 	case "cut":
 		return &cut{coll: collection, keys: 6}, nil
+	case "milvus-register":
+		return &milvusRegister{coll: collection, keys: 5, versions: newVersionLog()}, nil
 	}
 	return nil, fmt.Errorf("unknown workload %q (have %s)", name, strings.Join(Names(), ", "))
 }

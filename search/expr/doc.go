@@ -24,7 +24,7 @@
 //	Filter    = OrExpr .
 //	OrExpr    = AndExpr { ( "or" | "||" ) AndExpr } .
 //	AndExpr   = NotExpr { ( "and" | "&&" ) NotExpr } .
-//	NotExpr   = ( "not" | "!" ) NotExpr | Predicate .
+//	NotExpr   = ( "not" | "!" ) NotExpr | "exists" Unary | Predicate .
 //	Predicate = Sum [ CompareOp Sum
 //	                | [ "not" ] "in" List
 //	                | [ "not" ] "like" string
@@ -39,7 +39,7 @@
 //	Item      = [ "-" ] ( int | float ) | string | "true" | "false" .
 //	Literal   = int | float | string | "true" | "false" .
 //
-//	identifier = ( letter | "_" ) { letter | digit | "_" } .   (ASCII)
+//	identifier = ( letter | "_" | "$" ) { letter | digit | "_" } .   (ASCII; "$" only starts "$meta")
 //	int        = digit { digit } .
 //	float      = digit { digit } ( "." digit { digit } [ exponent ] | exponent ) .
 //	exponent   = ( "e" | "E" ) [ "+" | "-" ] digit { digit } .
