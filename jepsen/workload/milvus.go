@@ -69,8 +69,11 @@ func milvusError(st *commonpb.Status, err error) error {
 	}
 	switch st.GetCode() {
 	case 0:
-		if st.GetErrorCode() != commonpb.ErrorCode_Success {
-			return status.Error(codes.Unknown, "error_code "+st.GetErrorCode().String()+" with code 0: "+st.GetReason())
+		// Milvus SDKs read both codes (the Node SDK only error_code), so
+		// a success must have both.
+		//lint:ignore SA1019 error_code is deprecated in milvus-proto but still read by the SDKs
+		if ec := st.GetErrorCode(); ec != commonpb.ErrorCode_Success {
+			return status.Error(codes.Unknown, "error_code "+ec.String()+" with code 0: "+st.GetReason())
 		}
 		return nil
 	case 1100:
