@@ -62,6 +62,12 @@ func rowsFromColumns(c *collection, cols []*schemapb.FieldData, numRows int) (*p
 			rows.Fields = append(rows.Fields, &pb.FieldColumn{Name: name, Values: vals})
 		}
 	}
+	if !seen[c.pk.Name] && !c.pk.AutoId {
+		return nil, invalidf("fields_data: the primary key field %q is missing (it is not auto_id)", c.pk.Name)
+	}
+	if !seen[c.vector.Name] {
+		return nil, invalidf("fields_data: the vector field %q is missing", c.vector.Name)
+	}
 	return rows, nil
 }
 
@@ -88,8 +94,10 @@ func scalarValues(f *pb.FieldSchema, fd *schemapb.FieldData, numRows int) ([]*pb
 		n, at = len(d.StringData.GetData()), func(i int) *pb.Value { return &pb.Value{Kind: &pb.Value_Varchar{Varchar: d.StringData.Data[i]}} }
 	case *schemapb.ScalarField_JsonData:
 		n, at = len(d.JsonData.GetData()), func(i int) *pb.Value { return &pb.Value{Kind: &pb.Value_Json{Json: d.JsonData.Data[i]}} }
+	case nil:
+		return nil, invalidf("field %q: no values given", f.Name)
 	default:
-		return nil, invalidf("field %q: %s data is not supported", f.Name, fd.GetType())
+		return nil, invalidf("field %q: got %T values for a %s field", f.Name, d, f.Type)
 	}
 	valid := fd.GetValidData()
 	if len(valid) == 0 {

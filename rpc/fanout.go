@@ -197,13 +197,12 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 		sub.ShardId, sub.RequestId = c.Shards[p].ID, subID(req.RequestId, c.Shards[p].ID)
 		return s.insert(own(ctx), sub, upsert)
 	}
-	if len(rows.Vectors) != n*schema.Dim {
-		return nil, invalid("field %q: got %d floats for %d rows; dim is %d, so want %d", schema.Vector.Name, len(rows.Vectors), n, schema.Dim, n*schema.Dim)
-	}
-	for _, f := range rows.Fields {
-		if len(f.Values) != n {
-			return nil, invalid("field %q: got %d values for %d rows", f.Name, len(f.Values), n)
-		}
+	// The whole batch is validated before it is split: a bad row must
+	// refuse the request on every shard, not only on its own, which would
+	// leave the other shards' parts written. Each shard leader validates
+	// its part again before proposing (it may be on another node).
+	if _, err := schema.BuildRows(rowsInput(rows), s.host.Limits()); err != nil {
+		return nil, err
 	}
 	parts := splitKeys(rows.IntIds, rows.StrIds, len(c.Shards))
 	return fanWrite(ctx, c.Shards, func(ctx context.Context, i int, sh fsm.ShardPlacement) (*pb.WriteResponse, error) {

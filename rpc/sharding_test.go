@@ -2,13 +2,18 @@ package rpc_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	"github.com/raftvec/raftvec/rpc/client"
 	"github.com/raftvec/raftvec/rpc/pb"
 	"github.com/raftvec/raftvec/rpc/wire"
 )
@@ -184,12 +189,16 @@ func TestSDKRoutesToLeaders(t *testing.T) {
 	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: "r"}, Dim: dim, Metric: pb.Metric_L2, Shards: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(0, 30), dim)}); err != nil {
+	// Batch b holds keys of shard b%3 only: a batch across shards goes
+	// through the server, which validates it whole before splitting it.
+	on := keysOnShards(3, 41*30)
+	batch := func(b int) []int64 { return on[b%3][b/3*30 : b/3*30+30] }
+	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(batch(0), dim)}); err != nil {
 		t.Fatal(err) // warms the routing table
 	}
 	before := c.forwarded()
 	for b := 1; b <= 50; b++ {
-		if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+		if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(batch(b), dim)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,11 +208,11 @@ func TestSDKRoutesToLeaders(t *testing.T) {
 	// Without the routing table the same writes are forwarded (by a node
 	// that does not lead every shard: leaders are not balanced yet).
 	ci := c.nodes[0].host.Meta().Collections["r"]
-	via := -1
+	via, followed := -1, -1
 	for i, nd := range c.nodes {
-		for _, sh := range ci.Shards {
+		for p, sh := range ci.Shards {
 			if r := nd.host.Replica(sh.ID); r != nil && !r.Group().IsLeader() {
-				via = i
+				via, followed = i, p
 			}
 		}
 	}
@@ -213,8 +222,10 @@ func TestSDKRoutesToLeaders(t *testing.T) {
 	plain := c.client(via)
 	plain.SetDirect(false)
 	before = c.forwarded()
-	for b := 51; b <= 60; b++ {
-		if _, err := plain.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+	for k := 0; k < 10; k++ {
+		// Keys of a shard that node via does not lead.
+		keys := on[followed][31*30+k*30 : 31*30+k*30+30]
+		if _, err := plain.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(keys, dim)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,13 +248,13 @@ func TestSDKRoutesToLeaders(t *testing.T) {
 	}
 	cl2 := c.client(others...)
 	for b := 61; b <= 70; b++ {
-		if _, err := cl2.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+		if _, err := cl2.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(batch(b), dim)}); err != nil {
 			t.Fatalf("write after the leader stopped: %v", err)
 		}
 	}
 	before = c.forwarded()
 	for b := 71; b <= 90; b++ {
-		if _, err := cl2.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(seq(b*30, 30), dim)}); err != nil {
+		if _, err := cl2.Insert(ctx, &pb.InsertRequest{Collection: "r", Rows: vecRows(batch(b), dim)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -345,5 +356,79 @@ func TestNodeWithoutReplicaRoutesTwoHops(t *testing.T) {
 	got, err := out.Get(ctx, &pb.GetRequest{Collection: "h", IntIds: []int64{1, 2}, Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
 	if err != nil || len(got.Rows.IntIds) != 2 {
 		t.Fatalf("STRONG read through a node without a replica: %v", err)
+	}
+}
+
+// A batch across shards with one bad row is refused as a whole: no shard
+// writes its part (the receiving node validates the whole batch before it
+// splits it).
+func TestBadRowRefusesTheWholeBatchAcrossShards(t *testing.T) {
+	c := mustCluster(t, 3, nil)
+	ctx := ctxT(t, 60*time.Second)
+	cl := c.client()
+	sc := &pb.CollectionSchema{Name: "bb", Fields: []*pb.FieldSchema{
+		{Name: "id", Type: pb.FieldType_INT64, PrimaryKey: true},
+		{Name: "vector", Type: pb.FieldType_FLOAT_VECTOR, Dim: 2, Metric: pb.Metric_L2},
+		{Name: "small", Type: pb.FieldType_INT8},
+	}}
+	if err := cl.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: sc, Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	on := keysOnShards(2, 2)
+	ids := []int64{on[0][0], on[1][0], on[0][1], on[1][1]}
+	small := func(vs ...int64) *pb.FieldColumn {
+		col := &pb.FieldColumn{Name: "small"}
+		for _, v := range vs {
+			col.Values = append(col.Values, &pb.Value{Kind: &pb.Value_Int64{Int64: v}})
+		}
+		return col
+	}
+	vecs := []float32{1, 1, 2, 2, 3, 3, 4, 4}
+	good := &pb.Rows{IntIds: ids, Vectors: vecs, Fields: []*pb.FieldColumn{small(1, 2, 3, 4)}}
+	if _, err := cl.Insert(ctx, &pb.InsertRequest{Collection: "bb", Rows: good}); err != nil {
+		t.Fatal(err)
+	}
+	nan := float32(math.NaN())
+	fresh := []int64{on[0][0] + 1000003, on[1][0] + 1000003}
+	plain := c.client()
+	plain.SetDirect(false)
+	for _, tc := range []struct {
+		name   string
+		upsert bool
+		rows   *pb.Rows
+		msg    string
+	}{
+		// Only the last row is bad; it is on shard 1, the others on both.
+		{"out of range", true, &pb.Rows{IntIds: ids, Vectors: vecs, Fields: []*pb.FieldColumn{small(5, 6, 7, 300)}}, `"small": 300 is out of range for INT8`},
+		{"NaN", true, &pb.Rows{IntIds: ids, Vectors: []float32{5, 5, 6, 6, 7, 7, 8, nan}, Fields: []*pb.FieldColumn{small(5, 6, 7, 8)}}, "NaN"},
+		{"null in a required field", false, &pb.Rows{IntIds: append(fresh, ids[3]+2000003), Vectors: vecs[:6],
+			Fields: []*pb.FieldColumn{{Name: "small", Values: []*pb.Value{{Kind: &pb.Value_Int64{Int64: 1}}, {Kind: &pb.Value_Int64{Int64: 1}}, {}}}}}, "is null"},
+	} {
+		// Through the SDK's routing table and through a node's fan-out.
+		for _, via := range []*client.Client{cl, plain} {
+			req := &pb.InsertRequest{Collection: "bb", Rows: tc.rows}
+			var err error
+			if tc.upsert {
+				_, err = via.Upsert(ctx, req)
+			} else {
+				_, err = via.Insert(ctx, req)
+			}
+			if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), tc.msg) {
+				t.Errorf("%s: got %v; want InvalidArgument containing %q", tc.name, err, tc.msg)
+			}
+		}
+	}
+	got, err := cl.Query(ctx, &pb.QueryRequest{Collection: "bb", OutputFields: []string{"small"}, Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Rows.IntIds); n != 4 {
+		t.Fatalf("after the refused batches the collection has %d rows, want 4", n)
+	}
+	want := map[int64]int64{ids[0]: 1, ids[1]: 2, ids[2]: 3, ids[3]: 4}
+	for i, id := range got.Rows.IntIds {
+		if v := got.Rows.Fields[0].Values[i].GetInt64(); v != want[id] {
+			t.Errorf("row %d: small = %d, want %d (a refused upsert wrote it)", id, v, want[id])
+		}
 	}
 }

@@ -295,6 +295,9 @@ func (h *Host) Close() error {
 func (h *Host) IndexBuilder() string { return h.builder.Name() }
 
 // NodeID is this node's id.
+// Limits are the request limits this node's replicas validate writes with.
+func (h *Host) Limits() fsm.Limits { return h.cfg.Limits }
+
 func (h *Host) NodeID() string { return h.cfg.NodeID }
 
 // Config returns the host's config.

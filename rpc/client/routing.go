@@ -180,6 +180,17 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 	return directResult{resp: merged, sent: sent}
 }
 
+// spanned is how many shards a split touches.
+func spanned(parts [][]int) int {
+	n := 0
+	for _, p := range parts {
+		if len(p) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // insertDirect tries the direct path for an insert or upsert.
 func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert bool) directResult {
 	rows := req.Rows
@@ -191,7 +202,16 @@ func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert
 	if rt == nil {
 		return directResult{fallback: true}
 	}
-	return direct(ctx, c, rt, req.Collection, rt.split(rows.IntIds, rows.StrIds),
+	parts := rt.split(rows.IntIds, rows.StrIds)
+	if spanned(parts) > 1 {
+		// A batch across shards goes to the server, which validates the
+		// whole batch before it splits it: a bad row then refuses every
+		// part, where sent straight to the leaders the other parts would
+		// be written. Batches of one shard's keys go straight to its
+		// leader.
+		return directResult{fallback: true}
+	}
+	return direct(ctx, c, rt, req.Collection, parts,
 		func(ctx context.Context, rc pb.RaftVecClient, sh *pb.ShardRoute, pos []int) (*pb.WriteResponse, error) {
 			sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(pos), RequestId: rt.partID(req.RequestId, sh.Id),
 				SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.Id}
