@@ -85,6 +85,7 @@ func NewServer(h *shard.Host, o Options) *Server {
 	s := &Server{host: h, opts: o, conns: map[string]*grpc.ClientConn{}}
 	h.SetMetaForwarder(s.forwardMeta)
 	h.SetTsForwarder(s.forwardTs)
+	h.SetReadIndexForwarder(s.readIndexFrom)
 	return s
 }
 

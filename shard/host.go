@@ -92,6 +92,9 @@ type Unsafe struct {
 	// timestamp oracle, as raftvec once did: a read across shards is then
 	// not linearizable when leaders' clocks differ.
 	LocalTs bool
+	// FollowerNoWait serves a follower's STRONG read as soon as the leader
+	// answered its read index, without waiting to apply up to it.
+	FollowerNoWait bool
 }
 
 // DefaultHostConfig returns defaults for everything but ids and addresses.
@@ -174,6 +177,7 @@ type Host struct {
 	// metadata group; ts batches this node's requests to it.
 	oracle    oracle
 	tsForward func(ctx context.Context, physical uint64, count int) (TsRange, error) // guarded by mu
+	readIndex func(ctx context.Context, leaderID string, shardID uint64) (uint64, error)  // guarded by mu
 	ts        *tsSource
 
 	changed chan struct{}
@@ -456,6 +460,26 @@ func (h *Host) self() fsm.NodeInfo {
 	return n
 }
 
+// SetReadIndexForwarder gives the host a way to ask a shard's leader on
+// another node for a read index, so that followers serve STRONG reads.
+func (h *Host) SetReadIndexForwarder(f func(ctx context.Context, leaderID string, shardID uint64) (uint64, error)) {
+	h.mu.Lock()
+	h.readIndex = f
+	h.mu.Unlock()
+}
+
+// leaderReadIndex asks the leader leaderID of shard shardID for a read
+// index through the forwarder (ErrNoReplica without one).
+func (h *Host) leaderReadIndex(ctx context.Context, leaderID string, shardID uint64) (uint64, error) {
+	h.mu.Lock()
+	f := h.readIndex
+	h.mu.Unlock()
+	if f == nil {
+		return 0, ErrNoReplica
+	}
+	return f(ctx, leaderID, shardID)
+}
+
 // SetMetaForwarder gives the host a way to reach the metadata leader from
 // any node, for the placement steps a node observes on its own.
 func (h *Host) SetMetaForwarder(f func(context.Context, *fsm.MetaOp) error) {
@@ -613,7 +637,7 @@ func (h *Host) startReplica(st fsm.MetaState, c *fsm.CollectionInfo, sh fsm.Shar
 		Limits: h.cfg.Limits, Raft: rc, Logger: h.log, Clock: h.cfg.Clock, Unsafe: h.cfg.Unsafe,
 		Builder: h.builder, Builds: h.builds,
 		Compaction: h.cfg.Compaction, CompactInterval: h.cfg.CompactInterval,
-		Oracle: h.oracleFor(),
+		Oracle: h.oracleFor(), LeaderReadIndex: h.leaderReadIndex,
 	}, h.replicaDir(sh.ID), h.mux)
 	if err != nil {
 		return err

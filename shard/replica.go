@@ -84,6 +84,10 @@ type ReplicaConfig struct {
 	// Oracle stamps the leader's ops (the host's timestamp oracle client);
 	// nil stamps them from Clock alone, for a replica without a cluster.
 	Oracle *tsSource
+	// LeaderReadIndex asks the shard's leader, on node leaderID, for a read
+	// index (Group.ReadIndex there), so that a follower can serve a STRONG
+	// read; nil leaves STRONG reads to the leader.
+	LeaderReadIndex func(ctx context.Context, leaderID string, shardID uint64) (uint64, error)
 }
 
 // Replica is one replica of a shard.
@@ -547,6 +551,40 @@ func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 	return readPlan{}, fmt.Errorf("%w: consistency level %d", fsm.ErrInvalid, o.Level)
 }
 
+// readIndex is the index a STRONG read must wait to apply: the leader's
+// own read index, or, on a follower, the one its leader answers (a quorum
+// round the leader started after the request arrived, then its commit
+// index; docs/consistency.md gives the argument). A follower that cannot
+// get one answers NotLeader, so that the read goes to the leader.
+func (r *Replica) readIndex(ctx context.Context) (uint64, error) {
+	idx, err := r.group.ReadIndex(ctx)
+	if err == nil || !errors.Is(err, raftnode.ErrNotLeader) {
+		return idx, err
+	}
+	leader, _ := r.group.LeaderHint()
+	if r.cfg.LeaderReadIndex == nil || leader == "" || leader == r.cfg.Raft.NodeID {
+		return 0, r.notLeader()
+	}
+	idx, err = r.cfg.LeaderReadIndex(ctx, leader, r.cfg.ShardID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, r.notLeader()
+	}
+	return idx, nil
+}
+
+// LeaderReadIndex is this replica's read index if it leads the shard, for a
+// follower's STRONG read; NotLeader otherwise.
+func (r *Replica) LeaderReadIndex(ctx context.Context) (uint64, error) {
+	idx, err := r.group.ReadIndex(ctx)
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return 0, r.notLeader()
+	}
+	return idx, err
+}
+
 // ReadTs waits until this replica may serve a read with the given options
 // and returns the ts to read at.
 func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
@@ -579,15 +617,14 @@ func (r *Replica) readTs(ctx context.Context, o ReadOptions) (uint64, error) {
 		return 0, err
 	}
 	if p.readIndex && !r.cfg.Unsafe.LocalReads {
-		idx, err := r.group.ReadIndex(ctx)
+		idx, err := r.readIndex(ctx)
 		if err != nil {
-			if errors.Is(err, raftnode.ErrNotLeader) {
-				return 0, r.notLeader()
-			}
 			return 0, err
 		}
-		if err := r.group.WaitApplied(ctx, idx); err != nil {
-			return 0, err
+		if !r.cfg.Unsafe.FollowerNoWait || r.group.IsLeader() {
+			if err := r.group.WaitApplied(ctx, idx); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if p.waitTs > 0 {

@@ -30,33 +30,34 @@ import (
 // serverFlags are the settings of one node; a config file (JSON, same keys
 // as the flags with '-' → '_') sets them first and flags override it.
 type serverFlags struct {
-	NodeID         string        `json:"node_id"`
-	DataDir        string        `json:"data_dir"`
-	APIAddr        string        `json:"api_addr"`
-	RaftAddr       string        `json:"raft_addr"`
-	HTTPAddr       string        `json:"http_addr"`
-	SerfAddr       string        `json:"serf_addr"`
-	MilvusAddr     string        `json:"milvus_addr"`
-	DownAfter      time.Duration `json:"down_after"`
-	MaxMoves       int           `json:"max_moves"`
-	Peers          string        `json:"peers"`
-	Bootstrap      bool          `json:"bootstrap"`
-	Join           string        `json:"join"`
-	SealRows       uint          `json:"seal_rows"`
-	TickInterval   time.Duration `json:"tick_interval"`
-	Heartbeat      time.Duration `json:"heartbeat_timeout"`
-	Election       time.Duration `json:"election_timeout"`
-	LeaseMargin    time.Duration `json:"lease_drift_margin"`
-	SnapThreshold  uint64        `json:"snapshot_threshold"`
-	TrailingLogs   uint64        `json:"trailing_logs"`
-	LogLevel       string        `json:"log_level"`
-	MaxBatchRows   int           `json:"max_batch_rows"`
-	FaultInjection bool          `json:"enable_fault_injection"`
-	UnsafeLocal    bool          `json:"unsafe_local_reads"`
-	UnsafeNoDedup  bool          `json:"unsafe_skip_dedup"`
-	UnsafeLowCut   bool          `json:"unsafe_lowest_ts_cut"`
-	UnsafeLocalTs  bool          `json:"unsafe_local_ts"`
-	ConfigFileUsed string        `json:"-"`
+	NodeID               string        `json:"node_id"`
+	DataDir              string        `json:"data_dir"`
+	APIAddr              string        `json:"api_addr"`
+	RaftAddr             string        `json:"raft_addr"`
+	HTTPAddr             string        `json:"http_addr"`
+	SerfAddr             string        `json:"serf_addr"`
+	MilvusAddr           string        `json:"milvus_addr"`
+	DownAfter            time.Duration `json:"down_after"`
+	MaxMoves             int           `json:"max_moves"`
+	Peers                string        `json:"peers"`
+	Bootstrap            bool          `json:"bootstrap"`
+	Join                 string        `json:"join"`
+	SealRows             uint          `json:"seal_rows"`
+	TickInterval         time.Duration `json:"tick_interval"`
+	Heartbeat            time.Duration `json:"heartbeat_timeout"`
+	Election             time.Duration `json:"election_timeout"`
+	LeaseMargin          time.Duration `json:"lease_drift_margin"`
+	SnapThreshold        uint64        `json:"snapshot_threshold"`
+	TrailingLogs         uint64        `json:"trailing_logs"`
+	LogLevel             string        `json:"log_level"`
+	MaxBatchRows         int           `json:"max_batch_rows"`
+	FaultInjection       bool          `json:"enable_fault_injection"`
+	UnsafeLocal          bool          `json:"unsafe_local_reads"`
+	UnsafeNoDedup        bool          `json:"unsafe_skip_dedup"`
+	UnsafeFollowerNoWait bool          `json:"unsafe_follower_no_wait"`
+	UnsafeLowCut         bool          `json:"unsafe_lowest_ts_cut"`
+	UnsafeLocalTs        bool          `json:"unsafe_local_ts"`
+	ConfigFileUsed       string        `json:"-"`
 }
 
 func defaultServerFlags() serverFlags {
@@ -123,6 +124,7 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.BoolVar(&sf.UnsafeLocal, "unsafe-local-reads", sf.UnsafeLocal, "UNSAFE: answer STRONG reads from local state (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeNoDedup, "unsafe-skip-dedup", sf.UnsafeNoDedup, "UNSAFE: apply retried requests again (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeLocalTs, "unsafe-local-ts", sf.UnsafeLocalTs, "UNSAFE: stamp ops from each shard leader's clock instead of the timestamp oracle (negative control of the consistency suite)")
+	fs.BoolVar(&sf.UnsafeFollowerNoWait, "unsafe-follower-no-wait", sf.UnsafeFollowerNoWait, "UNSAFE: serve a follower's STRONG read once the leader answered its read index, without applying up to it (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeLowCut, "unsafe-lowest-ts-cut", sf.UnsafeLowCut, "UNSAFE: read every shard of a non-STRONG read across shards as of the lowest shard's ts (negative control of the consistency suite)")
 	if err := fs.Parse(args); err != nil {
 		return sf, err
@@ -183,9 +185,11 @@ func runServer(args []string) error {
 	}
 	hc.Raft.SnapshotThreshold, hc.Raft.TrailingLogs = sf.SnapThreshold, sf.TrailingLogs
 	hc.Limits.MaxBatchRows = sf.MaxBatchRows
-	hc.Unsafe = shard.Unsafe{LocalReads: sf.UnsafeLocal, SkipDedup: sf.UnsafeNoDedup, LowestTsCut: sf.UnsafeLowCut, LocalTs: sf.UnsafeLocalTs}
-	if sf.UnsafeLocal || sf.UnsafeNoDedup || sf.UnsafeLowCut || sf.UnsafeLocalTs {
-		logger.Warn("UNSAFE mode: this node breaks raftvec's guarantees on purpose", "unsafe_local_reads", sf.UnsafeLocal, "unsafe_skip_dedup", sf.UnsafeNoDedup, "unsafe_lowest_ts_cut", sf.UnsafeLowCut, "unsafe_local_ts", sf.UnsafeLocalTs)
+	hc.Unsafe = shard.Unsafe{LocalReads: sf.UnsafeLocal, SkipDedup: sf.UnsafeNoDedup, LowestTsCut: sf.UnsafeLowCut, LocalTs: sf.UnsafeLocalTs,
+		FollowerNoWait: sf.UnsafeFollowerNoWait}
+	if sf.UnsafeLocal || sf.UnsafeNoDedup || sf.UnsafeLowCut || sf.UnsafeLocalTs || sf.UnsafeFollowerNoWait {
+		logger.Warn("UNSAFE mode: this node breaks raftvec's guarantees on purpose", "unsafe_local_reads", sf.UnsafeLocal, "unsafe_skip_dedup", sf.UnsafeNoDedup,
+			"unsafe_lowest_ts_cut", sf.UnsafeLowCut, "unsafe_local_ts", sf.UnsafeLocalTs, "unsafe_follower_no_wait", sf.UnsafeFollowerNoWait)
 	}
 	hc.Logger = logger
 	hc.Raft.LogOutput = os.Stderr

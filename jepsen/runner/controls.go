@@ -43,6 +43,14 @@ var Controls = []Control{
 		run:    func(ctx context.Context, r *run) ([]check.Result, error) { return staleReadVia(ctx, r, true) },
 	},
 	{
+		Name: "follower-read",
+		Flag: "--unsafe-follower-no-wait",
+		Description: "hold a follower's state machine back, write through the leader, then read STRONG through " +
+			"a client that knows only the follower, which serves it after asking the leader for a read index",
+		Expect: []string{"register:" + check.AnomalyNonLinearizable},
+		run:    followerRead,
+	},
+	{
 		Name: "dedup",
 		Flag: "--unsafe-skip-dedup",
 		Description: "insert a key, drop the acknowledgement and re-send the same request id, as the SDK " +
@@ -355,6 +363,62 @@ func staleReadVia(ctx context.Context, r *run, milvus bool) ([]check.Result, err
 	return []check.Result{
 		check.Register(h, check.RegisterOptions{Timeout: r.cfg.RegisterTimeout, VisualizationPath: filepath.Join(r.dir, "porcupine.html"), Nemesis: r.timeline.Events()}),
 		check.Set(withoutKey(h, regKey)),
+	}, nil
+}
+
+// followerRead: register key 1; see Controls. The safe follower waits to
+// apply up to the leader's read index and sees the second version; the
+// unsafe one answers from the state it has, without it.
+func followerRead(ctx context.Context, r *run) ([]check.Result, error) {
+	const regKey = 1
+	e := r.env
+	all, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	defer all.Close()
+	if err := mustOk(upsertOp(e, all, "", 0, regKey, e.NextVersion())); err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	lead, err := r.cluster.WaitLeader(lctx, Collection)
+	if err != nil {
+		return nil, err
+	}
+	f := (lead + 1) % r.cluster.Size()
+	fID := r.cluster.Node(f).ID
+	// Let the follower apply the first version, then hold it back.
+	time.Sleep(500 * time.Millisecond)
+	t := r.rec.Now()
+	if err := r.cluster.InjectFault(lctx, f, &pb.InjectFaultRequest{ApplyDelayMs: 500, SetApplyDelay: true}); err != nil {
+		return nil, err
+	}
+	viaLeader, err := r.client(lead)
+	if err != nil {
+		return nil, err
+	}
+	defer viaLeader.Close()
+	if err := mustOk(upsertOp(e, viaLeader, r.cluster.Node(lead).ID, 1, regKey, e.NextVersion())); err != nil {
+		return nil, err
+	}
+	viaF, err := r.client(f)
+	if err != nil {
+		return nil, err
+	}
+	defer viaF.Close()
+	viaF.SetDirect(false)
+	getOp(e, viaF, fID, 2, regKey, false)
+	if err := r.cluster.InjectFault(lctx, f, &pb.InjectFaultRequest{SetApplyDelay: true}); err != nil {
+		return nil, err
+	}
+	r.timeline.Add(t, r.rec.Now(), "apply-delay", fmt.Sprintf("hold %s's state machine back 500 ms per batch; write via the leader, read STRONG via %s", fID, fID), []string{fID})
+	if err := r.finalReads(ctx, regKey, nil); err != nil {
+		return nil, err
+	}
+	h := r.rec.Ops()
+	return []check.Result{
+		check.Register(h, check.RegisterOptions{Timeout: r.cfg.RegisterTimeout, VisualizationPath: filepath.Join(r.dir, "porcupine.html"), Nemesis: r.timeline.Events()}),
 	}, nil
 }
 

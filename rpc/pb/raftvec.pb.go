@@ -4359,6 +4359,94 @@ func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
 	return nil
 }
 
+type ReadIndexRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShardId       uint64                 `protobuf:"varint,1,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadIndexRequest) Reset() {
+	*x = ReadIndexRequest{}
+	mi := &file_raftvec_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadIndexRequest) ProtoMessage() {}
+
+func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadIndexRequest.ProtoReflect.Descriptor instead.
+func (*ReadIndexRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ReadIndexRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+type ReadIndexResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadIndexResponse) Reset() {
+	*x = ReadIndexResponse{}
+	mi := &file_raftvec_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadIndexResponse) ProtoMessage() {}
+
+func (x *ReadIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadIndexResponse.ProtoReflect.Descriptor instead.
+func (*ReadIndexResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ReadIndexResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 var File_raftvec_proto protoreflect.FileDescriptor
 
 const file_raftvec_proto_rawDesc = "" +
@@ -4702,7 +4790,11 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
 	"\x04last\x18\x02 \x01(\x04R\x04last\"C\n" +
 	"\x13InjectFaultResponse\x12,\n" +
-	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs*\x9c\x01\n" +
+	"\x12blocked_raft_addrs\x18\x01 \x03(\tR\x10blockedRaftAddrs\"-\n" +
+	"\x10ReadIndexRequest\x12\x19\n" +
+	"\bshard_id\x18\x01 \x01(\x04R\ashardId\")\n" +
+	"\x11ReadIndexResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index*\x9c\x01\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04BOOL\x10\x01\x12\t\n" +
@@ -4752,7 +4844,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05Flush\x12\x18.raftvec.v1.FlushRequest\x1a\x19.raftvec.v1.FlushResponse\x12?\n" +
 	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse\x12K\n" +
 	"\n" +
-	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xa5\x04\n" +
+	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xef\x04\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -4762,7 +4854,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0eTransferLeader\x12!.raftvec.v1.TransferLeaderRequest\x1a\".raftvec.v1.TransferLeaderResponse\x12N\n" +
 	"\vProposeMeta\x12\x1e.raftvec.v1.ProposeMetaRequest\x1a\x1f.raftvec.v1.ProposeMetaResponse\x12K\n" +
 	"\n" +
-	"AllocateTs\x12\x1d.raftvec.v1.AllocateTsRequest\x1a\x1e.raftvec.v1.AllocateTsResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
+	"AllocateTs\x12\x1d.raftvec.v1.AllocateTsRequest\x1a\x1e.raftvec.v1.AllocateTsResponse\x12H\n" +
+	"\tReadIndex\x12\x1c.raftvec.v1.ReadIndexRequest\x1a\x1d.raftvec.v1.ReadIndexResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
 
 var (
 	file_raftvec_proto_rawDescOnce sync.Once
@@ -4777,7 +4870,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -4846,6 +4939,8 @@ var file_raftvec_proto_goTypes = []any{
 	(*AllocateTsRequest)(nil),          // 64: raftvec.v1.AllocateTsRequest
 	(*AllocateTsResponse)(nil),         // 65: raftvec.v1.AllocateTsResponse
 	(*InjectFaultResponse)(nil),        // 66: raftvec.v1.InjectFaultResponse
+	(*ReadIndexRequest)(nil),           // 67: raftvec.v1.ReadIndexRequest
+	(*ReadIndexResponse)(nil),          // 68: raftvec.v1.ReadIndexResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -4903,36 +4998,38 @@ var file_raftvec_proto_depIdxs = []int32{
 	60, // 52: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
 	62, // 53: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
 	64, // 54: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
-	7,  // 55: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 56: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 57: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 58: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 59: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 60: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 61: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 62: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	36, // 63: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	52, // 64: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	38, // 65: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	40, // 66: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	42, // 67: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 68: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 69: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 70: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 71: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 72: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	33, // 73: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
-	44, // 74: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	47, // 75: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
-	54, // 76: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	56, // 77: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	66, // 78: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	59, // 79: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
-	61, // 80: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
-	63, // 81: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
-	65, // 82: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
-	55, // [55:83] is the sub-list for method output_type
-	27, // [27:55] is the sub-list for method input_type
+	67, // 55: raftvec.v1.Admin.ReadIndex:input_type -> raftvec.v1.ReadIndexRequest
+	7,  // 56: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 57: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 58: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 59: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 60: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 61: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 62: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 63: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	36, // 64: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	52, // 65: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	38, // 66: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	40, // 67: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	42, // 68: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 69: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 70: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 71: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 72: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 73: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	33, // 74: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
+	44, // 75: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	47, // 76: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	54, // 77: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	56, // 78: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	66, // 79: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	59, // 80: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
+	61, // 81: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
+	63, // 82: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
+	65, // 83: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
+	68, // 84: raftvec.v1.Admin.ReadIndex:output_type -> raftvec.v1.ReadIndexResponse
+	56, // [56:85] is the sub-list for method output_type
+	27, // [27:56] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -4957,7 +5054,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   64,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -905,6 +905,7 @@ const (
 	Admin_TransferLeader_FullMethodName = "/raftvec.v1.Admin/TransferLeader"
 	Admin_ProposeMeta_FullMethodName    = "/raftvec.v1.Admin/ProposeMeta"
 	Admin_AllocateTs_FullMethodName     = "/raftvec.v1.Admin/AllocateTs"
+	Admin_ReadIndex_FullMethodName      = "/raftvec.v1.Admin/ReadIndex"
 )
 
 // AdminClient is the client API for Admin service.
@@ -938,6 +939,10 @@ type AdminClient interface {
 	// stamped from it, so that timestamp order follows real time across
 	// shards. Node to node only.
 	AllocateTs(ctx context.Context, in *AllocateTsRequest, opts ...grpc.CallOption) (*AllocateTsResponse, error)
+	// ReadIndex, on a shard's leader: confirm leadership with a quorum round
+	// begun after the request arrived and answer the commit index; a
+	// follower that has applied up to it serves a STRONG read itself.
+	ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexResponse, error)
 }
 
 type adminClient struct {
@@ -1018,6 +1023,16 @@ func (c *adminClient) AllocateTs(ctx context.Context, in *AllocateTsRequest, opt
 	return out, nil
 }
 
+func (c *adminClient) ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadIndexResponse)
+	err := c.cc.Invoke(ctx, Admin_ReadIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -1049,6 +1064,10 @@ type AdminServer interface {
 	// stamped from it, so that timestamp order follows real time across
 	// shards. Node to node only.
 	AllocateTs(context.Context, *AllocateTsRequest) (*AllocateTsResponse, error)
+	// ReadIndex, on a shard's leader: confirm leadership with a quorum round
+	// begun after the request arrived and answer the commit index; a
+	// follower that has applied up to it serves a STRONG read itself.
+	ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -1079,6 +1098,9 @@ func (UnimplementedAdminServer) ProposeMeta(context.Context, *ProposeMetaRequest
 }
 func (UnimplementedAdminServer) AllocateTs(context.Context, *AllocateTsRequest) (*AllocateTsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AllocateTs not implemented")
+}
+func (UnimplementedAdminServer) ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReadIndex not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -1227,6 +1249,24 @@ func _Admin_AllocateTs_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_ReadIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ReadIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ReadIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ReadIndex(ctx, req.(*ReadIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1261,6 +1301,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AllocateTs",
 			Handler:    _Admin_AllocateTs_Handler,
+		},
+		{
+			MethodName: "ReadIndex",
+			Handler:    _Admin_ReadIndex_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -152,6 +152,10 @@ func run() int {
 		// stale writes most directly; mix runs on three nodes, where
 		// there is no spare node to move a replica to.
 		pairs = append(pairs, pair{"set", "shard-move"}, pair{"register", "shard-move"})
+		// STRONG reads on followers (every node serves them after a
+		// read-index round on the leader) under the two faults that
+		// threaten them most: a leader cut off, and skewed clocks.
+		pairs = append(pairs, pair{"register", "partition-leader"}, pair{"register", "clock-skew"})
 	}
 	for _, p := range pairs {
 		if ctx.Err() != nil {
