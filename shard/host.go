@@ -176,8 +176,8 @@ type Host struct {
 	// The timestamp oracle: served here while this node leads the
 	// metadata group; ts batches this node's requests to it.
 	oracle    oracle
-	tsForward func(ctx context.Context, physical uint64, count int) (TsRange, error) // guarded by mu
-	readIndex func(ctx context.Context, leaderID string, shardID uint64) (uint64, error)  // guarded by mu
+	tsForward func(ctx context.Context, physical uint64, count int) (TsRange, error)     // guarded by mu
+	readIndex func(ctx context.Context, leaderID string, shardID uint64) (uint64, error) // guarded by mu
 	ts        *tsSource
 
 	changed chan struct{}
