@@ -20,7 +20,7 @@ func (s *Server) ListDatabases(ctx context.Context, req *milvuspb.ListDatabasesR
 
 func (s *Server) DescribeDatabase(ctx context.Context, req *milvuspb.DescribeDatabaseRequest) (*milvuspb.DescribeDatabaseResponse, error) {
 	if n := req.GetDbName(); n != "" && n != defaultDB {
-		return &milvuspb.DescribeDatabaseResponse{Status: &commonpb.Status{Code: 800, ErrorCode: commonpb.ErrorCode_UnexpectedError,
+		return &milvuspb.DescribeDatabaseResponse{Status: &commonpb.Status{Code: codeDatabaseMissing, ErrorCode: commonpb.ErrorCode_UnexpectedError,
 			Reason: "database not found[database=" + n + "]: raftvec has only the database \"default\""}}, nil
 	}
 	return &milvuspb.DescribeDatabaseResponse{Status: success(), DbName: defaultDB, DbID: 1}, nil

@@ -18,7 +18,7 @@ const (
 	codeUnexpected        = 5
 	codeCollectionMissing = 100
 	codeIndexMissing      = 700
-	codeIllegalArgument   = 1100
+	codeDatabaseMissing   = 800
 	codeParamInvalid      = 1100
 	codeServiceNotReady   = 1
 	codeTimeout           = 4
@@ -47,8 +47,6 @@ func statusOf(err error) *commonpb.Status {
 	case codes.DeadlineExceeded:
 		out.Code, out.ErrorCode = codeTimeout, commonpb.ErrorCode_UnexpectedError
 		out.Retriable = true
-	case codes.Unimplemented:
-		out.Code, out.ErrorCode = codeUnexpected, commonpb.ErrorCode_UnexpectedError
 	default:
 		out.Code, out.ErrorCode = codeUnexpected, commonpb.ErrorCode_UnexpectedError
 	}

@@ -163,16 +163,31 @@ func TestReadRacingCompaction(t *testing.T) {
 	}
 	var once sync.Once
 	compacted := 0
+	sh := c.nodes[0].host.Meta().Collections["rc"].Shards[0]
+	// The replica serving the read (the leader, or a follower after its
+	// read index) has its ts; now the leader compacts, and the serving
+	// replica applies the compaction before it reads.
 	shard.TestHookAfterReadTs = func(r *shard.Replica) {
-		if !r.Group().IsLeader() {
-			return
-		}
 		once.Do(func() {
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			n, err := r.Compact(cctx, true)
+			var leader *shard.Replica
+			for _, nd := range c.nodes {
+				if lr := nd.host.Replica(sh.ID); lr != nil && lr.Group().IsLeader() {
+					leader = lr
+				}
+			}
+			if leader == nil {
+				t.Error("no leader to compact on")
+				return
+			}
+			n, err := leader.Compact(cctx, true)
 			if err != nil {
 				t.Errorf("compaction: %v", err)
+			}
+			idx, _ := leader.Group().Applied()
+			if err := r.Group().WaitApplied(cctx, idx); err != nil {
+				t.Errorf("the serving replica did not apply the compaction: %v", err)
 			}
 			compacted = n
 		})
