@@ -551,28 +551,33 @@ func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 	return readPlan{}, fmt.Errorf("%w: consistency level %d", fsm.ErrInvalid, o.Level)
 }
 
+// followerCatchUp is how long a follower waits to apply up to a STRONG
+// read's index before it sends the read to the leader.
+const followerCatchUp = 100 * time.Millisecond
+
 // readIndex is the index a STRONG read must wait to apply: the leader's
-// own read index, or, on a follower, the one its leader answers (a quorum
-// round the leader started after the request arrived, then its commit
-// index; docs/consistency.md gives the argument). A follower that cannot
-// get one answers NotLeader, so that the read goes to the leader.
-func (r *Replica) readIndex(ctx context.Context) (uint64, error) {
-	idx, err := r.group.ReadIndex(ctx)
+// own read index, or, on a follower (follower true), the one its leader
+// answers (a quorum round the leader started after the request arrived,
+// then its commit index; docs/consistency.md gives the argument). A
+// follower that cannot get one answers NotLeader, so that the read goes to
+// the leader.
+func (r *Replica) readIndex(ctx context.Context) (idx uint64, follower bool, err error) {
+	idx, err = r.group.ReadIndex(ctx)
 	if err == nil || !errors.Is(err, raftnode.ErrNotLeader) {
-		return idx, err
+		return idx, false, err
 	}
 	leader, _ := r.group.LeaderHint()
 	if r.cfg.LeaderReadIndex == nil || leader == "" || leader == r.cfg.Raft.NodeID {
-		return 0, r.notLeader()
+		return 0, true, r.notLeader()
 	}
 	idx, err = r.cfg.LeaderReadIndex(ctx, leader, r.cfg.ShardID)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return 0, true, ctx.Err()
 		}
-		return 0, r.notLeader()
+		return 0, true, r.notLeader()
 	}
-	return idx, nil
+	return idx, true, nil
 }
 
 // LeaderReadIndex is this replica's read index if it leads the shard, for a
@@ -617,13 +622,29 @@ func (r *Replica) readTs(ctx context.Context, o ReadOptions) (uint64, error) {
 		return 0, err
 	}
 	if p.readIndex && !r.cfg.Unsafe.LocalReads {
-		idx, err := r.readIndex(ctx)
+		idx, follower, err := r.readIndex(ctx)
 		if err != nil {
 			return 0, err
 		}
-		if !r.cfg.Unsafe.FollowerNoWait || r.group.IsLeader() {
+		switch {
+		case !follower:
 			if err := r.group.WaitApplied(ctx, idx); err != nil {
 				return 0, err
+			}
+		case r.cfg.Unsafe.FollowerNoWait:
+		default:
+			// A follower that is not caught up within followerCatchUp
+			// sends the read to the leader instead, which has applied the
+			// index: a replica held back (slow disk, a long snapshot
+			// restore) must not make STRONG reads slow.
+			wctx, cancel := context.WithTimeout(ctx, followerCatchUp)
+			err := r.group.WaitApplied(wctx, idx)
+			cancel()
+			if err != nil {
+				if ctx.Err() != nil {
+					return 0, ctx.Err()
+				}
+				return 0, r.notLeader()
 			}
 		}
 	}
