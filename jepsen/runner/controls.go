@@ -46,7 +46,9 @@ var Controls = []Control{
 		Name: "follower-read",
 		Flag: "--unsafe-follower-no-wait",
 		Description: "hold a follower's state machine back, write through the leader, then read STRONG through " +
-			"a client that knows only the follower, which serves it after asking the leader for a read index",
+			"a client that knows only the follower, which asks the leader for a read index and serves the read once " +
+			"it has applied up to it (forwarding it to the leader if that takes over 100 ms); the unsafe follower " +
+			"answers at once from what it has",
 		Expect: []string{"register:" + check.AnomalyNonLinearizable},
 		run:    followerRead,
 	},
