@@ -196,11 +196,7 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	varchar := c.pk.Type == pb.FieldType_VARCHAR
 	// The primary key is always among the output fields: the Node SDK
 	// builds each hit from the columns output_fields names.
-	outNames := req.GetOutputFields()
-	if !contains(outNames, c.pk.Name) {
-		outNames = append([]string{c.pk.Name}, outNames...)
-	}
-	data := &schemapb.SearchResultData{NumQueries: int64(nq), TopK: int64(p.topK), OutputFields: outNames,
+	data := &schemapb.SearchResultData{NumQueries: int64(nq), TopK: int64(p.topK), OutputFields: withPK(c.pk.Name, req.GetOutputFields()),
 		PrimaryFieldName: c.pk.Name}
 	var ints []int64
 	var strs []string
@@ -235,6 +231,14 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		data.FieldsData = append(data.FieldsData, vectorColumn(c, vectors))
 	}
 	return &milvuspb.SearchResults{Status: success(), Results: data, CollectionName: c.schema.Name, SessionTs: r.Ts}, nil
+}
+
+// withPK is names with the primary key first, once.
+func withPK(pk string, names []string) []string {
+	if contains(names, pk) {
+		return names
+	}
+	return append([]string{pk}, names...)
 }
 
 func round(x float32, decimals int) float32 {
@@ -318,7 +322,7 @@ func (s *Server) query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	s.sessions.observe(identifierOf(ctx), r.Ts)
 	rows := r.GetRows()
 	res := &milvuspb.QueryResults{Status: success(), CollectionName: c.schema.Name, SessionTs: r.Ts, PrimaryFieldName: c.pk.Name,
-		OutputFields: append([]string{c.pk.Name}, out...)}
+		OutputFields: withPK(c.pk.Name, out)}
 	res.FieldsData = append(res.FieldsData, pkColumn(c, rows.GetIntIds(), rows.GetStrIds()))
 	for _, col := range rows.GetFields() {
 		if f := c.byName[col.Name]; f != nil && contains(fields, col.Name) {
