@@ -95,12 +95,7 @@ func (s *Server) Forwarded() uint64 { return s.forwarded.get() }
 // GRPCServer returns a grpc.Server with the API, health and reflection
 // services registered.
 func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
-	opts = append([]grpc.ServerOption{
-		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
-		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(measure, sizeLimit, s.statusInterceptor),
-	}, opts...)
-	gs := grpc.NewServer(opts...)
+	gs := grpc.NewServer(append(s.ServerOptions(), opts...)...)
 	pb.RegisterRaftVecServer(gs, s)
 	pb.RegisterAdminServer(gs, s)
 	hs := health.NewServer()
@@ -109,6 +104,17 @@ func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
 	return gs
+}
+
+// ServerOptions are the message limits and interceptors (latency metrics,
+// request size, the status catalogue) of every gRPC server of the node,
+// the Milvus endpoint's included.
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
+		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(measure, sizeLimit, s.statusInterceptor),
+	}
 }
 
 // measure records every request's latency by method and status code

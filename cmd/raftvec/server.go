@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/milvus"
@@ -235,8 +237,13 @@ func runServer(args []string) error {
 			host.Close()
 			return fmt.Errorf("milvus-addr: %w", err)
 		}
-		mgs = srv.GRPCServer()
+		// Only the Milvus service (and gRPC health): the Admin service
+		// stays on the API port.
+		mgs = grpc.NewServer(srv.ServerOptions()...)
 		ms.Register(mgs)
+		hs := health.NewServer()
+		hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		healthpb.RegisterHealthServer(mgs, hs)
 		go mgs.Serve(mln)
 	}
 	var hs *http.Server
