@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -27,9 +26,6 @@ func (s *Server) ReadIndex(ctx context.Context, req *pb.ReadIndexRequest) (*pb.R
 	return &pb.ReadIndexResponse{Index: idx}, nil
 }
 
-// readIndexTimeout bounds a follower's wait for its leader's read index.
-const readIndexTimeout = time.Second
-
 // readIndexFrom asks node leaderID, which this node believes leads shard
 // shardID, for a read index.
 func (s *Server) readIndexFrom(ctx context.Context, leaderID string, shardID uint64) (uint64, error) {
@@ -41,12 +37,10 @@ func (s *Server) readIndexFrom(ctx context.Context, leaderID string, shardID uin
 	if err != nil {
 		return 0, err
 	}
-	// Without this node's metadata index (the leader must not wait for
-	// metadata it may never see: it might be cut off), and bounded: a node
-	// that no longer leads cannot finish its round, and the read then goes
-	// to the leader by forwarding instead.
-	ctx, cancel := context.WithTimeout(ctx, readIndexTimeout)
-	defer cancel()
+	// Without this node's metadata index: the leader must not wait for
+	// metadata it may never see (it might be cut off). The replica bounds
+	// the call: a node that no longer leads cannot finish its round, and
+	// the read then goes to the leader by forwarding instead.
 	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, strconv.Itoa(hops(ctx)+1)))
 	resp, err := pb.NewAdminClient(c).ReadIndex(ctx, &pb.ReadIndexRequest{ShardId: shardID})
 	if err != nil {

@@ -99,6 +99,9 @@ type Replica struct {
 	log   *slog.Logger
 	clock *Clock
 
+	// leaderIndex batches this follower's read-index calls to the leader.
+	leaderIndex indexBatcher
+
 	propMu      sync.Mutex
 	lastTs      uint64
 	term        uint64
@@ -125,6 +128,7 @@ func OpenReplica(cfg ReplicaConfig, dir string, mux *raftnode.Mux) (*Replica, er
 	}
 	name := GroupName(cfg.ShardID)
 	r := &Replica{cfg: cfg, name: name, log: cfg.Logger.With("group", name), clock: cfg.Clock, done: make(chan struct{})}
+	r.leaderIndex.call = r.askLeader
 	fo := fsm.DefaultOptions()
 	fo.Dir = filepath.Join(dir, "fsm")
 	fo.UnsafeSkipDedup = cfg.Unsafe.SkipDedup
@@ -566,11 +570,10 @@ func (r *Replica) readIndex(ctx context.Context) (idx uint64, follower bool, err
 	if err == nil || !errors.Is(err, raftnode.ErrNotLeader) {
 		return idx, false, err
 	}
-	leader, _ := r.group.LeaderHint()
-	if r.cfg.LeaderReadIndex == nil || leader == "" || leader == r.cfg.Raft.NodeID {
+	if r.cfg.LeaderReadIndex == nil {
 		return 0, true, r.notLeader()
 	}
-	idx, err = r.cfg.LeaderReadIndex(ctx, leader, r.cfg.ShardID)
+	idx, err = r.leaderIndex.get(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, true, ctx.Err()
@@ -578,6 +581,16 @@ func (r *Replica) readIndex(ctx context.Context) (idx uint64, follower bool, err
 		return 0, true, r.notLeader()
 	}
 	return idx, true, nil
+}
+
+// askLeader is one read-index call to the node this follower believes
+// leads the shard (ErrNotLeader when it knows none).
+func (r *Replica) askLeader(ctx context.Context) (uint64, error) {
+	leader, _ := r.group.LeaderHint()
+	if leader == "" || leader == r.cfg.Raft.NodeID {
+		return 0, raftnode.ErrNotLeader
+	}
+	return r.cfg.LeaderReadIndex(ctx, leader, r.cfg.ShardID)
 }
 
 // LeaderReadIndex is this replica's read index if it leads the shard, for a
