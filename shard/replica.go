@@ -595,12 +595,23 @@ func (r *Replica) askLeader(ctx context.Context) (uint64, error) {
 
 // LeaderReadIndex is this replica's read index if it leads the shard, for a
 // follower's STRONG read; NotLeader otherwise.
+//
+// The leader's read index is the index of the round's own empty entry,
+// appended after the read arrived. A follower need not apply that entry,
+// only everything before it: every write acknowledged before the read
+// arrived has a lower index. Followers learn that those entries committed
+// from the message that carries the round's entry, but that the round's
+// entry committed only from the next one (a heartbeat or tick later), so
+// answering the index before it spares the follower that wait.
 func (r *Replica) LeaderReadIndex(ctx context.Context) (uint64, error) {
 	idx, err := r.group.ReadIndex(ctx)
 	if errors.Is(err, raftnode.ErrNotLeader) {
 		return 0, r.notLeader()
 	}
-	return idx, err
+	if err != nil {
+		return 0, err
+	}
+	return idx - 1, nil
 }
 
 // ReadTs waits until this replica may serve a read with the given options
