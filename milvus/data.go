@@ -168,86 +168,51 @@ func pkColumn(c *collection, ints []int64, strs []string) *schemapb.FieldData {
 // is nullable.
 func scalarColumn(c *collection, f *pb.FieldSchema, values []*pb.Value) *schemapb.FieldData {
 	fd := &schemapb.FieldData{FieldName: f.Name, FieldId: c.ids[f.Name], Type: typeFromRaftvec[f.Type], IsDynamic: f.Dynamic}
-	nullable := f.Nullable
-	var valid []bool
-	if nullable {
-		valid = make([]bool, len(values))
-	}
-	isNull := func(i int) bool {
-		null := values[i] == nil || values[i].Kind == nil
-		if nullable {
-			valid[i] = !null
-		}
-		return null
+	valid := make([]bool, len(values))
+	for i, v := range values {
+		valid[i] = v != nil && v.Kind != nil
 	}
 	var sf schemapb.ScalarField
 	switch f.Type {
 	case pb.FieldType_BOOL:
-		d := make([]bool, len(values))
-		for i := range values {
-			if !isNull(i) {
-				d[i] = values[i].GetBool()
-			}
-		}
-		sf.Data = &schemapb.ScalarField_BoolData{BoolData: &schemapb.BoolArray{Data: d}}
+		sf.Data = &schemapb.ScalarField_BoolData{BoolData: &schemapb.BoolArray{Data: column(values, valid, (*pb.Value).GetBool)}}
 	case pb.FieldType_INT8, pb.FieldType_INT16, pb.FieldType_INT32:
-		d := make([]int32, len(values))
-		for i := range values {
-			if !isNull(i) {
-				d[i] = int32(values[i].GetInt64())
-			}
-		}
-		sf.Data = &schemapb.ScalarField_IntData{IntData: &schemapb.IntArray{Data: d}}
+		sf.Data = &schemapb.ScalarField_IntData{IntData: &schemapb.IntArray{Data: column(values, valid, func(v *pb.Value) int32 { return int32(v.GetInt64()) })}}
 	case pb.FieldType_INT64:
-		d := make([]int64, len(values))
-		for i := range values {
-			if !isNull(i) {
-				d[i] = values[i].GetInt64()
-			}
-		}
-		sf.Data = &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: d}}
+		sf.Data = &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: column(values, valid, (*pb.Value).GetInt64)}}
 	case pb.FieldType_FLOAT:
-		d := make([]float32, len(values))
-		for i := range values {
-			if !isNull(i) {
-				d[i] = float32(values[i].GetDouble())
-			}
-		}
-		sf.Data = &schemapb.ScalarField_FloatData{FloatData: &schemapb.FloatArray{Data: d}}
+		sf.Data = &schemapb.ScalarField_FloatData{FloatData: &schemapb.FloatArray{Data: column(values, valid, func(v *pb.Value) float32 { return float32(v.GetDouble()) })}}
 	case pb.FieldType_DOUBLE:
-		d := make([]float64, len(values))
-		for i := range values {
-			if !isNull(i) {
-				d[i] = values[i].GetDouble()
-			}
-		}
-		sf.Data = &schemapb.ScalarField_DoubleData{DoubleData: &schemapb.DoubleArray{Data: d}}
+		sf.Data = &schemapb.ScalarField_DoubleData{DoubleData: &schemapb.DoubleArray{Data: column(values, valid, (*pb.Value).GetDouble)}}
 	case pb.FieldType_VARCHAR:
-		d := make([]string, len(values))
-		for i := range values {
-			if !isNull(i) {
-				d[i] = values[i].GetVarchar()
-			}
-		}
-		sf.Data = &schemapb.ScalarField_StringData{StringData: &schemapb.StringArray{Data: d}}
+		sf.Data = &schemapb.ScalarField_StringData{StringData: &schemapb.StringArray{Data: column(values, valid, (*pb.Value).GetVarchar)}}
 	case pb.FieldType_JSON:
-		d := make([][]byte, len(values))
-		for i := range values {
-			if isNull(i) {
-				if f.Dynamic {
+		d := column(values, valid, (*pb.Value).GetJson)
+		if f.Dynamic {
+			for i := range d {
+				if !valid[i] {
 					d[i] = []byte("{}") // a row without dynamic keys
 				}
-				continue
 			}
-			d[i] = values[i].GetJson()
 		}
 		sf.Data = &schemapb.ScalarField_JsonData{JsonData: &schemapb.JSONArray{Data: d}}
 	}
 	fd.Field = &schemapb.FieldData_Scalars{Scalars: &sf}
-	if nullable && !f.Dynamic {
+	if f.Nullable && !f.Dynamic {
 		fd.ValidData = valid
 	}
 	return fd
+}
+
+// column is values read by get, with the zero value where a row is null.
+func column[T any](values []*pb.Value, valid []bool, get func(*pb.Value) T) []T {
+	out := make([]T, len(values))
+	for i, v := range values {
+		if valid[i] {
+			out[i] = get(v)
+		}
+	}
+	return out
 }
 
 // vectorColumn is the float-vector output column.

@@ -38,11 +38,11 @@ type searchParams struct {
 func parseSearchParams(kvs []*commonpb.KeyValuePair) (searchParams, error) {
 	p := searchParams{round: -1}
 	num := func(key, v string) (int, error) {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
 		if err != nil {
-			return 0, invalidf("search_params.%s: %q is not an integer", key, v)
+			return 0, invalidf("search_params.%s: %q is not a 32-bit integer", key, v)
 		}
-		return n, nil
+		return int(n), nil
 	}
 	var err error
 	for _, kv := range kvs {
@@ -180,14 +180,11 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if wantVector {
 		fetch = append(append([]string{}, fields...), c.vector.Name)
 	}
-	sr := &pb.SearchRequest{Collection: c.schema.Name, Vectors: vecs, TopK: uint32(max(p.topK, 0)), OutputFields: fetch,
+	sr := &pb.SearchRequest{Collection: c.schema.Name, Vectors: vecs, TopK: saturate(p.topK), OutputFields: fetch,
 		Read: s.readOptions(ctx, readRequest{level: req.GetConsistencyLevel(), useDefault: req.GetUseDefaultConsistency(),
 			guarantee: req.GetGuaranteeTimestamp(), travel: req.GetTravelTimestamp()}, levelFromRaftvec(c.schema.DefaultConsistency)),
 		Ef: uint32(p.ef), Nprobe: uint32(p.nprobe), Filter: req.GetDsl(), PartitionNames: req.GetPartitionNames(),
-		Offset: uint32(p.offset), Radius: p.radius, RangeFilter: p.rangeF}
-	if p.topK < 0 {
-		sr.TopK = 0 // the request layer names the limit
-	}
+		Offset: saturate(p.offset), Radius: p.radius, RangeFilter: p.rangeF}
 	r, err := s.api.Search(ctx, sr)
 	if err != nil {
 		return nil, err
@@ -232,6 +229,12 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	}
 	return &milvuspb.SearchResults{Status: success(), Results: data, CollectionName: c.schema.Name, SessionTs: r.Ts}, nil
 }
+
+// saturate converts a count from a Milvus parameter for the request layer,
+// which checks it against its limits: out of uint32's range it becomes the
+// nearest end (0 or the largest) rather than wrapping to a number that
+// would pass.
+func saturate(n int) uint32 { return uint32(min(max(n, 0), math.MaxUint32)) }
 
 // withPK is names with the primary key first, once.
 func withPK(pk string, names []string) []string {
@@ -315,7 +318,7 @@ func (s *Server) query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		fetch = append(append([]string{}, fields...), c.vector.Name)
 	}
 	r, err := s.api.Query(ctx, &pb.QueryRequest{Collection: c.schema.Name, Filter: req.GetExpr(), OutputFields: fetch,
-		Limit: uint32(limit), Offset: uint32(offset), Read: read, PartitionNames: req.GetPartitionNames()})
+		Limit: saturate(limit), Offset: saturate(offset), Read: read, PartitionNames: req.GetPartitionNames()})
 	if err != nil {
 		return nil, err
 	}

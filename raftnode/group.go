@@ -56,7 +56,7 @@ type Group struct {
 	lead      *leadership // nil when not leader
 	leaderGen uint64
 
-	reads readBatcher
+	reads Rounds
 
 	notifyCh chan bool
 	done     chan struct{}
@@ -119,7 +119,7 @@ func New(cfg Config, fsm FSM, mux *Mux) (*Group, error) {
 	g := &Group{cfg: cfg, fsm: fsm, trans: trans, logs: logs, snaps: snaps,
 		queueCh: make(chan struct{}, 1), notifyCh: make(chan bool, 16), done: make(chan struct{})}
 	g.wm.init(fsm.Applied())
-	g.reads.g = g
+	g.reads.Call = g.verifyRound
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)

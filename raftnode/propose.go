@@ -243,34 +243,32 @@ func (g *Group) WaitLeader(ctx context.Context) (Term, error) {
 
 // --- read index ---
 
-// readBatcher shares one leadership check among all reads that arrive while
-// the previous check is in flight (as etcd does).
-type readBatcher struct {
-	g       *Group
+// Rounds shares one call among all callers that arrive while the previous
+// call is in flight (as etcd shares one leadership check among reads): a
+// caller never gets the answer of a call that began before it arrived, it
+// waits for the next one. A Group's read index uses one (Call is a quorum
+// round); so does a follower's read index, fetched from its leader.
+type Rounds struct {
+	// Call makes one round. Calls run one at a time, on a goroutine of
+	// their own; set Call before the first Get.
+	Call func() (uint64, error)
+
 	mu      sync.Mutex
-	next    *readRound
+	next    *round
 	running bool
 }
 
-type readRound struct {
+type round struct {
 	done  chan struct{}
 	index uint64
 	err   error
 }
 
-// ReadIndex returns an index such that the FSM, once it has applied it,
-// reflects every write committed before ReadIndex was called. It records
-// the commit index, then confirms with a quorum that this node is still the
-// leader; every read waiting at that moment shares the round. The leader
-// must have committed an entry of its current term first.
-func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
-	if _, err := g.WaitLeader(ctx); err != nil {
-		return 0, err
-	}
-	b := &g.reads
+// Get returns the answer of a call begun after Get was called.
+func (b *Rounds) Get(ctx context.Context) (uint64, error) {
 	b.mu.Lock()
 	if b.next == nil {
-		b.next = &readRound{done: make(chan struct{})}
+		b.next = &round{done: make(chan struct{})}
 	}
 	r := b.next
 	if !b.running {
@@ -286,7 +284,7 @@ func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
 	}
 }
 
-func (b *readBatcher) run() {
+func (b *Rounds) run() {
 	for {
 		b.mu.Lock()
 		r := b.next
@@ -297,9 +295,21 @@ func (b *readBatcher) run() {
 			return
 		}
 		b.mu.Unlock()
-		r.index, r.err = b.g.verifyRound()
+		r.index, r.err = b.Call()
 		close(r.done)
 	}
+}
+
+// ReadIndex returns an index such that the FSM, once it has applied it,
+// reflects every write committed before ReadIndex was called. It records
+// the commit index, then confirms with a quorum that this node is still the
+// leader; every read waiting at that moment shares the round. The leader
+// must have committed an entry of its current term first.
+func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
+	if _, err := g.WaitLeader(ctx); err != nil {
+		return 0, err
+	}
+	return g.reads.Get(ctx)
 }
 
 // verifyRound is one quorum round, made with an empty entry of the current

@@ -99,8 +99,9 @@ type Replica struct {
 	log   *slog.Logger
 	clock *Clock
 
-	// leaderIndex batches this follower's read-index calls to the leader.
-	leaderIndex indexBatcher
+	// leaderIndex shares this follower's read-index calls to the leader
+	// among the reads waiting for one.
+	leaderIndex raftnode.Rounds
 
 	propMu      sync.Mutex
 	lastTs      uint64
@@ -128,7 +129,7 @@ func OpenReplica(cfg ReplicaConfig, dir string, mux *raftnode.Mux) (*Replica, er
 	}
 	name := GroupName(cfg.ShardID)
 	r := &Replica{cfg: cfg, name: name, log: cfg.Logger.With("group", name), clock: cfg.Clock, done: make(chan struct{})}
-	r.leaderIndex.call = r.askLeader
+	r.leaderIndex.Call = r.askLeader
 	fo := fsm.DefaultOptions()
 	fo.Dir = filepath.Join(dir, "fsm")
 	fo.UnsafeSkipDedup = cfg.Unsafe.SkipDedup
@@ -556,8 +557,12 @@ func planRead(o ReadOptions, now time.Time, leaseValid bool) (readPlan, error) {
 }
 
 // followerCatchUp is how long a follower waits to apply up to a STRONG
-// read's index before it sends the read to the leader.
-const followerCatchUp = 100 * time.Millisecond
+// read's index before it sends the read to the leader; leaderIndexTimeout
+// bounds its call for the index.
+const (
+	followerCatchUp    = 100 * time.Millisecond
+	leaderIndexTimeout = time.Second
+)
 
 // readIndex is the index a STRONG read must wait to apply: the leader's
 // own read index, or, on a follower (follower true), the one its leader
@@ -573,7 +578,7 @@ func (r *Replica) readIndex(ctx context.Context) (idx uint64, follower bool, err
 	if r.cfg.LeaderReadIndex == nil {
 		return 0, true, r.notLeader()
 	}
-	idx, err = r.leaderIndex.get(ctx)
+	idx, err = r.leaderIndex.Get(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, true, ctx.Err()
@@ -584,12 +589,16 @@ func (r *Replica) readIndex(ctx context.Context) (idx uint64, follower bool, err
 }
 
 // askLeader is one read-index call to the node this follower believes
-// leads the shard (ErrNotLeader when it knows none).
-func (r *Replica) askLeader(ctx context.Context) (uint64, error) {
+// leads the shard (ErrNotLeader when it knows none), bounded by
+// leaderIndexTimeout: a read that gets no index in time goes to the leader
+// by forwarding.
+func (r *Replica) askLeader() (uint64, error) {
 	leader, _ := r.group.LeaderHint()
 	if leader == "" || leader == r.cfg.Raft.NodeID {
 		return 0, raftnode.ErrNotLeader
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), leaderIndexTimeout)
+	defer cancel()
 	return r.cfg.LeaderReadIndex(ctx, leader, r.cfg.ShardID)
 }
 

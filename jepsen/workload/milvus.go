@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -227,7 +228,7 @@ func milvusRows(cols []*schemapb.FieldData, ids []int64) ([]int64, [][]float32, 
 			flat = c.GetVectors().GetFloatVector().GetData()
 		}
 	}
-	if ids != nil && fmt.Sprint(ids) != fmt.Sprint(pks) {
+	if ids != nil && !slices.Equal(ids, pks) {
 		return nil, nil, fmt.Errorf("hit ids %v but pk column %v", ids, pks)
 	}
 	if len(flat) != Dim*len(pks) {

@@ -747,6 +747,8 @@ func TestBadInput(t *testing.T) {
 		{name: "07_topk_100000", do: rawSearch(rawSearchReq("100000", "L2", q)), want: []string{"top_k", "100000", topK}, code: codeBadParam},
 		{name: "07_topk_-1", do: rawSearch(rawSearchReq("-1", "L2", q)), want: []string{"top_k", topK}, code: codeBadParam},
 		{name: "07_topk_not_a_number", do: rawSearch(rawSearchReq("ten", "L2", q)), want: []string{"topk", "ten"}, code: codeBadParam},
+		// 2^32 + 10 would wrap to a valid 10 if narrowed to uint32.
+		{name: "07_topk_wraps_uint32", do: rawSearch(rawSearchReq("4294967306", "L2", q)), want: []string{"topk", "4294967306"}, code: codeBadParam},
 		{name: "07_query_vector_dim_5", do: rawSearch(rawSearchReq("5", "L2", []float32{1, 2, 3, 4, 5})), want: []string{"dim", "4"}, code: codeBadParam},
 		// 8. A metric other than the collection's.
 		{name: "08_search_metric_COSINE_on_L2", do: sdkSearch("", "metric_type", "COSINE"),

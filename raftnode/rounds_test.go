@@ -1,4 +1,4 @@
-package shard
+package raftnode
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 
 // A read that arrives while a call is in flight waits for the next call,
 // and every read that arrived during one call shares the next.
-func TestIndexBatcherNeverReusesAnEarlierCall(t *testing.T) {
+func TestRoundsNeverReuseAnEarlierCall(t *testing.T) {
 	release := make(chan uint64)
 	var mu sync.Mutex
 	calls := 0
-	b := &indexBatcher{call: func(ctx context.Context) (uint64, error) {
+	b := &Rounds{Call: func() (uint64, error) {
 		mu.Lock()
 		calls++
 		mu.Unlock()
@@ -21,7 +21,7 @@ func TestIndexBatcherNeverReusesAnEarlierCall(t *testing.T) {
 	}}
 	ctx := context.Background()
 	first := make(chan uint64)
-	go func() { i, _ := b.get(ctx); first <- i }()
+	go func() { i, _ := b.Get(ctx); first <- i }()
 	waitCalls := func(n int) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); ; {
@@ -41,7 +41,7 @@ func TestIndexBatcherNeverReusesAnEarlierCall(t *testing.T) {
 	// Three reads arrive while call 1 is in flight.
 	later := make(chan uint64, 3)
 	for range 3 {
-		go func() { i, _ := b.get(ctx); later <- i }()
+		go func() { i, _ := b.Get(ctx); later <- i }()
 	}
 	time.Sleep(20 * time.Millisecond) // let them join
 	release <- 10                     // call 1 answers
