@@ -157,6 +157,10 @@ type MetaState struct {
 	// TsLimit is the timestamp oracle's persisted bound: no oracle leader
 	// has handed out a ts at or above it, so a new one starts there.
 	TsLimit uint64 `json:"ts_limit,omitempty"`
+	// Users, Roles and Tokens are the accounts (fsm/auth.go).
+	Users  map[string]*User  `json:"users,omitempty"`
+	Roles  map[string]*Role  `json:"roles,omitempty"`
+	Tokens map[string]*Token `json:"tokens,omitempty"`
 }
 
 // Alive says whether a node is known and not failed or gone.
@@ -220,6 +224,19 @@ type MetaOp struct {
 	CancelMove       *MetaMove             `json:"cancel_move,omitempty"`
 	// RaiseTsLimit moves the timestamp oracle's bound up (never down).
 	RaiseTsLimit uint64 `json:"raise_ts_limit,omitempty"`
+	// Users, roles and tokens (fsm/auth.go).
+	BootstrapRoot   *MetaUser     `json:"bootstrap_root,omitempty"`
+	CreateUser      *MetaUser     `json:"create_user,omitempty"`
+	DropUser        string        `json:"drop_user,omitempty"`
+	SetPassword     *MetaUser     `json:"set_password,omitempty"`
+	CreateRole      string        `json:"create_role,omitempty"`
+	DropRole        string        `json:"drop_role,omitempty"`
+	GrantPrivilege  *MetaGrant    `json:"grant_privilege,omitempty"`
+	RevokePrivilege *MetaGrant    `json:"revoke_privilege,omitempty"`
+	GrantRole       *MetaUserRole `json:"grant_role,omitempty"`
+	RevokeRole      *MetaUserRole `json:"revoke_role,omitempty"`
+	AddToken        *Token        `json:"add_token,omitempty"`
+	DropToken       string        `json:"drop_token,omitempty"`
 }
 
 // MetaHealth records a node's membership state.
@@ -321,6 +338,9 @@ func (m *Meta) ApplyBatch(index uint64, cmds [][]byte) ([]any, uint64) {
 
 func (m *Meta) apply(op *MetaOp) error {
 	st := &m.st
+	if op.IsAuthOp() {
+		return st.applyAuth(op)
+	}
 	switch {
 	case op.RaiseTsLimit != 0:
 		st.TsLimit = max(st.TsLimit, op.RaiseTsLimit)

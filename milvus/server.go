@@ -3,12 +3,10 @@ package milvus
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -29,6 +27,9 @@ type Config struct {
 	// Peers returns the raftvec API addresses of the other nodes, asked
 	// for their part of the session table.
 	Peers func() []string
+	// Dial returns a connection to a peer's API (rpc.Server.Conn, which
+	// carries the node's TLS identity).
+	Dial func(addr string) (*grpc.ClientConn, error)
 }
 
 // Server implements milvuspb.MilvusServiceServer over Config.API. RPCs it
@@ -40,9 +41,6 @@ type Server struct {
 	sessions *sessions
 	reqSeq   atomic.Uint64
 	reqBase  string
-
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
 }
 
 // NewServer returns the endpoint.
@@ -50,37 +48,26 @@ func NewServer(cfg Config) *Server {
 	if cfg.Peers == nil {
 		cfg.Peers = func() []string { return nil }
 	}
-	return &Server{api: retrying{cfg.API}, cfg: cfg, sessions: newSessions(), conns: map[string]*grpc.ClientConn{},
+	if cfg.Dial == nil {
+		cfg.Dial = func(addr string) (*grpc.ClientConn, error) {
+			return nil, fmt.Errorf("milvus: no way to reach node %s", addr)
+		}
+	}
+	return &Server{api: retrying{cfg.API}, cfg: cfg, sessions: newSessions(),
 		reqBase: fmt.Sprintf("milvus-%s-%d", cfg.NodeID, time.Now().UnixNano())}
 }
 
 // Register adds the Milvus service to gs.
 func (s *Server) Register(gs *grpc.Server) { milvuspb.RegisterMilvusServiceServer(gs, s) }
 
-// Close closes the connections to other nodes.
-func (s *Server) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.conns = map[string]*grpc.ClientConn{}
-}
-
 func (s *Server) peers() []SessionPeer {
 	addrs := s.cfg.Peers()
 	out := make([]SessionPeer, 0, len(addrs))
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, a := range addrs {
-		c, ok := s.conns[a]
-		if !ok {
-			var err error
-			if c, err = grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-				out = append(out, failedPeer{err})
-				continue
-			}
-			s.conns[a] = c
+		c, err := s.cfg.Dial(a)
+		if err != nil {
+			out = append(out, failedPeer{err})
+			continue
 		}
 		out = append(out, grpcPeer{c})
 	}

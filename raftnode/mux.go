@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ var ErrBlocked = errors.New("raftnode: link blocked")
 type Mux struct {
 	ln   net.Listener
 	addr string // advertised address, sent in every header
+	tls  *MuxTLS
 
 	mu      sync.Mutex
 	groups  map[string]*streamLayer
@@ -40,9 +42,21 @@ type Mux struct {
 	closed  bool
 }
 
+// MuxTLS makes every Raft connection mutual TLS: Server configures the
+// listener (it must demand and verify the peer's certificate), Client the
+// connections the node dials, for the host it dials.
+type MuxTLS struct {
+	Server *tls.Config
+	Client func(host string) *tls.Config
+}
+
 // NewMux serves ln. advertise is the address other nodes dial to reach it.
-func NewMux(ln net.Listener, advertise string) *Mux {
-	m := &Mux{ln: ln, addr: advertise, groups: map[string]*streamLayer{},
+// With t, connections in both directions are TLS; without, plaintext.
+func NewMux(ln net.Listener, advertise string, t *MuxTLS) *Mux {
+	if t != nil {
+		ln = tls.NewListener(ln, t.Server)
+	}
+	m := &Mux{ln: ln, addr: advertise, tls: t, groups: map[string]*streamLayer{},
 		blocked: map[string]bool{}, conns: map[string]map[net.Conn]bool{}}
 	go m.serve()
 	return m
@@ -113,14 +127,22 @@ func (m *Mux) serve() {
 }
 
 func (m *Mux) route(c net.Conn) {
-	c.SetReadDeadline(time.Now().Add(headerTimeout))
+	c.SetDeadline(time.Now().Add(headerTimeout))
+	if tc, ok := c.(*tls.Conn); ok {
+		// A peer without a certificate from the cluster CA is refused
+		// here, before it can name a group.
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return
+		}
+	}
 	br := bufio.NewReader(c)
 	group, from, err := readHeader(br)
 	if err != nil {
 		c.Close()
 		return
 	}
-	c.SetReadDeadline(time.Time{})
+	c.SetDeadline(time.Time{})
 	// A peer may dial a group this node is about to start (it learns of a
 	// new shard a moment after the peer does). Holding the connection for a
 	// while, rather than refusing it, spares the peer Raft's replication
@@ -262,7 +284,7 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if blocked {
 		return nil, ErrBlocked
 	}
-	c, err := net.DialTimeout("tcp", peer, timeout)
+	c, err := l.m.dial(peer, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +301,18 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		return nil, ErrBlocked
 	}
 	return l.m.trackLocked(peer, c), nil
+}
+
+func (m *Mux) dial(peer string, timeout time.Duration) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	if m.tls == nil {
+		return d.Dial("tcp", peer)
+	}
+	host, _, err := net.SplitHostPort(peer)
+	if err != nil {
+		return nil, err
+	}
+	return tls.DialWithDialer(d, "tcp", peer, m.tls.Client(host))
 }
 
 type strAddr string

@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/raftvec/raftvec/auth"
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/raftnode/rafttest"
 	"github.com/raftvec/raftvec/rpc"
@@ -39,6 +40,9 @@ type testCluster struct {
 	peers []fsm.NodeInfo
 	tweak func(*shard.HostConfig)
 	logs  lockedBuffer
+	// sec, when set, runs every node with TLS and authentication
+	// (security_test.go).
+	sec *secureSetup
 }
 
 // lockedBuffer collects the nodes' warning log lines.
@@ -108,7 +112,12 @@ func listen(t *testing.T, addr string) net.Listener {
 // mustCluster starts n nodes with a static peer list.
 func mustCluster(t *testing.T, n int, tweak func(*shard.HostConfig)) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, tweak: tweak}
+	return startCluster(t, n, tweak, nil)
+}
+
+func startCluster(t *testing.T, n int, tweak func(*shard.HostConfig), sec *secureSetup) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, tweak: tweak, sec: sec}
 	for i := 0; i < n; i++ {
 		nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(t), raft: freeAddr(t), serf: freeAddr(t), dir: filepath.Join(t.TempDir(), fmt.Sprintf("n%d", i+1))}
 		c.nodes = append(c.nodes, nd)
@@ -159,13 +168,24 @@ func (c *testCluster) start(i int) {
 	if c.tweak != nil {
 		c.tweak(&hc)
 	}
+	opts := rpc.Options{FaultInjection: true}
+	if c.sec != nil {
+		hc.TLS, hc.GossipKey = c.sec.store(c.t, nd.id), c.sec.gossipKey
+		opts.TLS = hc.TLS
+	}
 	h, err := shard.NewHost(hc, listen(c.t, nd.raft))
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	nd.host = h
-	nd.srv = rpc.NewServer(h, rpc.Options{FaultInjection: true})
+	if c.sec != nil {
+		opts.Auth = auth.NewAuthenticator(h.Accounts())
+	}
+	nd.srv = rpc.NewServer(h, opts)
 	nd.gs = nd.srv.GRPCServer()
+	if c.sec != nil {
+		pb.RegisterAuthServer(nd.gs, auth.NewService(opts.Auth, nd.id, h.Meta, nd.srv.ProposeOp))
+	}
 	go nd.gs.Serve(listen(c.t, nd.api))
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -26,6 +27,8 @@ import (
 
 	"github.com/armon/go-metrics"
 
+	"github.com/raftvec/raftvec/auth"
+	"github.com/raftvec/raftvec/certs"
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/index"
@@ -53,6 +56,12 @@ type Options struct {
 	// FaultInjection enables the InjectFault admin call (the consistency
 	// suite's partitions, clock skew and slow applies).
 	FaultInjection bool
+	// TLS, when set, serves every listener over TLS and makes this node's
+	// connections to other nodes mutual TLS with its node certificate.
+	TLS *certs.Store
+	// Auth, when set, authenticates every request (which needs TLS) and
+	// the request layer authorises it by the caller's roles.
+	Auth *auth.Authenticator
 }
 
 // Server serves the public API on one node.
@@ -96,7 +105,7 @@ func (s *Server) Forwarded() uint64 { return s.forwarded.get() }
 // services registered.
 func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	gs := grpc.NewServer(append(s.ServerOptions(), opts...)...)
-	pb.RegisterRaftVecServer(gs, s)
+	pb.RegisterRaftVecServer(gs, s.Guarded())
 	pb.RegisterAdminServer(gs, s)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -110,11 +119,27 @@ func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 // request size, the status catalogue) of every gRPC server of the node,
 // the Milvus endpoint's included.
 func (s *Server) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
 		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(measure, sizeLimit, s.statusInterceptor),
 	}
+	chain := []grpc.UnaryServerInterceptor{measure}
+	if s.opts.Auth != nil {
+		chain = append(chain, s.opts.Auth.Unary(map[string]string{
+			"/grpc.health.v1.Health/":   "",
+			"/raftvec.v1.Admin/":        fsm.PrivAdmin,
+			"/raftvec.milvus.Sessions/": fsm.PrivAdmin,
+			"/grpc.reflection.":         fsm.PrivAdmin,
+		}))
+	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(append(chain, sizeLimit, s.statusInterceptor)...))
+	if s.opts.Auth != nil {
+		opts = append(opts, grpc.StreamInterceptor(s.opts.Auth.Stream()))
+	}
+	if s.opts.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS.ServerConfig(false))))
+	}
+	return opts
 }
 
 // measure records every request's latency by method and status code
@@ -176,13 +201,21 @@ func (s *Server) Close() {
 	s.conns = map[string]*grpc.ClientConn{}
 }
 
+// Conn is this node's connection to another node's API at addr, shared by
+// every caller: over mutual TLS with the node's certificate when TLS is on.
+func (s *Server) Conn(addr string) (*grpc.ClientConn, error) { return s.conn(addr) }
+
 func (s *Server) conn(addr string) (*grpc.ClientConn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.conns[addr]; ok {
 		return c, nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := insecure.NewCredentials()
+	if s.opts.TLS != nil {
+		creds = credentials.NewTLS(s.opts.TLS.ClientConfig(""))
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*MaxRequestBytes), grpc.MaxCallSendMsgSize(2*MaxRequestBytes)))
 	if err != nil {
 		return nil, err
@@ -193,9 +226,16 @@ func (s *Server) conn(addr string) (*grpc.ClientConn, error) {
 
 // forwardContext marks an outgoing request as forwarded by this node and
 // carries this node's applied metadata index.
+//
+// The callee decides the request as for the caller's user, named in
+// wire.OnBehalfKey (this node's certificate vouches for it).
 func (s *Server) forwardContext(ctx context.Context) context.Context {
 	mi, _ := s.host.MetaGroup().Applied()
-	return metadata.NewOutgoingContext(ctx, metadata.Pairs(forwardedKey, strconv.Itoa(hops(ctx)+1), metaIndexKey, strconv.FormatUint(mi, 10)))
+	md := metadata.Pairs(forwardedKey, strconv.Itoa(hops(ctx)+1), metaIndexKey, strconv.FormatUint(mi, 10))
+	if p := auth.FromContext(ctx); p != nil && p.User != "" {
+		md.Set(wire.OnBehalfKey, p.User)
+	}
+	return metadata.NewOutgoingContext(ctx, md)
 }
 
 // maxHops bounds forwarding: a node without a replica of the shard sends
@@ -883,8 +923,8 @@ func (s *Server) ProposeMeta(ctx context.Context, req *pb.ProposeMetaRequest) (*
 	if err := json.Unmarshal(req.Op, &op); err != nil {
 		return nil, invalid("op: %v", err)
 	}
-	if op.AddNode == nil && op.SetHealth == nil && op.StartMove == nil && op.MoveReady == nil && op.FinishMove == nil {
-		return nil, invalid("op: only placement steps (add_node, set_health, start_move, move_ready, finish_move) may be proposed this way")
+	if op.AddNode == nil && op.SetHealth == nil && op.StartMove == nil && op.MoveReady == nil && op.FinishMove == nil && !op.IsAuthOp() {
+		return nil, invalid("op: only placement steps (add_node, set_health, start_move, move_ready, finish_move) and user and role ops may be proposed this way")
 	}
 	err := s.metaCall(ctx, &op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
 		_, err := pb.NewAdminClient(c).ProposeMeta(ctx, req, o)
@@ -894,6 +934,13 @@ func (s *Server) ProposeMeta(ctx context.Context, req *pb.ProposeMetaRequest) (*
 		return nil, err
 	}
 	return &pb.ProposeMetaResponse{}, nil
+}
+
+// ProposeOp proposes a metadata op on the metadata leader, wherever it
+// is, as this node: the caller has decided that the op is allowed (the
+// Auth service checks its caller's privileges before it proposes).
+func (s *Server) ProposeOp(ctx context.Context, op *fsm.MetaOp) error {
+	return s.forwardMeta(auth.NewContext(ctx, &auth.Principal{Node: s.host.NodeID()}), op)
 }
 
 // forwardMeta is the host's way to propose a placement step from a node

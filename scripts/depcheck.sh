@@ -20,6 +20,14 @@ check search $mod/raftnode $mod/fsm $mod/rpc
 check fsm    $mod/raftnode $mod/shard $mod/rpc
 check raftnode $mod/fsm $mod/shard $mod/index $mod/rpc
 check shard  $mod/rpc
+# certs is a leaf (the standard library's crypto only); auth reads users
+# from fsm and speaks the protobuf API, but reaches no shard or Raft group.
+check certs  $mod/fsm $mod/raftnode $mod/shard $mod/rpc $mod/index $mod/search $mod/auth
+check auth   $mod/raftnode $mod/shard $mod/rpc/client
+if go list -f '{{join .Imports "\n"}}' ./auth/... | grep -qx "$mod/rpc"; then
+  echo "depcheck: auth imports $mod/rpc (the request layer imports auth, not the other way)"
+  fail=1
+fi
 check jepsen $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
 # The Go SDK stays light: protobuf messages and the wire rules only.
 check rpc/client $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search github.com/dgraph-io/badger/v4 github.com/hashicorp/raft

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/raftvec/raftvec/certs"
 	"log/slog"
 	"net"
 	"os"
@@ -66,6 +67,12 @@ type HostConfig struct {
 	// and advertised; empty runs without membership, so failed nodes are
 	// never replaced (single-process tests).
 	SerfAddr string
+	// GossipKey, when set, encrypts and authenticates Serf's gossip (an
+	// AES key of 16, 24 or 32 bytes): a node without it cannot join.
+	GossipKey []byte
+	// TLS, when set, makes the Raft transport mutual TLS: a node accepts
+	// Raft connections only from node certificates of the cluster CA.
+	TLS *certs.Store
 	// Placement is the scheduler's policy: how long a failed node is
 	// waited for, and how many replica moves run at once.
 	Placement fsm.MovePolicy
@@ -206,7 +213,11 @@ func NewHost(cfg HostConfig, ln net.Listener) (*Host, error) {
 	h.ts = &tsSource{alloc: h.allocate}
 	// Accept Raft connections at once (they wait in the mux for their
 	// group), so that peers dialling now do not time out and back off.
-	h.mux = raftnode.NewMux(ln, cfg.RaftAddr)
+	var mt *raftnode.MuxTLS
+	if cfg.TLS != nil {
+		mt = &raftnode.MuxTLS{Server: cfg.TLS.ServerConfig(true), Client: cfg.TLS.ClientConfig}
+	}
+	h.mux = raftnode.NewMux(ln, cfg.RaftAddr, mt)
 	if cfg.SerfAddr != "" {
 		if h.members, err = startMembership(cfg, h.log); err != nil {
 			h.mux.Close()
@@ -337,6 +348,10 @@ func (h *Host) MetaCaughtUp() bool {
 
 // Meta returns a copy of the cluster metadata as this node has applied it.
 func (h *Host) Meta() fsm.MetaState { return h.meta.State() }
+
+// Accounts is the metadata state machine, for looking users and tokens up
+// without copying the whole metadata.
+func (h *Host) Accounts() *fsm.Meta { return h.meta }
 
 // MetaLeader returns the metadata leader's node info, if known.
 func (h *Host) MetaLeader() (fsm.NodeInfo, bool) {

@@ -43,6 +43,12 @@ func startMembership(cfg HostConfig, logger *slog.Logger) (*membership, error) {
 	mc.BindAddr, mc.BindPort = host, port
 	mc.AdvertiseAddr, mc.AdvertisePort = host, port
 	mc.LogOutput = w
+	if len(cfg.GossipKey) > 0 {
+		if err := memberlist.ValidateKey(cfg.GossipKey); err != nil {
+			return nil, fmt.Errorf("gossip key: %w", err)
+		}
+		mc.SecretKey = cfg.GossipKey
+	}
 	// A restarted node may come back on another port (tests); let it
 	// reclaim its name from its dead former self.
 	mc.DeadNodeReclaimTime = cfg.Raft.HeartbeatTimeout

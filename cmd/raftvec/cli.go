@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/raftvec/raftvec/certs"
 	"github.com/raftvec/raftvec/rpc/client"
 )
 
@@ -30,6 +32,10 @@ import (
 const (
 	defaultAddr       = "127.0.0.1:7400"
 	addrEnv           = "RAFTVEC_ADDR"
+	tlsCAEnv          = "RAFTVEC_TLS_CA"
+	userEnv           = "RAFTVEC_USER"
+	passwordEnv       = "RAFTVEC_PASSWORD"
+	tokenEnv          = "RAFTVEC_TOKEN"
 	defaultTimeout    = 10 * time.Second
 	defaultRowTimeout = time.Minute // per batch, for insert and upsert
 )
@@ -55,7 +61,7 @@ type clientCommand struct {
 // create". It is a function, not a variable, because the commands' usage
 // refers back to it.
 func clientCommands() map[string]clientCommand {
-	return map[string]clientCommand{
+	m := map[string]clientCommand{
 		"collection create": {
 			usage: "collection create NAME --dim D --metric l2|ip|cosine [--replicas R] [--auto-id] [--consistency LEVEL]\n       raftvec collection create NAME --schema schema.json [--replicas R] [--consistency LEVEL]",
 			about: `Creates a collection. With --dim and --metric the schema is an int64
@@ -209,6 +215,8 @@ the sealed segments whose index is built, of all sealed segments.`,
 			run: runStatus,
 		},
 	}
+	maps.Copy(m, authCommands())
+	return m
 }
 
 const readAbout = `
@@ -254,6 +262,8 @@ var commandGroups = map[string]string{
 	"leader":     "transfer",
 	"partition":  "create, drop or list",
 	"index":      "create, describe or drop",
+	"user":       "create, drop, passwd, list, token or whoami",
+	"role":       "create, drop, grant, revoke or list",
 }
 
 // commandList lists the commands: server and dev, then the client
@@ -310,9 +320,13 @@ func (e *cliEnv) run(cmd string, args []string) error {
 
 // commonFlags are the flags every client command has.
 type commonFlags struct {
-	addr    string
-	timeout time.Duration
-	json    bool
+	addr     string
+	timeout  time.Duration
+	json     bool
+	tlsCA    string
+	user     string
+	password string
+	token    string
 }
 
 // newFlags returns the flag set of command name with the common flags
@@ -328,6 +342,10 @@ func (e *cliEnv) newFlags(name string, timeout time.Duration) (*flag.FlagSet, *c
 	fs.StringVar(&cf.addr, "addr", addr, "node API addresses, comma-separated; $"+addrEnv+" sets the default")
 	fs.DurationVar(&cf.timeout, "timeout", timeout, "deadline of the whole command")
 	fs.BoolVar(&cf.json, "json", false, "print the response as protojson")
+	fs.StringVar(&cf.tlsCA, "tls-ca", e.getenv(tlsCAEnv), "connect over TLS, trusting this CA certificate (PEM); $"+tlsCAEnv+" sets the default")
+	fs.StringVar(&cf.user, "user", e.getenv(userEnv), "user name to authenticate as; $"+userEnv+" sets the default")
+	fs.StringVar(&cf.password, "password", e.getenv(passwordEnv), "password of --user; $"+passwordEnv+" sets the default (safer than the flag, which other users can see in ps)")
+	cf.token = e.getenv(tokenEnv)
 	return fs, cf
 }
 
@@ -401,7 +419,27 @@ func (e *cliEnv) dial(cf *commonFlags) (*client.Client, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("--addr: no address given")
 	}
-	return client.New(addrs)
+	var opts []client.Option
+	if cf.tlsCA != "" {
+		t, err := certs.ClientTLS(cf.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithTLS(t))
+	}
+	switch {
+	case cf.user != "":
+		if cf.tlsCA == "" {
+			return nil, errors.New("--user: credentials are sent only over TLS; give --tls-ca (or $" + tlsCAEnv + ")")
+		}
+		opts = append(opts, client.WithPassword(cf.user, cf.password))
+	case cf.token != "":
+		if cf.tlsCA == "" {
+			return nil, errors.New("$" + tokenEnv + ": credentials are sent only over TLS; give --tls-ca (or $" + tlsCAEnv + ")")
+		}
+		opts = append(opts, client.WithToken(cf.token))
+	}
+	return client.New(addrs, opts...)
 }
 
 // ctxFor returns the context of one request under --timeout.
@@ -446,6 +484,9 @@ func apiErr(err error, cf *commonFlags) error {
 	// argument: field ..."); once is enough.
 	prefix := strings.ToLower(strings.ReplaceAll(code.Code(st.Code()).String(), "_", " ")) + ": "
 	msg = strings.TrimPrefix(msg, prefix)
+	if st.Code() == codes.Unavailable && strings.Contains(msg, "error reading server preface") && cf.tlsCA == "" {
+		msg += " (does the node serve TLS? give --tls-ca or $" + tlsCAEnv + ")"
+	}
 	if st.Code() == codes.Unavailable && strings.Contains(msg, "connection refused") {
 		msg += " (is a raftvec node running at that address? --addr or $" + addrEnv + " picks the nodes)"
 	}

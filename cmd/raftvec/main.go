@@ -13,6 +13,7 @@ const usage = `raftvec — a vector database in which every shard is a Raft grou
 Usage:
   raftvec server [flags]        run a node (raftvec server -h for flags)
   raftvec dev [flags]           run a three-node cluster on 127.0.0.1
+  raftvec cert ca|node|client|gossip-key|dev    TLS certificates and the gossip key
   raftvec collection create NAME --dim D --metric l2|ip|cosine [--consistency LEVEL]
   raftvec collection list | describe NAME | drop NAME
   raftvec replica add COLLECTION --node N --non-voter
@@ -55,6 +56,8 @@ func main() {
 		err = runServer(args)
 	case "dev":
 		err = runDev(args)
+	case "cert":
+		err = runCert(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/raftvec/raftvec/auth"
+	"github.com/raftvec/raftvec/certs"
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/milvus"
 	"github.com/raftvec/raftvec/rpc"
@@ -59,6 +61,13 @@ type serverFlags struct {
 	UnsafeFollowerNoWait bool          `json:"unsafe_follower_no_wait"`
 	UnsafeLowCut         bool          `json:"unsafe_lowest_ts_cut"`
 	UnsafeLocalTs        bool          `json:"unsafe_local_ts"`
+	TLSCert              string        `json:"tls_cert"`
+	TLSKey               string        `json:"tls_key"`
+	TLSCA                string        `json:"tls_ca"`
+	TLSReload            time.Duration `json:"tls_reload_interval"`
+	GossipKeyFile        string        `json:"gossip_key_file"`
+	Auth                 bool          `json:"auth"`
+	RootPasswordFile     string        `json:"root_password_file"`
 	ConfigFileUsed       string        `json:"-"`
 }
 
@@ -69,7 +78,7 @@ func defaultServerFlags() serverFlags {
 		DownAfter: d.Placement.DownAfter, MaxMoves: d.Placement.MaxMoves,
 		SealRows: uint(d.SealRows), TickInterval: d.TickInterval, Heartbeat: d.Raft.HeartbeatTimeout, Election: d.Raft.ElectionTimeout,
 		LeaseMargin: d.Raft.LeaseDriftMargin, SnapThreshold: d.Raft.SnapshotThreshold, TrailingLogs: d.Raft.TrailingLogs,
-		LogLevel: "info", MaxBatchRows: d.Limits.MaxBatchRows,
+		LogLevel: "info", MaxBatchRows: d.Limits.MaxBatchRows, TLSReload: 10 * time.Second,
 	}
 }
 
@@ -128,6 +137,13 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.BoolVar(&sf.UnsafeLocalTs, "unsafe-local-ts", sf.UnsafeLocalTs, "UNSAFE: stamp ops from each shard leader's clock instead of the timestamp oracle (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeFollowerNoWait, "unsafe-follower-no-wait", sf.UnsafeFollowerNoWait, "UNSAFE: serve a follower's STRONG read once the leader answered its read index, without applying up to it (negative control of the consistency suite)")
 	fs.BoolVar(&sf.UnsafeLowCut, "unsafe-lowest-ts-cut", sf.UnsafeLowCut, "UNSAFE: read every shard of a non-STRONG read across shards as of the lowest shard's ts (negative control of the consistency suite)")
+	fs.StringVar(&sf.TLSCert, "tls-cert", sf.TLSCert, "this node's certificate (PEM, from raftvec cert node): turns on TLS on every listener and mutual TLS between nodes")
+	fs.StringVar(&sf.TLSKey, "tls-key", sf.TLSKey, "the key of --tls-cert (PEM)")
+	fs.StringVar(&sf.TLSCA, "tls-ca", sf.TLSCA, "the cluster CA (PEM) that signed every node's certificate")
+	fs.DurationVar(&sf.TLSReload, "tls-reload-interval", sf.TLSReload, "how often the certificate files are checked for a rotation (SIGHUP checks at once)")
+	fs.StringVar(&sf.GossipKeyFile, "gossip-key-file", sf.GossipKeyFile, "file with the base64 Serf gossip key (raftvec cert gossip-key): encrypts membership traffic; every node needs the same key")
+	fs.BoolVar(&sf.Auth, "auth", sf.Auth, "require users: every request must authenticate and hold the privilege it needs (needs --tls-cert)")
+	fs.StringVar(&sf.RootPasswordFile, "root-password-file", sf.RootPasswordFile, "file holding the root user's password, used once when the cluster has no users yet ($"+rootPasswordEnv+" instead)")
 	if err := fs.Parse(args); err != nil {
 		return sf, err
 	}
@@ -172,6 +188,7 @@ func runServer(args []string) error {
 		return fmt.Errorf("log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(logger) // the audit lines of the request layer
 	peers, err := parsePeers(sf.Peers)
 	if err != nil {
 		return err
@@ -205,6 +222,28 @@ func runServer(args []string) error {
 	if err := os.MkdirAll(filepath.Clean(sf.DataDir), 0o755); err != nil {
 		return err
 	}
+	var store *certs.Store
+	if sf.TLSCert != "" || sf.TLSKey != "" || sf.TLSCA != "" {
+		if store, err = certs.Load(certs.Files{Cert: sf.TLSCert, Key: sf.TLSKey, CA: sf.TLSCA}, logger); err != nil {
+			return err
+		}
+		if !certs.IsNode(store.Leaf()) {
+			return fmt.Errorf("tls-cert: %s is not a node certificate (make one with raftvec cert node)", sf.TLSCert)
+		}
+		hc.TLS = store
+	}
+	if sf.Auth && store == nil {
+		return errors.New("auth: users and passwords need TLS; give --tls-cert, --tls-key and --tls-ca (raftvec cert)")
+	}
+	rootPassword, err := readRootPassword(sf)
+	if err != nil {
+		return err
+	}
+	if sf.GossipKeyFile != "" {
+		if hc.GossipKey, err = certs.ReadGossipKey(sf.GossipKeyFile); err != nil {
+			return err
+		}
+	}
 	// Before any group starts, so that Raft's metrics reach the registry.
 	metricsHandler, err := startMetrics()
 	if err != nil {
@@ -224,9 +263,17 @@ func runServer(args []string) error {
 		apiLn.Close()
 		return err
 	}
-	srv := rpc.NewServer(host, rpc.Options{FaultInjection: sf.FaultInjection})
+	var authn *auth.Authenticator
+	if sf.Auth {
+		authn = auth.NewAuthenticator(host.Accounts())
+	}
+	srv := rpc.NewServer(host, rpc.Options{FaultInjection: sf.FaultInjection, TLS: store, Auth: authn})
 	gs := srv.GRPCServer()
-	ms := milvus.NewServer(milvus.Config{API: srv, NodeID: sf.NodeID, Peers: func() []string { return peerAPIAddrs(host) }})
+	pb.RegisterAuthServer(gs, auth.NewService(authn, sf.NodeID, host.Meta, srv.ProposeOp))
+	if sf.Auth {
+		go bootstrapRoot(logger, host, srv, rootPassword)
+	}
+	ms := milvus.NewServer(milvus.Config{API: srv.Guarded(), NodeID: sf.NodeID, Peers: func() []string { return peerAPIAddrs(host) }, Dial: srv.Conn})
 	ms.RegisterSessions(gs)
 	go gs.Serve(apiLn)
 	var mgs *grpc.Server
@@ -249,20 +296,41 @@ func runServer(args []string) error {
 	var hs *http.Server
 	if sf.HTTPAddr != "" {
 		hs = &http.Server{Addr: sf.HTTPAddr, Handler: httpMux(host, metricsHandler), ReadHeaderTimeout: 5 * time.Second}
+		serve := hs.ListenAndServe
+		if store != nil {
+			hs.TLSConfig = store.ServerConfig(false)
+			serve = func() error { return hs.ListenAndServeTLS("", "") }
+		}
 		go func() {
-			if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("http server", "err", err)
 			}
 		}()
 	}
-	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "milvus", sf.MilvusAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "serf", sf.SerfAddr, "data", sf.DataDir)
+	logger.Info("raftvec node started", "node", sf.NodeID, "api", sf.APIAddr, "milvus", sf.MilvusAddr, "raft", sf.RaftAddr, "http", sf.HTTPAddr, "serf", sf.SerfAddr,
+		"data", sf.DataDir, "tls", store != nil, "gossip_encrypted", len(hc.GossipKey) > 0)
 	if sf.Join != "" {
-		go joinCluster(logger, sf)
+		go joinCluster(logger, sf, store)
+	}
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	if store != nil && sf.TLSReload > 0 {
+		go store.Watch(sf.TLSReload, stopWatch)
 	}
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for s := range sig {
+		if s != syscall.SIGHUP {
+			break
+		}
+		if store == nil {
+			continue
+		}
+		if _, err := store.Reload(); err != nil {
+			logger.Warn("tls: reload on SIGHUP failed; keeping the current certificate", "err", err)
+		}
+	}
 	logger.Info("shutting down")
 	stopped := make(chan struct{})
 	go func() {
@@ -280,7 +348,6 @@ func runServer(args []string) error {
 		}
 		gs.Stop()
 	}
-	ms.Close()
 	if hs != nil {
 		hs.Close()
 	}
@@ -288,10 +355,56 @@ func runServer(args []string) error {
 	return host.Close()
 }
 
+const rootPasswordEnv = "RAFTVEC_ROOT_PASSWORD"
+
+func readRootPassword(sf serverFlags) (string, error) {
+	pw := os.Getenv(rootPasswordEnv)
+	if sf.RootPasswordFile != "" {
+		b, err := os.ReadFile(sf.RootPasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("root-password-file: %w", err)
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	}
+	if n := len(pw); n > 0 && (n < auth.MinPassword || n > auth.MaxPassword) {
+		return "", fmt.Errorf("root password: %d bytes; a password has %d to %d bytes", n, auth.MinPassword, auth.MaxPassword)
+	}
+	return pw, nil
+}
+
+// bootstrapRoot makes the root user once the metadata group has a leader,
+// unless the cluster has users already.
+func bootstrapRoot(logger *slog.Logger, host *shard.Host, srv *rpc.Server, password string) {
+	for i := 0; !host.Accounts().HasUsers(); i++ {
+		if password == "" {
+			if host.MetaCaughtUp() && i%30 == 0 {
+				logger.Warn("auth: the cluster has no users yet; start a node with $" + rootPasswordEnv + " or --root-password-file to make the root user")
+			}
+			time.Sleep(time.Second)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := auth.Bootstrap(ctx, password, srv.ProposeOp)
+		cancel()
+		if err == nil {
+			logger.Info("auth: root user bootstrapped (or already present)")
+			return
+		}
+		if i%10 == 0 {
+			logger.Info("auth: waiting to bootstrap the root user", "err", err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 // joinCluster asks the cluster at sf.Join to add this node, retrying until
 // it is added.
-func joinCluster(logger *slog.Logger, sf serverFlags) {
-	c, err := client.New(strings.Split(sf.Join, ","))
+func joinCluster(logger *slog.Logger, sf serverFlags, store *certs.Store) {
+	var opts []client.Option
+	if store != nil {
+		opts = append(opts, client.WithTLS(store.ClientConfig("")))
+	}
+	c, err := client.New(strings.Split(sf.Join, ","), opts...)
 	if err != nil {
 		logger.Error("join", "err", err)
 		return

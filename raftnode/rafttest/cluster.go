@@ -80,7 +80,7 @@ func (c *Cluster) start(nd *Node, bootstrap []raft.Server) {
 		}
 		nd.ln = ln
 	}
-	nd.Mux = raftnode.NewMux(nd.ln, nd.Addr)
+	nd.Mux = raftnode.NewMux(nd.ln, nd.Addr, nil)
 	cfg := FastConfig()
 	cfg.NodeID, cfg.Group, cfg.Dir, cfg.Bootstrap = nd.ID, "g", filepath.Join(nd.Dir, "raft"), bootstrap
 	if c.tweak != nil {

@@ -17,7 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -44,17 +44,24 @@ type Client struct {
 	// Direct turns the routing table on: writes go straight to shard
 	// leaders. On by default.
 	direct bool
+
+	creds credentials.TransportCredentials // nil: plaintext
+	auth  secret                           // "": no credentials
 }
 
 // New returns a client for the nodes at addrs (host:port). It connects
 // lazily.
-func New(addrs []string) (*Client, error) {
+func New(addrs []string, opts ...Option) (*Client, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("client: no node addresses")
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	return &Client{addrs: append([]string(nil), addrs...), id: hex.EncodeToString(b[:]), conns: map[string]*grpc.ClientConn{}, direct: true}, nil
+	c := &Client{addrs: append([]string(nil), addrs...), id: hex.EncodeToString(b[:]), conns: map[string]*grpc.ClientConn{}, direct: true}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
 }
 
 // Close closes every connection.
@@ -92,8 +99,7 @@ func (c *Client) conn(addr string) (*grpc.ClientConn, error) {
 	if cc, ok := c.conns[addr]; ok {
 		return cc, nil
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*wire.MaxRequestBytes), grpc.MaxCallSendMsgSize(2*wire.MaxRequestBytes)))
+	cc, err := grpc.NewClient(addr, c.dialOptions()...)
 	if err != nil {
 		return nil, err
 	}

@@ -4447,6 +4447,821 @@ func (x *ReadIndexResponse) GetIndex() uint64 {
 	return 0
 }
 
+type AuthResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthResponse) Reset() {
+	*x = AuthResponse{}
+	mi := &file_raftvec_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthResponse) ProtoMessage() {}
+
+func (x *AuthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthResponse.ProtoReflect.Descriptor instead.
+func (*AuthResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{66}
+}
+
+type CreateUserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUserRequest) Reset() {
+	*x = CreateUserRequest{}
+	mi := &file_raftvec_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUserRequest) ProtoMessage() {}
+
+func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
+func (*CreateUserRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *CreateUserRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateUserRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+type UserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserRequest) Reset() {
+	*x = UserRequest{}
+	mi := &file_raftvec_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserRequest) ProtoMessage() {}
+
+func (x *UserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserRequest.ProtoReflect.Descriptor instead.
+func (*UserRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *UserRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type UpdatePasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// old_password is required when a user changes their own password.
+	OldPassword   string `protobuf:"bytes,2,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
+	NewPassword   string `protobuf:"bytes,3,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePasswordRequest) Reset() {
+	*x = UpdatePasswordRequest{}
+	mi := &file_raftvec_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePasswordRequest) ProtoMessage() {}
+
+func (x *UpdatePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePasswordRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *UpdatePasswordRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePasswordRequest) GetOldPassword() string {
+	if x != nil {
+		return x.OldPassword
+	}
+	return ""
+}
+
+func (x *UpdatePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+type ListUsersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersRequest) Reset() {
+	*x = ListUsersRequest{}
+	mi := &file_raftvec_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersRequest) ProtoMessage() {}
+
+func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
+func (*ListUsersRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{70}
+}
+
+type UserInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Roles         []string               `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	Tokens        uint32                 `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserInfo) Reset() {
+	*x = UserInfo{}
+	mi := &file_raftvec_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserInfo) ProtoMessage() {}
+
+func (x *UserInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserInfo.ProtoReflect.Descriptor instead.
+func (*UserInfo) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *UserInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserInfo) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *UserInfo) GetTokens() uint32 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+type ListUsersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Users         []*UserInfo            `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUsersResponse) Reset() {
+	*x = ListUsersResponse{}
+	mi := &file_raftvec_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUsersResponse) ProtoMessage() {}
+
+func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
+func (*ListUsersResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *ListUsersResponse) GetUsers() []*UserInfo {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+type RoleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoleRequest) Reset() {
+	*x = RoleRequest{}
+	mi := &file_raftvec_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleRequest) ProtoMessage() {}
+
+func (x *RoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleRequest.ProtoReflect.Descriptor instead.
+func (*RoleRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *RoleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type PrivilegeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Role  string                 `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	// privilege is read, write, manage or admin.
+	Privilege string `protobuf:"bytes,2,opt,name=privilege,proto3" json:"privilege,omitempty"`
+	// collection is a collection name, or "*" for every collection.
+	Collection    string `protobuf:"bytes,3,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrivilegeRequest) Reset() {
+	*x = PrivilegeRequest{}
+	mi := &file_raftvec_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrivilegeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrivilegeRequest) ProtoMessage() {}
+
+func (x *PrivilegeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrivilegeRequest.ProtoReflect.Descriptor instead.
+func (*PrivilegeRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *PrivilegeRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *PrivilegeRequest) GetPrivilege() string {
+	if x != nil {
+		return x.Privilege
+	}
+	return ""
+}
+
+func (x *PrivilegeRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+type UserRoleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserRoleRequest) Reset() {
+	*x = UserRoleRequest{}
+	mi := &file_raftvec_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserRoleRequest) ProtoMessage() {}
+
+func (x *UserRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserRoleRequest.ProtoReflect.Descriptor instead.
+func (*UserRoleRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *UserRoleRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *UserRoleRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+type ListRolesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRolesRequest) Reset() {
+	*x = ListRolesRequest{}
+	mi := &file_raftvec_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRolesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRolesRequest) ProtoMessage() {}
+
+func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
+func (*ListRolesRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{76}
+}
+
+type Grant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Privilege     string                 `protobuf:"bytes,1,opt,name=privilege,proto3" json:"privilege,omitempty"`
+	Collection    string                 `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Grant) Reset() {
+	*x = Grant{}
+	mi := &file_raftvec_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Grant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Grant) ProtoMessage() {}
+
+func (x *Grant) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Grant.ProtoReflect.Descriptor instead.
+func (*Grant) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *Grant) GetPrivilege() string {
+	if x != nil {
+		return x.Privilege
+	}
+	return ""
+}
+
+func (x *Grant) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+type RoleInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Grants        []*Grant               `protobuf:"bytes,2,rep,name=grants,proto3" json:"grants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoleInfo) Reset() {
+	*x = RoleInfo{}
+	mi := &file_raftvec_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleInfo) ProtoMessage() {}
+
+func (x *RoleInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleInfo.ProtoReflect.Descriptor instead.
+func (*RoleInfo) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *RoleInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RoleInfo) GetGrants() []*Grant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
+type ListRolesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Roles         []*RoleInfo            `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRolesResponse) Reset() {
+	*x = ListRolesResponse{}
+	mi := &file_raftvec_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRolesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRolesResponse) ProtoMessage() {}
+
+func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
+func (*ListRolesResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *ListRolesResponse) GetRoles() []*RoleInfo {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+type CreateTokenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenResponse) Reset() {
+	*x = CreateTokenResponse{}
+	mi := &file_raftvec_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenResponse) ProtoMessage() {}
+
+func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *CreateTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type WhoAmIRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIRequest) Reset() {
+	*x = WhoAmIRequest{}
+	mi := &file_raftvec_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIRequest) ProtoMessage() {}
+
+func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
+func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{81}
+}
+
+type WhoAmIResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Roles         []string               `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	Grants        []*Grant               `protobuf:"bytes,3,rep,name=grants,proto3" json:"grants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIResponse) Reset() {
+	*x = WhoAmIResponse{}
+	mi := &file_raftvec_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIResponse) ProtoMessage() {}
+
+func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
+func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *WhoAmIResponse) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetGrants() []*Grant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
 var File_raftvec_proto protoreflect.FileDescriptor
 
 const file_raftvec_proto_rawDesc = "" +
@@ -4794,7 +5609,53 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x10ReadIndexRequest\x12\x19\n" +
 	"\bshard_id\x18\x01 \x01(\x04R\ashardId\")\n" +
 	"\x11ReadIndexResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index*\x9c\x01\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x0e\n" +
+	"\fAuthResponse\"C\n" +
+	"\x11CreateUserRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"!\n" +
+	"\vUserRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"q\n" +
+	"\x15UpdatePasswordRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fold_password\x18\x02 \x01(\tR\voldPassword\x12!\n" +
+	"\fnew_password\x18\x03 \x01(\tR\vnewPassword\"\x12\n" +
+	"\x10ListUsersRequest\"L\n" +
+	"\bUserInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\x12\x16\n" +
+	"\x06tokens\x18\x03 \x01(\rR\x06tokens\"?\n" +
+	"\x11ListUsersResponse\x12*\n" +
+	"\x05users\x18\x01 \x03(\v2\x14.raftvec.v1.UserInfoR\x05users\"!\n" +
+	"\vRoleRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"d\n" +
+	"\x10PrivilegeRequest\x12\x12\n" +
+	"\x04role\x18\x01 \x01(\tR\x04role\x12\x1c\n" +
+	"\tprivilege\x18\x02 \x01(\tR\tprivilege\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x03 \x01(\tR\n" +
+	"collection\"9\n" +
+	"\x0fUserRoleRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\"\x12\n" +
+	"\x10ListRolesRequest\"E\n" +
+	"\x05Grant\x12\x1c\n" +
+	"\tprivilege\x18\x01 \x01(\tR\tprivilege\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x02 \x01(\tR\n" +
+	"collection\"I\n" +
+	"\bRoleInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
+	"\x06grants\x18\x02 \x03(\v2\x11.raftvec.v1.GrantR\x06grants\"?\n" +
+	"\x11ListRolesResponse\x12*\n" +
+	"\x05roles\x18\x01 \x03(\v2\x14.raftvec.v1.RoleInfoR\x05roles\"+\n" +
+	"\x13CreateTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"\x0f\n" +
+	"\rWhoAmIRequest\"e\n" +
+	"\x0eWhoAmIResponse\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\x12)\n" +
+	"\x06grants\x18\x03 \x03(\v2\x11.raftvec.v1.GrantR\x06grants*\x9c\x01\n" +
 	"\tFieldType\x12\x1a\n" +
 	"\x16FIELD_TYPE_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04BOOL\x10\x01\x12\t\n" +
@@ -4855,7 +5716,24 @@ const file_raftvec_proto_rawDesc = "" +
 	"\vProposeMeta\x12\x1e.raftvec.v1.ProposeMetaRequest\x1a\x1f.raftvec.v1.ProposeMetaResponse\x12K\n" +
 	"\n" +
 	"AllocateTs\x12\x1d.raftvec.v1.AllocateTsRequest\x1a\x1e.raftvec.v1.AllocateTsResponse\x12H\n" +
-	"\tReadIndex\x12\x1c.raftvec.v1.ReadIndexRequest\x1a\x1d.raftvec.v1.ReadIndexResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
+	"\tReadIndex\x12\x1c.raftvec.v1.ReadIndexRequest\x1a\x1d.raftvec.v1.ReadIndexResponse2\x97\a\n" +
+	"\x04Auth\x12E\n" +
+	"\n" +
+	"CreateUser\x12\x1d.raftvec.v1.CreateUserRequest\x1a\x18.raftvec.v1.AuthResponse\x12=\n" +
+	"\bDropUser\x12\x17.raftvec.v1.UserRequest\x1a\x18.raftvec.v1.AuthResponse\x12M\n" +
+	"\x0eUpdatePassword\x12!.raftvec.v1.UpdatePasswordRequest\x1a\x18.raftvec.v1.AuthResponse\x12H\n" +
+	"\tListUsers\x12\x1c.raftvec.v1.ListUsersRequest\x1a\x1d.raftvec.v1.ListUsersResponse\x12?\n" +
+	"\n" +
+	"CreateRole\x12\x17.raftvec.v1.RoleRequest\x1a\x18.raftvec.v1.AuthResponse\x12=\n" +
+	"\bDropRole\x12\x17.raftvec.v1.RoleRequest\x1a\x18.raftvec.v1.AuthResponse\x12H\n" +
+	"\x0eGrantPrivilege\x12\x1c.raftvec.v1.PrivilegeRequest\x1a\x18.raftvec.v1.AuthResponse\x12I\n" +
+	"\x0fRevokePrivilege\x12\x1c.raftvec.v1.PrivilegeRequest\x1a\x18.raftvec.v1.AuthResponse\x12B\n" +
+	"\tGrantRole\x12\x1b.raftvec.v1.UserRoleRequest\x1a\x18.raftvec.v1.AuthResponse\x12C\n" +
+	"\n" +
+	"RevokeRole\x12\x1b.raftvec.v1.UserRoleRequest\x1a\x18.raftvec.v1.AuthResponse\x12H\n" +
+	"\tListRoles\x12\x1c.raftvec.v1.ListRolesRequest\x1a\x1d.raftvec.v1.ListRolesResponse\x12G\n" +
+	"\vCreateToken\x12\x17.raftvec.v1.UserRequest\x1a\x1f.raftvec.v1.CreateTokenResponse\x12?\n" +
+	"\x06WhoAmI\x12\x19.raftvec.v1.WhoAmIRequest\x1a\x1a.raftvec.v1.WhoAmIResponseB#Z!github.com/raftvec/raftvec/rpc/pbb\x06proto3"
 
 var (
 	file_raftvec_proto_rawDescOnce sync.Once
@@ -4870,7 +5748,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -4941,6 +5819,23 @@ var file_raftvec_proto_goTypes = []any{
 	(*InjectFaultResponse)(nil),        // 66: raftvec.v1.InjectFaultResponse
 	(*ReadIndexRequest)(nil),           // 67: raftvec.v1.ReadIndexRequest
 	(*ReadIndexResponse)(nil),          // 68: raftvec.v1.ReadIndexResponse
+	(*AuthResponse)(nil),               // 69: raftvec.v1.AuthResponse
+	(*CreateUserRequest)(nil),          // 70: raftvec.v1.CreateUserRequest
+	(*UserRequest)(nil),                // 71: raftvec.v1.UserRequest
+	(*UpdatePasswordRequest)(nil),      // 72: raftvec.v1.UpdatePasswordRequest
+	(*ListUsersRequest)(nil),           // 73: raftvec.v1.ListUsersRequest
+	(*UserInfo)(nil),                   // 74: raftvec.v1.UserInfo
+	(*ListUsersResponse)(nil),          // 75: raftvec.v1.ListUsersResponse
+	(*RoleRequest)(nil),                // 76: raftvec.v1.RoleRequest
+	(*PrivilegeRequest)(nil),           // 77: raftvec.v1.PrivilegeRequest
+	(*UserRoleRequest)(nil),            // 78: raftvec.v1.UserRoleRequest
+	(*ListRolesRequest)(nil),           // 79: raftvec.v1.ListRolesRequest
+	(*Grant)(nil),                      // 80: raftvec.v1.Grant
+	(*RoleInfo)(nil),                   // 81: raftvec.v1.RoleInfo
+	(*ListRolesResponse)(nil),          // 82: raftvec.v1.ListRolesResponse
+	(*CreateTokenResponse)(nil),        // 83: raftvec.v1.CreateTokenResponse
+	(*WhoAmIRequest)(nil),              // 84: raftvec.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),             // 85: raftvec.v1.WhoAmIResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -4970,69 +5865,99 @@ var file_raftvec_proto_depIdxs = []int32{
 	49, // 24: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
 	51, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
 	50, // 26: raftvec.v1.StatusResponse.moves:type_name -> raftvec.v1.MoveStatus
-	6,  // 27: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 28: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 29: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 30: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 31: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 32: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 33: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 34: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 35: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	48, // 36: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	37, // 37: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	39, // 38: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	41, // 39: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	24, // 40: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
-	26, // 41: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
-	26, // 42: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
-	28, // 43: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
-	30, // 44: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	32, // 45: raftvec.v1.RaftVec.Flush:input_type -> raftvec.v1.FlushRequest
-	43, // 46: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
-	45, // 47: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
-	53, // 48: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	55, // 49: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	57, // 50: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	58, // 51: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
-	60, // 52: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
-	62, // 53: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
-	64, // 54: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
-	67, // 55: raftvec.v1.Admin.ReadIndex:input_type -> raftvec.v1.ReadIndexRequest
-	7,  // 56: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 57: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 58: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 59: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 60: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 61: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 62: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 63: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	36, // 64: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	52, // 65: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	38, // 66: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	40, // 67: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	42, // 68: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 69: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 70: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 71: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 72: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 73: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	33, // 74: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
-	44, // 75: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	47, // 76: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
-	54, // 77: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	56, // 78: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	66, // 79: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	59, // 80: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
-	61, // 81: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
-	63, // 82: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
-	65, // 83: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
-	68, // 84: raftvec.v1.Admin.ReadIndex:output_type -> raftvec.v1.ReadIndexResponse
-	56, // [56:85] is the sub-list for method output_type
-	27, // [27:56] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	74, // 27: raftvec.v1.ListUsersResponse.users:type_name -> raftvec.v1.UserInfo
+	80, // 28: raftvec.v1.RoleInfo.grants:type_name -> raftvec.v1.Grant
+	81, // 29: raftvec.v1.ListRolesResponse.roles:type_name -> raftvec.v1.RoleInfo
+	80, // 30: raftvec.v1.WhoAmIResponse.grants:type_name -> raftvec.v1.Grant
+	6,  // 31: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 32: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 33: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 34: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 35: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 36: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 37: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 38: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 39: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	48, // 40: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	37, // 41: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	39, // 42: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	41, // 43: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 44: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 45: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 46: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 47: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 48: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	32, // 49: raftvec.v1.RaftVec.Flush:input_type -> raftvec.v1.FlushRequest
+	43, // 50: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
+	45, // 51: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
+	53, // 52: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	55, // 53: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	57, // 54: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	58, // 55: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
+	60, // 56: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
+	62, // 57: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
+	64, // 58: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
+	67, // 59: raftvec.v1.Admin.ReadIndex:input_type -> raftvec.v1.ReadIndexRequest
+	70, // 60: raftvec.v1.Auth.CreateUser:input_type -> raftvec.v1.CreateUserRequest
+	71, // 61: raftvec.v1.Auth.DropUser:input_type -> raftvec.v1.UserRequest
+	72, // 62: raftvec.v1.Auth.UpdatePassword:input_type -> raftvec.v1.UpdatePasswordRequest
+	73, // 63: raftvec.v1.Auth.ListUsers:input_type -> raftvec.v1.ListUsersRequest
+	76, // 64: raftvec.v1.Auth.CreateRole:input_type -> raftvec.v1.RoleRequest
+	76, // 65: raftvec.v1.Auth.DropRole:input_type -> raftvec.v1.RoleRequest
+	77, // 66: raftvec.v1.Auth.GrantPrivilege:input_type -> raftvec.v1.PrivilegeRequest
+	77, // 67: raftvec.v1.Auth.RevokePrivilege:input_type -> raftvec.v1.PrivilegeRequest
+	78, // 68: raftvec.v1.Auth.GrantRole:input_type -> raftvec.v1.UserRoleRequest
+	78, // 69: raftvec.v1.Auth.RevokeRole:input_type -> raftvec.v1.UserRoleRequest
+	79, // 70: raftvec.v1.Auth.ListRoles:input_type -> raftvec.v1.ListRolesRequest
+	71, // 71: raftvec.v1.Auth.CreateToken:input_type -> raftvec.v1.UserRequest
+	84, // 72: raftvec.v1.Auth.WhoAmI:input_type -> raftvec.v1.WhoAmIRequest
+	7,  // 73: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 74: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 75: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 76: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 77: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 78: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 79: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 80: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	36, // 81: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	52, // 82: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	38, // 83: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	40, // 84: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	42, // 85: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 86: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 87: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 88: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 89: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 90: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	33, // 91: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
+	44, // 92: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	47, // 93: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	54, // 94: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	56, // 95: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	66, // 96: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	59, // 97: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
+	61, // 98: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
+	63, // 99: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
+	65, // 100: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
+	68, // 101: raftvec.v1.Admin.ReadIndex:output_type -> raftvec.v1.ReadIndexResponse
+	69, // 102: raftvec.v1.Auth.CreateUser:output_type -> raftvec.v1.AuthResponse
+	69, // 103: raftvec.v1.Auth.DropUser:output_type -> raftvec.v1.AuthResponse
+	69, // 104: raftvec.v1.Auth.UpdatePassword:output_type -> raftvec.v1.AuthResponse
+	75, // 105: raftvec.v1.Auth.ListUsers:output_type -> raftvec.v1.ListUsersResponse
+	69, // 106: raftvec.v1.Auth.CreateRole:output_type -> raftvec.v1.AuthResponse
+	69, // 107: raftvec.v1.Auth.DropRole:output_type -> raftvec.v1.AuthResponse
+	69, // 108: raftvec.v1.Auth.GrantPrivilege:output_type -> raftvec.v1.AuthResponse
+	69, // 109: raftvec.v1.Auth.RevokePrivilege:output_type -> raftvec.v1.AuthResponse
+	69, // 110: raftvec.v1.Auth.GrantRole:output_type -> raftvec.v1.AuthResponse
+	69, // 111: raftvec.v1.Auth.RevokeRole:output_type -> raftvec.v1.AuthResponse
+	82, // 112: raftvec.v1.Auth.ListRoles:output_type -> raftvec.v1.ListRolesResponse
+	83, // 113: raftvec.v1.Auth.CreateToken:output_type -> raftvec.v1.CreateTokenResponse
+	85, // 114: raftvec.v1.Auth.WhoAmI:output_type -> raftvec.v1.WhoAmIResponse
+	73, // [73:115] is the sub-list for method output_type
+	31, // [31:73] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
@@ -5054,9 +5979,9 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   66,
+			NumMessages:   83,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_raftvec_proto_goTypes,
 		DependencyIndexes: file_raftvec_proto_depIdxs,

@@ -17,6 +17,16 @@ const LeaderHintKey = "raftvec-leader"
 // node their next request reaches.
 const MetaIndexKey = "raftvec-meta-index"
 
+// AuthorizationKey is the request metadata that carries credentials:
+// base64 of "user:password", or of an API token. The Milvus SDKs send the
+// same key in the same form.
+const AuthorizationKey = "authorization"
+
+// OnBehalfKey names the user a node acts for when it forwards that user's
+// request to another node. Only a caller holding a node certificate may
+// set it; from anyone else the request is refused.
+const OnBehalfKey = "raftvec-on-behalf-of"
+
 // Refused says whether a write that failed with code was refused before it
 // could apply (so it did not), rather than ending with an unknown outcome.
 // A write across shards with one part refused and another applied is
