@@ -32,6 +32,10 @@ type Config struct {
 	// Args are extra server flags for every node (timings, unsafe modes).
 	// --enable-fault-injection is always passed.
 	Args []string
+	// Secure runs every node with TLS on every listener, mutual TLS
+	// between nodes, encrypted gossip and authentication; every client of
+	// the suite authenticates as root.
+	Secure bool
 }
 
 // FastArgs are the Raft timings the suite runs with: short enough that a
@@ -99,6 +103,7 @@ type Cluster struct {
 	cfg   Config
 	peers string
 	admin *client.Client
+	sec   *secure // nil unless cfg.Secure
 
 	mu     sync.Mutex
 	procs  []*proc
@@ -135,7 +140,16 @@ func New(cfg Config) (*Cluster, error) {
 		c.procs = append(c.procs, &proc{node: n})
 	}
 	c.peers = strings.Join(peers, ",")
-	if c.admin, err = client.New(apis); err != nil {
+	if cfg.Secure {
+		ids := make([]string, len(c.procs))
+		for i, p := range c.procs {
+			ids[i] = p.node.ID
+		}
+		if c.sec, err = makeSecure(filepath.Join(cfg.DataDir, "certs"), ids); err != nil {
+			return nil, err
+		}
+	}
+	if c.admin, err = client.New(apis, c.ClientOptions()...); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -238,9 +252,15 @@ func (c *Cluster) Start(i int) error {
 	args := []string{"server", "--node-id", p.node.ID, "--data-dir", p.node.DataDir,
 		"--api-addr", p.node.APIAddr, "--raft-addr", p.node.RaftAddr, "--http-addr", "", "--serf-addr", p.node.SerfAddr,
 		"--milvus-addr", p.node.MilvusAddr, "--peers", c.peers, "--enable-fault-injection"}
+	if c.sec != nil {
+		args = append(args, c.sec.args(p.node.ID)...)
+	}
 	args = append(args, c.cfg.Args...)
 	cmd := exec.Command(c.cfg.Binary, args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	if c.sec != nil {
+		cmd.Env = append(os.Environ(), c.sec.env()...)
+	}
 	// Its own process group, so that a kill reaches anything it forks; and
 	// killed with the harness should the harness itself die.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -389,13 +409,22 @@ func (c *Cluster) Close() {
 // empty). The caller closes it.
 func (c *Cluster) Client(idx ...int) (*client.Client, error) {
 	if len(idx) == 0 {
-		return client.New(c.APIAddrs())
+		return client.New(c.APIAddrs(), c.ClientOptions()...)
 	}
 	addrs := make([]string, len(idx))
 	for i, x := range idx {
 		addrs[i] = c.procs[x].node.APIAddr
 	}
-	return client.New(addrs)
+	return client.New(addrs, c.ClientOptions()...)
+}
+
+// ClientOptions are what an SDK client of this cluster needs: TLS and
+// root's credentials on a secure cluster, nothing otherwise.
+func (c *Cluster) ClientOptions() []client.Option {
+	if c.sec == nil {
+		return nil
+	}
+	return c.sec.opts
 }
 
 // Status asks node i for its status, within timeout.

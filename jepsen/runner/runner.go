@@ -54,6 +54,9 @@ type Config struct {
 	Shards int
 	// KeepData keeps the nodes' data directories after the run.
 	KeepData bool
+	// Secure runs the cluster with TLS everywhere and authentication on
+	// (the suite's clients authenticate as root).
+	Secure bool
 	// Command reproduces the run (shown in the report).
 	Command string
 	Logf    func(format string, args ...any)
@@ -124,6 +127,8 @@ type Result struct {
 	Expected []string `json:"expected"`
 	// Pass is whether the verdict is the expected one.
 	Pass bool `json:"pass"`
+	// Secure: the cluster ran with TLS and authentication.
+	Secure bool `json:"secure,omitempty"`
 }
 
 // Valid reports whether every checker passed and the harness did not fail.
@@ -133,6 +138,9 @@ func (r *Result) Valid() bool { return r.Err == "" && check.AllValid(r.Results) 
 func (r *Result) Name() string {
 	if r.Control != "" {
 		return r.Control
+	}
+	if r.Secure {
+		return r.Workload + " × " + r.Nemesis + " (TLS+auth)"
 	}
 	return r.Workload + " × " + r.Nemesis
 }
@@ -172,7 +180,7 @@ func newRun(ctx context.Context, cfg Config, name string, nodes, voters int, arg
 	}
 	r.cluster, err = cluster.New(cluster.Config{
 		Binary: cfg.Binary, Nodes: nodes, DataDir: r.dataDir, LogDir: filepath.Join(r.dir, "logs"),
-		Args: append(cluster.FastArgs(), args...),
+		Args: append(cluster.FastArgs(), args...), Secure: cfg.Secure,
 	})
 	if err != nil {
 		return r, err
@@ -235,7 +243,7 @@ func (r *run) close() {
 
 // Run carries out one workload × nemesis run.
 func Run(ctx context.Context, cfg Config) *Result {
-	res := &Result{Workload: cfg.Workload, Nemesis: cfg.Nemesis, Expected: []string{"green"}}
+	res := &Result{Workload: cfg.Workload, Nemesis: cfg.Nemesis, Expected: []string{"green"}, Secure: cfg.Secure}
 	start := time.Now()
 	defer func() {
 		res.Elapsed = time.Since(start).Round(time.Millisecond)

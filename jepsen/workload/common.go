@@ -146,7 +146,7 @@ type Worker struct {
 func NewWorker(e *Env, w int, seed uint64) (*Worker, error) {
 	addrs := e.Cluster.APIAddrs()
 	k := w % len(addrs)
-	all, err := client.New(append(slices.Clone(addrs[k:]), addrs[:k]...))
+	all, err := client.New(append(slices.Clone(addrs[k:]), addrs[:k]...), e.Cluster.ClientOptions()...)
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,7 @@ func run() int {
 	flag.IntVar(&o.cfg.Nodes, "nodes", 0, "cluster size (0: 3, or 5 for the nemeses that need it)")
 	flag.IntVar(&o.cfg.Shards, "shards", o.cfg.Shards, "shards of the collection once the server supports several (0: the server's default)")
 	flag.BoolVar(&o.cfg.KeepData, "keep-data", false, "keep the nodes' data directories")
+	flag.BoolVar(&o.cfg.Secure, "secure", false, "run the clusters with TLS everywhere and authentication on")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "jepsen: unexpected argument %q\n", flag.Arg(0))
@@ -140,22 +141,29 @@ func run() int {
 			}
 		}
 	}
-	type pair struct{ w, n string }
+	type pair struct {
+		w, n   string
+		secure bool
+	}
 	var pairs []pair
 	for _, n := range nemeses {
 		for _, w := range workloads {
-			pairs = append(pairs, pair{w, n})
+			pairs = append(pairs, pair{w, n, o.cfg.Secure})
 		}
 	}
 	if o.quick && !set["nemeses"] && !set["workloads"] {
 		// Membership changes under the two workloads that see lost or
 		// stale writes most directly; mix runs on three nodes, where
 		// there is no spare node to move a replica to.
-		pairs = append(pairs, pair{"set", "shard-move"}, pair{"register", "shard-move"})
+		pairs = append(pairs, pair{"set", "shard-move", false}, pair{"register", "shard-move", false})
 		// STRONG reads on followers (every node serves them after a
 		// read-index round on the leader) under the two faults that
 		// threaten them most: a leader cut off, and skewed clocks.
-		pairs = append(pairs, pair{"register", "partition-leader"}, pair{"register", "clock-skew"})
+		pairs = append(pairs, pair{"register", "partition-leader", false}, pair{"register", "clock-skew", false})
+		// The same promises with TLS on every link and every request
+		// authenticated (certificates, gossip key and root user made
+		// for the run).
+		pairs = append(pairs, pair{"register", "mix", true}, pair{"set", "mix", true})
 	}
 	for _, p := range pairs {
 		if ctx.Err() != nil {
@@ -163,10 +171,10 @@ func run() int {
 		}
 		w, n := p.w, p.n
 		cfg := o.cfg
-		cfg.Workload, cfg.Nemesis = w, n
+		cfg.Workload, cfg.Nemesis, cfg.Secure = w, n, p.secure
 		cfg.Seed = runner.RunSeed(o.cfg.Seed, w, n)
-		cfg.Command = fmt.Sprintf("go run ./jepsen/cmd/jepsen -workloads %s -nemeses %s -controls=false -seed %d -duration %s -workers %d -rate %g -op-timeout %s -quiet %s -hold %s -shards %d",
-			w, n, o.cfg.Seed, o.cfg.Duration, o.cfg.Workers, o.cfg.Rate, o.cfg.OpTimeout, o.cfg.Schedule.Quiet, o.cfg.Schedule.Hold, o.cfg.Shards)
+		cfg.Command = fmt.Sprintf("go run ./jepsen/cmd/jepsen -workloads %s -nemeses %s -controls=false -seed %d -duration %s -workers %d -rate %g -op-timeout %s -quiet %s -hold %s -shards %d -secure=%v",
+			w, n, o.cfg.Seed, o.cfg.Duration, o.cfg.Workers, o.cfg.Rate, o.cfg.OpTimeout, o.cfg.Schedule.Quiet, o.cfg.Schedule.Hold, o.cfg.Shards, p.secure)
 		report(runner.Run(ctx, cfg))
 	}
 	if o.controls {
