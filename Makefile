@@ -12,7 +12,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 FUZZTIME ?= 50000x
 
 .PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index \
-	test-milvus test-milvus-go test-milvus-node bench-milvus
+	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure
 
 all: build
 
@@ -102,6 +102,12 @@ bench-read: build
 ## docs/benchmarks.md.
 bench-milvus: build
 	cd bench && $(GO) run ./cmd/benchmilvus -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
+
+## bench-secure: write and search throughput with TLS on every link and
+## authentication on vs plaintext, interleaved in one run; results go into
+## docs/benchmarks.md.
+bench-secure: build
+	cd bench && $(GO) run ./cmd/benchsecure -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
 
 .PHONY: jepsen-quick jepsen
 

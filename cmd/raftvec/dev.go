@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/raftvec/raftvec/certs"
 )
 
 // runDev starts three nodes on 127.0.0.1, each its own child process (so
@@ -20,9 +24,11 @@ func runDev(args []string) error {
 	basePort := fs.Int("base-port", 7400, "node i listens on base+10*i (API), +1 (Raft), +2 (HTTP), +3 (Serf), +4 (Milvus)")
 	nodes := fs.Int("nodes", 3, "number of nodes (1 to 9)")
 	extra := fs.String("server-args", "", "extra flags passed to every 'raftvec server'")
+	secure := fs.Bool("secure", false, "TLS everywhere, encrypted gossip and users: certificates in DATA-DIR/certs, root's password in DATA-DIR/certs/root-password (docs/security.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	certDir := filepath.Join(*dataDir, "certs")
 	if *nodes < 1 || *nodes > 9 {
 		return fmt.Errorf("nodes (%d) must be between 1 and 9", *nodes)
 	}
@@ -40,6 +46,11 @@ func runDev(args []string) error {
 		ns = append(ns, n)
 		peers = append(peers, fmt.Sprintf("%s=%s/%s", n.id, n.raft, n.api))
 	}
+	if *secure {
+		if err := devCerts(certDir, *nodes); err != nil {
+			return err
+		}
+	}
 	var procs []*exec.Cmd
 	var wg sync.WaitGroup
 	for _, n := range ns {
@@ -53,6 +64,11 @@ func runDev(args []string) error {
 		}
 		a := []string{"server", "--node-id", n.id, "--data-dir", n.dir, "--api-addr", n.api, "--raft-addr", n.raft,
 			"--http-addr", n.http, "--serf-addr", n.serf, "--milvus-addr", n.milvus, "--peers", strings.Join(peers, ",")}
+		if *secure {
+			a = append(a, "--tls-cert", filepath.Join(certDir, n.id+".crt"), "--tls-key", filepath.Join(certDir, n.id+".key"),
+				"--tls-ca", filepath.Join(certDir, "ca.crt"), "--gossip-key-file", filepath.Join(certDir, "gossip.key"),
+				"--auth", "--root-password-file", filepath.Join(certDir, "root-password"))
+		}
 		if *extra != "" {
 			a = append(a, strings.Fields(*extra)...)
 		}
@@ -83,6 +99,20 @@ node's milvus address, e.g. MilvusClient(uri="http://%s") in pymilvus or
 milvusclient.New(ctx, &milvusclient.ClientConfig{Address: "%s"}) in Go.
 Kill a node's pid to watch a new leader take over; Ctrl-C stops them all.
 `, *nodes, *dataDir, ns[0].milvus, ns[0].milvus)
+	if *secure {
+		fmt.Printf(`
+This cluster is secured (TLS, encrypted gossip, users). Give the client the
+CA and root's credentials first:
+
+  export RAFTVEC_TLS_CA=%s RAFTVEC_USER=root RAFTVEC_PASSWORD="$(cat %s)"
+  raftvec user create alice; raftvec role grant admin --member alice   # docs/security.md
+`, filepath.Join(certDir, "ca.crt"), filepath.Join(certDir, "root-password"))
+	} else {
+		fmt.Printf(`
+This cluster is plaintext and lets anyone in. To try it secured (TLS on
+every link, users and roles): raftvec dev --secure (docs/security.md).
+`)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -96,6 +126,40 @@ Kill a node's pid to watch a new leader take over; Ctrl-C stops them all.
 	case <-done:
 	}
 	return nil
+}
+
+// devCerts makes, once, the CA, node certificates, gossip key and a random
+// root password of a secured dev cluster.
+func devCerts(dir string, nodes int) error {
+	if _, err := os.Stat(filepath.Join(dir, "root-password")); err == nil {
+		return nil // made by an earlier run
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ca.crt")); err != nil {
+		if err := certCA(dir, certs.DefaultValidity); err != nil {
+			return err
+		}
+	}
+	for i := 1; i <= nodes; i++ {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("n%d.crt", i))); err == nil {
+			continue
+		}
+		if err := certIssue(dir, fmt.Sprintf("n%d", i), []string{"127.0.0.1", "localhost"}, true, certs.DefaultValidity); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gossip.key")); err != nil {
+		if err := gossipKey(dir); err != nil {
+			return err
+		}
+	}
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	return writeNew(filepath.Join(dir, "root-password"), []byte(hex.EncodeToString(b[:])+"\n"), 0o600)
 }
 
 func errString(err error) string {

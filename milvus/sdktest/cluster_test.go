@@ -90,6 +90,7 @@ type cluster struct {
 	t     *testing.T
 	nodes []*node
 	admin *client.Client
+	sec   *secure // nil: plaintext, no users
 }
 
 // portsFree reports whether every TCP port in ports (and UDP on udp) can be
@@ -141,6 +142,13 @@ func pickBase(n int) (int, error) {
 // answers Connect and ListCollections on its Milvus address.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return startClusterWith(t, false)
+}
+
+// startClusterWith starts the cluster; secure runs it with TLS, encrypted
+// gossip and authentication (root's password rootPassword).
+func startClusterWith(t *testing.T, secure bool) *cluster {
+	t.Helper()
 	if binErr != nil {
 		t.Fatalf("no raftvec binary: %v", binErr)
 	}
@@ -150,6 +158,9 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t}
+	if secure {
+		c.sec = makeSecure(t, filepath.Join(root, "certs"))
+	}
 	var peers []string
 	for i := 0; i < 3; i++ {
 		p := base + 10*i
@@ -188,6 +199,9 @@ func startCluster(t *testing.T) *cluster {
 		args := []string{"server", "--node-id", n.id, "--data-dir", n.dir, "--api-addr", n.api, "--raft-addr", n.raft,
 			"--http-addr", "", "--serf-addr", n.serf, "--milvus-addr", n.milvusAPI,
 			"--peers", strings.Join(peers, ","), "--enable-fault-injection"}
+		if c.sec != nil {
+			args = append(args, c.sec.args...)
+		}
 		cmd := exec.Command(raftvecBin, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		setDeathSignal(cmd)
@@ -202,7 +216,11 @@ func startCluster(t *testing.T) *cluster {
 			close(n.done)
 		}(n, logf)
 	}
-	admin, err := client.New([]string{c.nodes[0].api, c.nodes[1].api, c.nodes[2].api})
+	var adminOpts []client.Option
+	if c.sec != nil {
+		adminOpts = c.sec.rootOpts
+	}
+	admin, err := client.New([]string{c.nodes[0].api, c.nodes[1].api, c.nodes[2].api}, adminOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +303,7 @@ func (c *cluster) waitReady(limit time.Duration) {
 		for {
 			c.checkAlive()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			mc, err := milvusclient.New(ctx, &milvusclient.ClientConfig{Address: n.milvusAPI})
+			mc, err := milvusclient.New(ctx, c.milvusConfig(n.milvusAPI, rootUser, rootPassword, nil))
 			if err == nil {
 				_, err = mc.ListCollections(ctx, milvusclient.NewListCollectionOption())
 				mc.Close(context.Background())
