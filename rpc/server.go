@@ -926,6 +926,11 @@ func (s *Server) ProposeMeta(ctx context.Context, req *pb.ProposeMetaRequest) (*
 	if op.AddNode == nil && op.SetHealth == nil && op.StartMove == nil && op.MoveReady == nil && op.FinishMove == nil && !op.IsAuthOp() {
 		return nil, invalid("op: only placement steps (add_node, set_health, start_move, move_ready, finish_move) and user and role ops may be proposed this way")
 	}
+	if op.IsAuthOp() && s.opts.Auth == nil {
+		// Users made while nobody is checked would stop root from being
+		// bootstrapped once --auth is turned on.
+		return nil, status.Error(codes.FailedPrecondition, "op: users and roles need authentication on (--auth) on this node")
+	}
 	err := s.metaCall(ctx, &op, func(c *grpc.ClientConn, ctx context.Context, o grpc.CallOption) error {
 		_, err := pb.NewAdminClient(c).ProposeMeta(ctx, req, o)
 		return err
