@@ -123,7 +123,10 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
 		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
 	}
-	chain := []grpc.UnaryServerInterceptor{measure}
+	// The metadata wait comes before authentication: a user created on
+	// another node a moment ago must be known here before their forwarded
+	// request is checked.
+	chain := []grpc.UnaryServerInterceptor{measure, s.metaWait}
 	if s.opts.Auth != nil {
 		chain = append(chain, s.opts.Auth.Unary(map[string]string{
 			"/grpc.health.v1.Health/":   "",
@@ -163,22 +166,9 @@ func sizeLimit(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler
 }
 
 // statusInterceptor maps errors to status codes and, for NotLeader, puts
-// the leader's API address in a trailer for the SDK to follow.
-//
-// It also keeps metadata causal across nodes: a node that forwards a
-// request sends its applied metadata index, and the receiver first waits
-// until it has applied as much, so a partition or collection the
-// forwarder knows is known here too.
+// the leader's API address in a trailer for the SDK to follow; every
+// answer carries the node's applied metadata index (see metaWait).
 func (s *Server) statusInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(metaIndexKey); len(v) > 0 {
-			if idx, err := strconv.ParseUint(v[0], 10, 64); err == nil {
-				if err := s.host.MetaGroup().WaitApplied(ctx, idx); err != nil {
-					return nil, toStatus(err)
-				}
-			}
-		}
-	}
 	resp, err := handler(ctx, req)
 	mi, _ := s.host.MetaGroup().Applied()
 	grpc.SetTrailer(ctx, metadata.Pairs(metaIndexKey, strconv.FormatUint(mi, 10)))
@@ -189,6 +179,24 @@ func (s *Server) statusInterceptor(ctx context.Context, req any, info *grpc.Unar
 		}
 	}
 	return resp, toStatus(err)
+}
+
+// metaWait keeps metadata causal across nodes: a node that forwards a
+// request (or a client that saw a metadata index) sends its applied
+// metadata index, and the receiver first waits until it has applied as
+// much, so a collection, partition or user the sender knows is known here
+// too.
+func (s *Server) metaWait(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(metaIndexKey); len(v) > 0 {
+			if idx, err := strconv.ParseUint(v[0], 10, 64); err == nil {
+				if err := s.host.MetaGroup().WaitApplied(ctx, idx); err != nil {
+					return nil, toStatus(err)
+				}
+			}
+		}
+	}
+	return handler(ctx, req)
 }
 
 // Close closes the connections to other nodes.

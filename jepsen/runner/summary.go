@@ -278,6 +278,9 @@ is dropped is re-sent with the same request id, as the SDK does after UNAVAILABL
 fails with "already exists" although the insert applied, which set reports as failed-visible).
 **Scenarios** are scripted fault sequences a correct server passes; they are not part of
 ` + "`-quick`" + `.
+` + "`-secure`" + ` runs every cluster with TLS on every link, encrypted gossip and authentication
+(certificates and a root user made for the run; the suite's clients authenticate as root);
+` + "`-quick`" + ` adds register × mix and set × mix run that way ("(TLS+auth)" in the name).
 `
 
 // findingsMD records the anomalies this suite has found in the server and
