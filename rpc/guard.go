@@ -26,8 +26,8 @@ type guard struct {
 // runs without authentication).
 func (s *Server) Guarded() pb.RaftVecServer { return guard{s: s} }
 
-// allow decides a request: privilege on collection ("" for cluster-wide
-// calls that every authenticated caller may make).
+// allow decides a request: privilege on collection, or with collection ""
+// the privilege cluster-wide (granted on "*", or admin).
 func (s *Server) allow(ctx context.Context, privilege, collection string) error {
 	if s.opts.Auth == nil {
 		return nil

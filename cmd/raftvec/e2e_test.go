@@ -25,15 +25,34 @@ type proc struct {
 	cmd           *exec.Cmd
 }
 
+// freePort returns a free loopback address that no other call in this
+// test process returned: the kernel may hand a port that was just closed
+// out again, and two listeners of one node (its Raft and Serf addresses)
+// must not be given the same one.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !portsGiven[addr] {
+			portsGiven[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free loopback port")
+	return ""
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[string]bool{}
+)
 
 // startProcs builds raftvec and starts n server processes with fast Raft
 // timings and any extra flags; they are killed when the test ends.
