@@ -190,7 +190,18 @@ func (s *Server) metaWait(ctx context.Context, req any, info *grpc.UnaryServerIn
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(metaIndexKey); len(v) > 0 {
 			if idx, err := strconv.ParseUint(v[0], 10, 64); err == nil {
-				if err := s.host.MetaGroup().WaitApplied(ctx, idx); err != nil {
+				// Bounded: a node cut off from the metadata group may
+				// never apply idx, and the request must not sit here
+				// until its deadline; UNAVAILABLE sends it elsewhere.
+				wctx, cancel := context.WithTimeout(ctx, metaWaitLimit)
+				err := s.host.MetaGroup().WaitApplied(wctx, idx)
+				cancel()
+				if err != nil && ctx.Err() == nil {
+					have, _ := s.host.MetaGroup().Applied()
+					return nil, status.Errorf(codes.Unavailable, "node %s has applied metadata up to index %d, not %d, after %v (is it cut off from the metadata group?): retry on another node",
+						s.host.NodeID(), have, idx, metaWaitLimit)
+				}
+				if err != nil {
 					return nil, toStatus(err)
 				}
 			}
@@ -198,6 +209,9 @@ func (s *Server) metaWait(ctx context.Context, req any, info *grpc.UnaryServerIn
 	}
 	return handler(ctx, req)
 }
+
+// metaWaitLimit bounds metaWait.
+const metaWaitLimit = 2 * time.Second
 
 // Close closes the connections to other nodes.
 func (s *Server) Close() {
