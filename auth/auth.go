@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -229,12 +230,34 @@ func nodeName(ctx context.Context) string {
 	return leaf.Subject.CommonName
 }
 
+// ValidPassword checks a new password against the limits.
+func ValidPassword(field, password string) error {
+	if n := len(password); n < MinPassword || n > MaxPassword {
+		return fmt.Errorf("%w: %s: %d bytes; a password has %d to %d bytes", fsm.ErrInvalid, field, n, MinPassword, MaxPassword)
+	}
+	return nil
+}
+
 // HashPassword checks a new password against the limits and hashes it.
 func HashPassword(field, password string) ([]byte, error) {
-	if n := len(password); n < MinPassword || n > MaxPassword {
-		return nil, fmt.Errorf("%w: %s: %d bytes; a password has %d to %d bytes", fsm.ErrInvalid, field, n, MinPassword, MaxPassword)
+	if err := ValidPassword(field, password); err != nil {
+		return nil, err
 	}
 	return bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+}
+
+// Audit logs a change of the schema, users or roles on node, with the
+// caller of ctx as who made it ("-" when authentication is off).
+func Audit(ctx context.Context, node, op, collection string, err error) {
+	who := "-"
+	if p := FromContext(ctx); p != nil {
+		who = p.String()
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	slog.Info("audit", "node", node, "who", who, "op", op, "collection", collection, "ok", err == nil, "err", msg)
 }
 
 // ValidName checks a user or role name.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"time"
@@ -55,18 +54,11 @@ func (s *Service) admin(ctx context.Context) (*Principal, error) {
 // change proposes an op after the caller passed its check, and audits it.
 func (s *Service) change(ctx context.Context, p *Principal, what string, op *fsm.MetaOp) (*pb.AuthResponse, error) {
 	err := s.propose(ctx, op)
-	slog.Info("audit", "node", s.node, "who", p.String(), "op", what, "ok", err == nil, "err", errString(err))
+	Audit(ctx, s.node, what, "", err)
 	if err != nil {
 		return nil, err
 	}
 	return &pb.AuthResponse{}, nil
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 func (s *Service) CreateUser(ctx context.Context, r *pb.CreateUserRequest) (*pb.AuthResponse, error) {

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"log/slog"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -39,22 +38,6 @@ func (s *Server) allow(ctx context.Context, privilege, collection string) error 
 	return s.opts.Auth.Allow(p, privilege, collection)
 }
 
-// audit logs a change of the schema, users or roles, with who made it.
-func (s *Server) audit(ctx context.Context, op, collection string, err error) {
-	who := "-"
-	if p := auth.FromContext(ctx); p != nil {
-		who = p.String()
-	}
-	slog.Info("audit", "node", s.host.NodeID(), "who", who, "op", op, "collection", collection, "ok", err == nil, "err", errString(err))
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 func guarded[Req, Resp any](g guard, ctx context.Context, priv, coll string, req Req, h func(context.Context, Req) (Resp, error)) (Resp, error) {
 	if err := g.s.allow(ctx, priv, coll); err != nil {
 		var zero Resp
@@ -66,7 +49,7 @@ func guarded[Req, Resp any](g guard, ctx context.Context, priv, coll string, req
 // ddl is guarded for calls that change the schema: they are audited.
 func ddl[Req, Resp any](g guard, ctx context.Context, op, coll string, req Req, h func(context.Context, Req) (Resp, error)) (Resp, error) {
 	out, err := guarded(g, ctx, fsm.PrivManage, coll, req, h)
-	g.s.audit(ctx, op, coll, err)
+	auth.Audit(ctx, g.s.host.NodeID(), op, coll, err)
 	return out, err
 }
 

@@ -366,8 +366,10 @@ func readRootPassword(sf serverFlags) (string, error) {
 		}
 		pw = strings.TrimRight(string(b), "\r\n")
 	}
-	if n := len(pw); n > 0 && (n < auth.MinPassword || n > auth.MaxPassword) {
-		return "", fmt.Errorf("root password: %d bytes; a password has %d to %d bytes", n, auth.MinPassword, auth.MaxPassword)
+	if pw != "" {
+		if err := auth.ValidPassword("root password", pw); err != nil {
+			return "", err
+		}
 	}
 	return pw, nil
 }
