@@ -303,43 +303,62 @@ func (a *Authenticator) Allow(p *Principal, privilege, collection string) error 
 // health); the rest are decided by the request layer.
 func (a *Authenticator) Unary(rules map[string]string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		need, ruled := "", false
-		for prefix, priv := range rules {
-			if strings.HasPrefix(info.FullMethod, prefix) {
-				need, ruled = priv, true
-				break
-			}
-		}
-		if ruled && need == "" {
-			return handler(ctx, req)
-		}
-		p, err := a.Authenticate(ctx)
+		ctx, err := a.admit(ctx, rules, info.FullMethod, "")
 		if err != nil {
 			return nil, err
 		}
-		if ruled {
-			if err := a.Allow(p, need, ""); err != nil {
-				return nil, err
-			}
-		}
-		return handler(NewContext(ctx, p), req)
+		return handler(ctx, req)
 	}
 }
 
-// Stream guards streaming calls (gRPC health's Watch and reflection):
-// health is open, everything else needs the admin privilege.
-func (a *Authenticator) Stream() grpc.StreamServerInterceptor {
+// Stream is Unary for streaming calls, by the same rules, except that a
+// stream under none of them needs the admin privilege (gRPC reflection)
+// unless it is under one of the request layer's prefixes (export).
+func (a *Authenticator) Stream(rules map[string]string, requestLayer ...string) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if strings.HasPrefix(info.FullMethod, "/grpc.health.v1.Health/") {
-			return handler(srv, ss)
+		unmatched := fsm.PrivAdmin
+		for _, p := range requestLayer {
+			if strings.HasPrefix(info.FullMethod, p) {
+				unmatched = ""
+			}
 		}
-		p, err := a.Authenticate(ss.Context())
+		ctx, err := a.admit(ss.Context(), rules, info.FullMethod, unmatched)
 		if err != nil {
 			return err
 		}
-		if err := a.Allow(p, fsm.PrivAdmin, ""); err != nil {
-			return err
-		}
-		return handler(srv, ss)
+		return handler(srv, &principalStream{ServerStream: ss, ctx: ctx})
 	}
 }
+
+// admit authenticates a call to method and checks the privilege its rule
+// needs (unmatched when no rule names it; "" for none); the context it
+// returns carries the Principal.
+func (a *Authenticator) admit(ctx context.Context, rules map[string]string, method, unmatched string) (context.Context, error) {
+	need, ruled := unmatched, false
+	for prefix, priv := range rules {
+		if strings.HasPrefix(method, prefix) {
+			need, ruled = priv, true
+			break
+		}
+	}
+	if ruled && need == "" {
+		return ctx, nil
+	}
+	p, err := a.Authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if need != "" {
+		if err := a.Allow(p, need, ""); err != nil {
+			return nil, err
+		}
+	}
+	return NewContext(ctx, p), nil
+}
+
+type principalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *principalStream) Context() context.Context { return s.ctx }

@@ -237,7 +237,7 @@ func (a *applier) insert(ins *fsmpb.Insert, ts uint64, res *fsmpb.Result) {
 		count := uint64(max(s.create.ShardCount, 1))
 		rows.IntPks = make([]int64, n)
 		for i := range rows.IntPks {
-			rows.IntPks[i] = int64((s.applied.NextAutoId-1)*count + uint64(s.create.ShardIndex) + 1)
+			rows.IntPks[i] = s.schema.pb.AutoIdStart + int64((s.applied.NextAutoId-1)*count+uint64(s.create.ShardIndex)) + 1
 			s.applied.NextAutoId++
 		}
 		res.AutoIds = rows.IntPks

@@ -147,10 +147,19 @@ func NewSchema(pb *fsmpb.Schema) (*Schema, error) {
 	if s.Vector == nil {
 		return nil, invalidf("schema.fields: no float_vector field")
 	}
+	switch {
+	case pb.AutoIdStart != 0 && !s.PK.AutoId:
+		return nil, invalidf("auto_id_start: only an auto_id primary key hands out ids (field %q is not auto_id)", s.PK.Name)
+	case pb.AutoIdStart < 0 || pb.AutoIdStart > MaxAutoIDStart:
+		return nil, invalidf("auto_id_start (%d) must be between 0 and %d", pb.AutoIdStart, MaxAutoIDStart)
+	}
 	s.Metric = MetricFromProto(s.Vector.Metric)
 	s.Dim = int(s.Vector.Dim)
 	return s, nil
 }
+
+// MaxAutoIDStart bounds auto_id_start, leaving 2^62 ids to hand out.
+const MaxAutoIDStart = 1 << 62
 
 func validateField(f *fsmpb.Field) error {
 	switch f.Type {

@@ -29,6 +29,8 @@ type RowsInput struct {
 	StrPKs  []string
 	Vectors []float32
 	Fields  []FieldValues
+	// KeepIDs: rows of an auto_id collection carry their ids (a restore).
+	KeepIDs bool
 }
 
 // BuildRows validates a batch against the schema and returns it in the
@@ -39,6 +41,11 @@ func (s *Schema) BuildRows(in RowsInput, lim Limits) (*fsmpb.Rows, error) {
 	pk := s.PK
 	var n int
 	switch {
+	case pk.AutoId && in.KeepIDs:
+		if len(in.StrPKs) > 0 {
+			return nil, invalidf("field %q: primary key is int64, got varchar ids", pk.Name)
+		}
+		n = len(in.IntPKs)
 	case pk.AutoId:
 		if len(in.IntPKs) > 0 || len(in.StrPKs) > 0 {
 			return nil, invalidf("field %q: primary key is auto_id; rows must not carry ids", pk.Name)

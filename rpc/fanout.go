@@ -201,7 +201,7 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 	// refuse the request on every shard, not only on its own, which would
 	// leave the other shards' parts written. Each shard leader validates
 	// its part again before proposing (it may be on another node).
-	if _, err := schema.BuildRows(rowsInput(rows), s.host.Limits()); err != nil {
+	if _, err := schema.BuildRows(rowsInput(req), s.host.Limits()); err != nil {
 		return nil, err
 	}
 	parts := splitKeys(rows.IntIds, rows.StrIds, len(c.Shards))
@@ -210,7 +210,7 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 			return nil, nil
 		}
 		sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(parts[i]), RequestId: subID(req.RequestId, sh.ID),
-			SessionToken: req.SessionToken, PartitionName: req.PartitionName, ShardId: sh.ID}
+			SessionToken: req.SessionToken, PartitionName: req.PartitionName, KeepIds: req.KeepIds, ShardId: sh.ID}
 		return s.insert(own(ctx), sub, upsert)
 	})
 }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -119,6 +120,14 @@ func (g guard) ListPartitions(ctx context.Context, r *pb.ListPartitionsRequest) 
 }
 func (g guard) ReadTs(ctx context.Context, r *pb.ReadTsRequest) (*pb.ReadTsResponse, error) {
 	return guarded(g, ctx, fsm.PrivRead, r.GetCollection(), r, g.s.ReadTs)
+}
+
+// Export is a read of every row: it needs the read privilege.
+func (g guard) Export(r *pb.ExportRequest, stream grpc.ServerStreamingServer[pb.ExportResponse]) error {
+	if err := g.s.allow(stream.Context(), fsm.PrivRead, r.GetCollection()); err != nil {
+		return err
+	}
+	return g.s.Export(r, stream)
 }
 func (g guard) GetRouting(ctx context.Context, r *pb.GetRoutingRequest) (*pb.GetRoutingResponse, error) {
 	return guarded(g, ctx, fsm.PrivRead, r.GetCollection(), r, g.s.GetRouting)

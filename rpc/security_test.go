@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -219,6 +220,27 @@ func TestAuthorisation(t *testing.T) {
 			}
 			if _, err := reader.Search(ctxT(t, 10*time.Second), &pb.SearchRequest{Collection: "c", Vectors: []float32{1, 0, 0, 0}, TopK: 1}); err != nil {
 				t.Fatalf("search by a reader: %v", err)
+			}
+			export := func(cl *client.Client) (int, error) {
+				st, err := cl.Export(ctxT(t, 10*time.Second), &pb.ExportRequest{Collection: "c"})
+				rows := 0
+				for err == nil {
+					var m *pb.ExportResponse
+					if m, err = st.Recv(); err == nil {
+						rows += len(m.Rows.GetIntIds())
+					}
+				}
+				if err == io.EOF {
+					err = nil
+				}
+				return rows, err
+			}
+			_, err = export(writer)
+			wantCode(t, "export by a writer", err, codes.PermissionDenied)
+			_, err = export(anon)
+			wantCode(t, "export without credentials", err, codes.Unauthenticated)
+			if n, err := export(reader); err != nil || n != int(before) {
+				t.Fatalf("export by a reader: %d rows, %v; want %d", n, err, before)
 			}
 			if err := ins(writer, int64(200+at.node)); err != nil {
 				t.Fatalf("insert by a writer: %v", err)

@@ -127,18 +127,21 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 	// another node a moment ago must be known here before their forwarded
 	// request is checked.
 	chain := []grpc.UnaryServerInterceptor{measure, s.metaWait}
+	streams := []grpc.StreamServerInterceptor{s.streamMetaWait}
 	if s.opts.Auth != nil {
-		chain = append(chain, s.opts.Auth.Unary(map[string]string{
+		// The raftvec.v1 methods are decided by the request layer
+		// (guard.go); the rest need admin, except health.
+		rules := map[string]string{
 			"/grpc.health.v1.Health/":   "",
 			"/raftvec.v1.Admin/":        fsm.PrivAdmin,
 			"/raftvec.milvus.Sessions/": fsm.PrivAdmin,
 			"/grpc.reflection.":         fsm.PrivAdmin,
-		}))
+		}
+		chain = append(chain, s.opts.Auth.Unary(rules))
+		streams = append(streams, s.opts.Auth.Stream(rules, "/raftvec.v1.RaftVec/"))
 	}
 	opts = append(opts, grpc.ChainUnaryInterceptor(append(chain, sizeLimit, s.statusInterceptor)...))
-	if s.opts.Auth != nil {
-		opts = append(opts, grpc.StreamInterceptor(s.opts.Auth.Stream()))
-	}
+	opts = append(opts, grpc.ChainStreamInterceptor(append(streams, streamStatus)...))
 	if s.opts.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS.ServerConfig(false))))
 	}
@@ -187,27 +190,36 @@ func (s *Server) statusInterceptor(ctx context.Context, req any, info *grpc.Unar
 // much, so a collection, partition or user the sender knows is known here
 // too.
 func (s *Server) metaWait(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(metaIndexKey); len(v) > 0 {
-			if idx, err := strconv.ParseUint(v[0], 10, 64); err == nil {
-				// Bounded: a node cut off from the metadata group may
-				// never apply idx, and the request must not sit here
-				// until its deadline; UNAVAILABLE sends it elsewhere.
-				wctx, cancel := context.WithTimeout(ctx, metaWaitLimit)
-				err := s.host.MetaGroup().WaitApplied(wctx, idx)
-				cancel()
-				if err != nil && ctx.Err() == nil {
-					have, _ := s.host.MetaGroup().Applied()
-					return nil, status.Errorf(codes.Unavailable, "node %s has applied metadata up to index %d, not %d, after %v (is it cut off from the metadata group?): retry on another node",
-						s.host.NodeID(), have, idx, metaWaitLimit)
-				}
-				if err != nil {
-					return nil, toStatus(err)
-				}
-			}
-		}
+	if err := s.awaitMeta(ctx); err != nil {
+		return nil, err
 	}
 	return handler(ctx, req)
+}
+
+// awaitMeta waits until this node has applied the metadata index the
+// caller sent, if it sent one.
+func (s *Server) awaitMeta(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(metaIndexKey)
+	if len(v) == 0 {
+		return nil
+	}
+	idx, err := strconv.ParseUint(v[0], 10, 64)
+	if err != nil {
+		return nil
+	}
+	// Bounded: a node cut off from the metadata group may never apply
+	// idx, and the request must not sit here until its deadline;
+	// UNAVAILABLE sends it elsewhere.
+	wctx, cancel := context.WithTimeout(ctx, metaWaitLimit)
+	err = s.host.MetaGroup().WaitApplied(wctx, idx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		have, _ := s.host.MetaGroup().Applied()
+		return status.Errorf(codes.Unavailable, "node %s has applied metadata up to index %d, not %d, after %v (is it cut off from the metadata group?): retry on another node",
+			s.host.NodeID(), have, idx, metaWaitLimit)
+	}
+	return toStatus(err)
 }
 
 // metaWaitLimit bounds metaWait.
@@ -409,6 +421,7 @@ func (s *Server) CreateCollection(ctx context.Context, req *pb.CreateCollectionR
 		schema = schemaToFSM(sc)
 	}
 	schema.DefaultLevel = uint32(sc.GetDefaultConsistency())
+	schema.AutoIdStart = req.AutoIdStart
 	if schema.DefaultLevel > uint32(pb.ConsistencyLevel_EVENTUAL) {
 		return nil, invalid("schema.default_consistency: %d is not a consistency level", schema.DefaultLevel)
 	}
@@ -555,7 +568,7 @@ func (s *Server) insert(ctx context.Context, req *pb.InsertRequest, upsert bool)
 	}
 	return onShard(ctx, s, sh, true,
 		func(r *shard.Replica) (*pb.WriteResponse, error) {
-			res, err := r.Insert(ctx, rowsInput(req.Rows), part, upsert, req.RequestId, req.SessionToken)
+			res, err := r.Insert(ctx, rowsInput(req), part, upsert, req.RequestId, req.SessionToken)
 			if err != nil {
 				return nil, err
 			}

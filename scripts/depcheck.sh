@@ -28,6 +28,12 @@ if go list -f '{{join .Imports "\n"}}' ./auth/... | grep -qx "$mod/rpc"; then
   echo "depcheck: auth imports $mod/rpc (the request layer imports auth, not the other way)"
   fail=1
 fi
+# backup speaks to a cluster only through the Go SDK.
+check backup $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search $mod/auth github.com/dgraph-io/badger/v4
+if go list -f '{{join .Imports "\n"}}' ./backup/... | grep -qx "$mod/rpc"; then
+  echo "depcheck: backup imports $mod/rpc (it is a client of the API)"
+  fail=1
+fi
 check jepsen $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
 # The Go SDK stays light: protobuf messages and the wire rules only.
 check rpc/client $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search github.com/dgraph-io/badger/v4 github.com/hashicorp/raft

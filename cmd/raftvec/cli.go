@@ -216,6 +216,7 @@ the sealed segments whose index is built, of all sealed segments.`,
 		},
 	}
 	maps.Copy(m, authCommands())
+	maps.Copy(m, backupCommands())
 	return m
 }
 
@@ -264,6 +265,7 @@ var commandGroups = map[string]string{
 	"index":      "create, describe or drop",
 	"user":       "create, drop, passwd, list, token or whoami",
 	"role":       "create, drop, grant, revoke or list",
+	"backup":     "create, restore, list or describe",
 }
 
 // commandList lists the commands: server and dev, then the client

@@ -171,9 +171,14 @@ type bar struct {
 }
 
 func (w *rowWriter) newBar(total int64, desc string, bytes bool) *bar {
+	return newBar(w.e, w.quiet, total, desc, bytes)
+}
+
+// newBar counts rows (or bytes) towards total (-1: not known yet).
+func newBar(e *cliEnv, quiet bool, total int64, desc string, bytes bool) *bar {
 	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(w.e.stderr),
-		progressbar.OptionSetVisibility(w.e.stderrTerminal && !w.quiet),
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetVisibility(e.stderrTerminal && !quiet),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100 * time.Millisecond),

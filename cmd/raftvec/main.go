@@ -30,6 +30,8 @@ Usage:
   raftvec index create NAME --type hnsw|ivf_flat|ivf_sq8|flat [--m 16] [--ef-construction 200] [--nlist 1024]
   raftvec index describe NAME | drop NAME
   raftvec status [--all]
+  raftvec backup create COLLECTION... --to DIR [--as-of TS] | restore DIR [--as NEW_NAME] [--shards N]
+  raftvec backup list DIR | describe DIR [--verify]
 
 Filters are boolean expressions over scalar fields, e.g.
   'category == "shoes" and price < 100'   'meta["color"] == "red"'

@@ -407,7 +407,9 @@ type Schema struct {
 	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// default_level is the consistency level of reads that name none, as
 	// the API's ConsistencyLevel number (0 = STRONG).
-	DefaultLevel  uint32 `protobuf:"varint,4,opt,name=default_level,json=defaultLevel,proto3" json:"default_level,omitempty"`
+	DefaultLevel uint32 `protobuf:"varint,4,opt,name=default_level,json=defaultLevel,proto3" json:"default_level,omitempty"`
+	// auto_id_start: an auto_id primary key hands out ids above this one.
+	AutoIdStart   int64 `protobuf:"varint,5,opt,name=auto_id_start,json=autoIdStart,proto3" json:"auto_id_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -466,6 +468,13 @@ func (x *Schema) GetDescription() string {
 func (x *Schema) GetDefaultLevel() uint32 {
 	if x != nil {
 		return x.DefaultLevel
+	}
+	return 0
+}
+
+func (x *Schema) GetAutoIdStart() int64 {
+	if x != nil {
+		return x.AutoIdStart
 	}
 	return 0
 }
@@ -1877,12 +1886,13 @@ const file_ops_proto_rawDesc = "" +
 	"\bnullable\x18\b \x01(\bR\bnullable\x12:\n" +
 	"\rdefault_value\x18\t \x01(\v2\x15.raftvec.fsm.v1.ValueR\fdefaultValue\x12\x18\n" +
 	"\adynamic\x18\n" +
-	" \x01(\bR\adynamic\"\x92\x01\n" +
+	" \x01(\bR\adynamic\"\xb6\x01\n" +
 	"\x06Schema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x06fields\x18\x02 \x03(\v2\x15.raftvec.fsm.v1.FieldR\x06fields\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12#\n" +
-	"\rdefault_level\x18\x04 \x01(\rR\fdefaultLevel\"\xac\x01\n" +
+	"\rdefault_level\x18\x04 \x01(\rR\fdefaultLevel\x12\"\n" +
+	"\rauto_id_start\x18\x05 \x01(\x03R\vautoIdStart\"\xac\x01\n" +
 	"\x06Column\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x14\n" +
 	"\x05bools\x18\x02 \x03(\bR\x05bools\x12\x16\n" +

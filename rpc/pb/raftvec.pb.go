@@ -478,7 +478,10 @@ type CreateCollectionRequest struct {
 	Metric Metric `protobuf:"varint,4,opt,name=metric,proto3,enum=raftvec.v1.Metric" json:"metric,omitempty"`
 	// shards is the number of shards (0 = 1 on one or two nodes, else two
 	// per node up to 8). Rows go to shards by primary-key hash.
-	Shards        uint32 `protobuf:"varint,5,opt,name=shards,proto3" json:"shards,omitempty"`
+	Shards uint32 `protobuf:"varint,5,opt,name=shards,proto3" json:"shards,omitempty"`
+	// auto_id_start: an auto_id primary key hands out ids above this one
+	// (a restore sets it to the highest id in the backup).
+	AutoIdStart   int64 `protobuf:"varint,6,opt,name=auto_id_start,json=autoIdStart,proto3" json:"auto_id_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -544,6 +547,13 @@ func (x *CreateCollectionRequest) GetMetric() Metric {
 func (x *CreateCollectionRequest) GetShards() uint32 {
 	if x != nil {
 		return x.Shards
+	}
+	return 0
+}
+
+func (x *CreateCollectionRequest) GetAutoIdStart() int64 {
+	if x != nil {
+		return x.AutoIdStart
 	}
 	return 0
 }
@@ -1170,6 +1180,9 @@ type InsertRequest struct {
 	SessionToken uint64 `protobuf:"varint,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
 	// partition_name is the partition the rows go to ("" = _default).
 	PartitionName string `protobuf:"bytes,5,opt,name=partition_name,json=partitionName,proto3" json:"partition_name,omitempty"`
+	// keep_ids: the rows carry their primary keys even though the key is
+	// auto_id (a restore from a backup).
+	KeepIds bool `protobuf:"varint,6,opt,name=keep_ids,json=keepIds,proto3" json:"keep_ids,omitempty"`
 	// shard_id, set by a node fanning a request out, limits it to one shard.
 	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1239,6 +1252,13 @@ func (x *InsertRequest) GetPartitionName() string {
 		return x.PartitionName
 	}
 	return ""
+}
+
+func (x *InsertRequest) GetKeepIds() bool {
+	if x != nil {
+		return x.KeepIds
+	}
+	return false
 }
 
 func (x *InsertRequest) GetShardId() uint64 {
@@ -2166,6 +2186,167 @@ func (x *CompactResponse) GetShardId() uint64 {
 	return 0
 }
 
+type ExportRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	// as_of_ts is the cut; 0 takes a fresh STRONG one (a ts from the
+	// timestamp oracle, above every write acknowledged before the call).
+	AsOfTs uint64 `protobuf:"varint,2,opt,name=as_of_ts,json=asOfTs,proto3" json:"as_of_ts,omitempty"`
+	// batch_rows bounds the rows of one message (0 = 4096; fewer for large
+	// vectors, so that a message stays under 8 MiB).
+	BatchRows uint32 `protobuf:"varint,3,opt,name=batch_rows,json=batchRows,proto3" json:"batch_rows,omitempty"`
+	// shard_id limits the export to one shard (as_of_ts then required).
+	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequest) Reset() {
+	*x = ExportRequest{}
+	mi := &file_raftvec_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequest) ProtoMessage() {}
+
+func (x *ExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
+func (*ExportRequest) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExportRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *ExportRequest) GetAsOfTs() uint64 {
+	if x != nil {
+		return x.AsOfTs
+	}
+	return 0
+}
+
+func (x *ExportRequest) GetBatchRows() uint32 {
+	if x != nil {
+		return x.BatchRows
+	}
+	return 0
+}
+
+func (x *ExportRequest) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+// ExportResponse is one batch of one shard's rows of one partition, or,
+// with shard_done, the end of a shard's rows.
+type ExportResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Ts        uint64                 `protobuf:"varint,1,opt,name=ts,proto3" json:"ts,omitempty"`
+	ShardId   uint64                 `protobuf:"varint,2,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	Partition string                 `protobuf:"bytes,3,opt,name=partition,proto3" json:"partition,omitempty"`
+	// rows have every field of the schema (the vector too).
+	Rows      *Rows `protobuf:"bytes,4,opt,name=rows,proto3" json:"rows,omitempty"`
+	ShardDone bool  `protobuf:"varint,5,opt,name=shard_done,json=shardDone,proto3" json:"shard_done,omitempty"`
+	// shard_rows, with shard_done, is how many rows the shard exported.
+	ShardRows     uint64 `protobuf:"varint,6,opt,name=shard_rows,json=shardRows,proto3" json:"shard_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportResponse) Reset() {
+	*x = ExportResponse{}
+	mi := &file_raftvec_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportResponse) ProtoMessage() {}
+
+func (x *ExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_raftvec_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
+func (*ExportResponse) Descriptor() ([]byte, []int) {
+	return file_raftvec_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ExportResponse) GetTs() uint64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
+func (x *ExportResponse) GetShardId() uint64 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+func (x *ExportResponse) GetPartition() string {
+	if x != nil {
+		return x.Partition
+	}
+	return ""
+}
+
+func (x *ExportResponse) GetRows() *Rows {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *ExportResponse) GetShardDone() bool {
+	if x != nil {
+		return x.ShardDone
+	}
+	return false
+}
+
+func (x *ExportResponse) GetShardRows() uint64 {
+	if x != nil {
+		return x.ShardRows
+	}
+	return 0
+}
+
 type FlushRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -2176,7 +2357,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2369,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[29]
+	mi := &file_raftvec_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2382,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{29}
+	return file_raftvec_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FlushRequest) GetCollection() string {
@@ -2227,7 +2408,7 @@ type FlushResponse struct {
 
 func (x *FlushResponse) Reset() {
 	*x = FlushResponse{}
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2420,7 @@ func (x *FlushResponse) String() string {
 func (*FlushResponse) ProtoMessage() {}
 
 func (x *FlushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[30]
+	mi := &file_raftvec_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2433,7 @@ func (x *FlushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushResponse.ProtoReflect.Descriptor instead.
 func (*FlushResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{30}
+	return file_raftvec_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FlushResponse) GetTs() uint64 {
@@ -2277,7 +2458,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2470,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[31]
+	mi := &file_raftvec_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2483,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{31}
+	return file_raftvec_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Hit) GetIntId() int64 {
@@ -2349,7 +2530,7 @@ type HitList struct {
 
 func (x *HitList) Reset() {
 	*x = HitList{}
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2361,7 +2542,7 @@ func (x *HitList) String() string {
 func (*HitList) ProtoMessage() {}
 
 func (x *HitList) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[32]
+	mi := &file_raftvec_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2374,7 +2555,7 @@ func (x *HitList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HitList.ProtoReflect.Descriptor instead.
 func (*HitList) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{32}
+	return file_raftvec_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HitList) GetHits() []*Hit {
@@ -2396,7 +2577,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2408,7 +2589,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[33]
+	mi := &file_raftvec_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2421,7 +2602,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{33}
+	return file_raftvec_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SearchResponse) GetResults() []*HitList {
@@ -2471,7 +2652,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[34]
+	mi := &file_raftvec_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2664,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[34]
+	mi := &file_raftvec_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2677,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{34}
+	return file_raftvec_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateIndexRequest) GetCollection() string {
@@ -2564,7 +2745,7 @@ type CreateIndexResponse struct {
 
 func (x *CreateIndexResponse) Reset() {
 	*x = CreateIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[35]
+	mi := &file_raftvec_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +2757,7 @@ func (x *CreateIndexResponse) String() string {
 func (*CreateIndexResponse) ProtoMessage() {}
 
 func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[35]
+	mi := &file_raftvec_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +2770,7 @@ func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
 func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{35}
+	return file_raftvec_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreateIndexResponse) GetSessionToken() uint64 {
@@ -2612,7 +2793,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[36]
+	mi := &file_raftvec_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2624,7 +2805,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[36]
+	mi := &file_raftvec_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2637,7 +2818,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{36}
+	return file_raftvec_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DropIndexRequest) GetCollection() string {
@@ -2677,7 +2858,7 @@ type DropIndexResponse struct {
 
 func (x *DropIndexResponse) Reset() {
 	*x = DropIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[37]
+	mi := &file_raftvec_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2870,7 @@ func (x *DropIndexResponse) String() string {
 func (*DropIndexResponse) ProtoMessage() {}
 
 func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[37]
+	mi := &file_raftvec_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2883,7 @@ func (x *DropIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexResponse.ProtoReflect.Descriptor instead.
 func (*DropIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{37}
+	return file_raftvec_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DropIndexResponse) GetSessionToken() uint64 {
@@ -2726,7 +2907,7 @@ type DescribeIndexRequest struct {
 
 func (x *DescribeIndexRequest) Reset() {
 	*x = DescribeIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2919,7 @@ func (x *DescribeIndexRequest) String() string {
 func (*DescribeIndexRequest) ProtoMessage() {}
 
 func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[38]
+	mi := &file_raftvec_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +2932,7 @@ func (x *DescribeIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeIndexRequest.ProtoReflect.Descriptor instead.
 func (*DescribeIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{38}
+	return file_raftvec_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DescribeIndexRequest) GetCollection() string {
@@ -2794,7 +2975,7 @@ type DescribeIndexResponse struct {
 
 func (x *DescribeIndexResponse) Reset() {
 	*x = DescribeIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +2987,7 @@ func (x *DescribeIndexResponse) String() string {
 func (*DescribeIndexResponse) ProtoMessage() {}
 
 func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[39]
+	mi := &file_raftvec_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3000,7 @@ func (x *DescribeIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeIndexResponse.ProtoReflect.Descriptor instead.
 func (*DescribeIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{39}
+	return file_raftvec_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DescribeIndexResponse) GetFieldName() string {
@@ -2896,7 +3077,7 @@ type ReadTsRequest struct {
 
 func (x *ReadTsRequest) Reset() {
 	*x = ReadTsRequest{}
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2908,7 +3089,7 @@ func (x *ReadTsRequest) String() string {
 func (*ReadTsRequest) ProtoMessage() {}
 
 func (x *ReadTsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[40]
+	mi := &file_raftvec_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2921,7 +3102,7 @@ func (x *ReadTsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadTsRequest.ProtoReflect.Descriptor instead.
 func (*ReadTsRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{40}
+	return file_raftvec_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReadTsRequest) GetCollection() string {
@@ -2956,7 +3137,7 @@ type ReadTsResponse struct {
 
 func (x *ReadTsResponse) Reset() {
 	*x = ReadTsResponse{}
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2968,7 +3149,7 @@ func (x *ReadTsResponse) String() string {
 func (*ReadTsResponse) ProtoMessage() {}
 
 func (x *ReadTsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[41]
+	mi := &file_raftvec_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2981,7 +3162,7 @@ func (x *ReadTsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadTsResponse.ProtoReflect.Descriptor instead.
 func (*ReadTsResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{41}
+	return file_raftvec_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ReadTsResponse) GetTs() uint64 {
@@ -3007,7 +3188,7 @@ type GetRoutingRequest struct {
 
 func (x *GetRoutingRequest) Reset() {
 	*x = GetRoutingRequest{}
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3019,7 +3200,7 @@ func (x *GetRoutingRequest) String() string {
 func (*GetRoutingRequest) ProtoMessage() {}
 
 func (x *GetRoutingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[42]
+	mi := &file_raftvec_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3032,7 +3213,7 @@ func (x *GetRoutingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingRequest.ProtoReflect.Descriptor instead.
 func (*GetRoutingRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{42}
+	return file_raftvec_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetRoutingRequest) GetCollection() string {
@@ -3054,7 +3235,7 @@ type ShardRoute struct {
 
 func (x *ShardRoute) Reset() {
 	*x = ShardRoute{}
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3066,7 +3247,7 @@ func (x *ShardRoute) String() string {
 func (*ShardRoute) ProtoMessage() {}
 
 func (x *ShardRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[43]
+	mi := &file_raftvec_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3079,7 +3260,7 @@ func (x *ShardRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardRoute.ProtoReflect.Descriptor instead.
 func (*ShardRoute) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{43}
+	return file_raftvec_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ShardRoute) GetId() uint64 {
@@ -3115,7 +3296,7 @@ type GetRoutingResponse struct {
 
 func (x *GetRoutingResponse) Reset() {
 	*x = GetRoutingResponse{}
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3308,7 @@ func (x *GetRoutingResponse) String() string {
 func (*GetRoutingResponse) ProtoMessage() {}
 
 func (x *GetRoutingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[44]
+	mi := &file_raftvec_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3321,7 @@ func (x *GetRoutingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoutingResponse.ProtoReflect.Descriptor instead.
 func (*GetRoutingResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{44}
+	return file_raftvec_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetRoutingResponse) GetShards() []*ShardRoute {
@@ -3165,7 +3346,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3358,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[45]
+	mi := &file_raftvec_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3371,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{45}
+	return file_raftvec_proto_rawDescGZIP(), []int{47}
 }
 
 type NodeStatus struct {
@@ -3213,7 +3394,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3225,7 +3406,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[46]
+	mi := &file_raftvec_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3238,7 +3419,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{46}
+	return file_raftvec_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -3313,7 +3494,7 @@ type MoveStatus struct {
 
 func (x *MoveStatus) Reset() {
 	*x = MoveStatus{}
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3325,7 +3506,7 @@ func (x *MoveStatus) String() string {
 func (*MoveStatus) ProtoMessage() {}
 
 func (x *MoveStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[47]
+	mi := &file_raftvec_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3338,7 +3519,7 @@ func (x *MoveStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveStatus.ProtoReflect.Descriptor instead.
 func (*MoveStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{47}
+	return file_raftvec_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *MoveStatus) GetShard() uint64 {
@@ -3416,7 +3597,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3609,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[48]
+	mi := &file_raftvec_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3622,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{48}
+	return file_raftvec_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GroupStatus) GetGroup() string {
@@ -3571,7 +3752,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3583,7 +3764,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[49]
+	mi := &file_raftvec_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3596,7 +3777,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{49}
+	return file_raftvec_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *StatusResponse) GetNode() string {
@@ -3652,7 +3833,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_raftvec_proto_msgTypes[50]
+	mi := &file_raftvec_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +3845,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[50]
+	mi := &file_raftvec_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +3858,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{50}
+	return file_raftvec_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -3709,7 +3890,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_raftvec_proto_msgTypes[51]
+	mi := &file_raftvec_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3721,7 +3902,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[51]
+	mi := &file_raftvec_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3734,7 +3915,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{51}
+	return file_raftvec_proto_rawDescGZIP(), []int{53}
 }
 
 type AddReplicaRequest struct {
@@ -3748,7 +3929,7 @@ type AddReplicaRequest struct {
 
 func (x *AddReplicaRequest) Reset() {
 	*x = AddReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[52]
+	mi := &file_raftvec_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3760,7 +3941,7 @@ func (x *AddReplicaRequest) String() string {
 func (*AddReplicaRequest) ProtoMessage() {}
 
 func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[52]
+	mi := &file_raftvec_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3773,7 +3954,7 @@ func (x *AddReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaRequest.ProtoReflect.Descriptor instead.
 func (*AddReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{52}
+	return file_raftvec_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AddReplicaRequest) GetCollection() string {
@@ -3805,7 +3986,7 @@ type AddReplicaResponse struct {
 
 func (x *AddReplicaResponse) Reset() {
 	*x = AddReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[53]
+	mi := &file_raftvec_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3817,7 +3998,7 @@ func (x *AddReplicaResponse) String() string {
 func (*AddReplicaResponse) ProtoMessage() {}
 
 func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[53]
+	mi := &file_raftvec_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3830,7 +4011,7 @@ func (x *AddReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddReplicaResponse.ProtoReflect.Descriptor instead.
 func (*AddReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{53}
+	return file_raftvec_proto_rawDescGZIP(), []int{55}
 }
 
 type InjectFaultRequest struct {
@@ -3854,7 +4035,7 @@ type InjectFaultRequest struct {
 
 func (x *InjectFaultRequest) Reset() {
 	*x = InjectFaultRequest{}
-	mi := &file_raftvec_proto_msgTypes[54]
+	mi := &file_raftvec_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3866,7 +4047,7 @@ func (x *InjectFaultRequest) String() string {
 func (*InjectFaultRequest) ProtoMessage() {}
 
 func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[54]
+	mi := &file_raftvec_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3879,7 +4060,7 @@ func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
 func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{54}
+	return file_raftvec_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *InjectFaultRequest) GetBlockRaftAddrs() []string {
@@ -3942,7 +4123,7 @@ type MoveReplicaRequest struct {
 
 func (x *MoveReplicaRequest) Reset() {
 	*x = MoveReplicaRequest{}
-	mi := &file_raftvec_proto_msgTypes[55]
+	mi := &file_raftvec_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3954,7 +4135,7 @@ func (x *MoveReplicaRequest) String() string {
 func (*MoveReplicaRequest) ProtoMessage() {}
 
 func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[55]
+	mi := &file_raftvec_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3967,7 +4148,7 @@ func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicaRequest.ProtoReflect.Descriptor instead.
 func (*MoveReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{55}
+	return file_raftvec_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *MoveReplicaRequest) GetShard() uint64 {
@@ -3999,7 +4180,7 @@ type MoveReplicaResponse struct {
 
 func (x *MoveReplicaResponse) Reset() {
 	*x = MoveReplicaResponse{}
-	mi := &file_raftvec_proto_msgTypes[56]
+	mi := &file_raftvec_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4011,7 +4192,7 @@ func (x *MoveReplicaResponse) String() string {
 func (*MoveReplicaResponse) ProtoMessage() {}
 
 func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[56]
+	mi := &file_raftvec_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4024,7 +4205,7 @@ func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicaResponse.ProtoReflect.Descriptor instead.
 func (*MoveReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{56}
+	return file_raftvec_proto_rawDescGZIP(), []int{58}
 }
 
 type TransferLeaderRequest struct {
@@ -4038,7 +4219,7 @@ type TransferLeaderRequest struct {
 
 func (x *TransferLeaderRequest) Reset() {
 	*x = TransferLeaderRequest{}
-	mi := &file_raftvec_proto_msgTypes[57]
+	mi := &file_raftvec_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4050,7 +4231,7 @@ func (x *TransferLeaderRequest) String() string {
 func (*TransferLeaderRequest) ProtoMessage() {}
 
 func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[57]
+	mi := &file_raftvec_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4063,7 +4244,7 @@ func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{57}
+	return file_raftvec_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *TransferLeaderRequest) GetShard() uint64 {
@@ -4089,7 +4270,7 @@ type TransferLeaderResponse struct {
 
 func (x *TransferLeaderResponse) Reset() {
 	*x = TransferLeaderResponse{}
-	mi := &file_raftvec_proto_msgTypes[58]
+	mi := &file_raftvec_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4101,7 +4282,7 @@ func (x *TransferLeaderResponse) String() string {
 func (*TransferLeaderResponse) ProtoMessage() {}
 
 func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[58]
+	mi := &file_raftvec_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4114,7 +4295,7 @@ func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{58}
+	return file_raftvec_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *TransferLeaderResponse) GetLeader() string {
@@ -4134,7 +4315,7 @@ type ProposeMetaRequest struct {
 
 func (x *ProposeMetaRequest) Reset() {
 	*x = ProposeMetaRequest{}
-	mi := &file_raftvec_proto_msgTypes[59]
+	mi := &file_raftvec_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4146,7 +4327,7 @@ func (x *ProposeMetaRequest) String() string {
 func (*ProposeMetaRequest) ProtoMessage() {}
 
 func (x *ProposeMetaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[59]
+	mi := &file_raftvec_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4159,7 +4340,7 @@ func (x *ProposeMetaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeMetaRequest.ProtoReflect.Descriptor instead.
 func (*ProposeMetaRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{59}
+	return file_raftvec_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ProposeMetaRequest) GetOp() []byte {
@@ -4177,7 +4358,7 @@ type ProposeMetaResponse struct {
 
 func (x *ProposeMetaResponse) Reset() {
 	*x = ProposeMetaResponse{}
-	mi := &file_raftvec_proto_msgTypes[60]
+	mi := &file_raftvec_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4189,7 +4370,7 @@ func (x *ProposeMetaResponse) String() string {
 func (*ProposeMetaResponse) ProtoMessage() {}
 
 func (x *ProposeMetaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[60]
+	mi := &file_raftvec_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4202,7 +4383,7 @@ func (x *ProposeMetaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposeMetaResponse.ProtoReflect.Descriptor instead.
 func (*ProposeMetaResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{60}
+	return file_raftvec_proto_rawDescGZIP(), []int{62}
 }
 
 type AllocateTsRequest struct {
@@ -4218,7 +4399,7 @@ type AllocateTsRequest struct {
 
 func (x *AllocateTsRequest) Reset() {
 	*x = AllocateTsRequest{}
-	mi := &file_raftvec_proto_msgTypes[61]
+	mi := &file_raftvec_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4230,7 +4411,7 @@ func (x *AllocateTsRequest) String() string {
 func (*AllocateTsRequest) ProtoMessage() {}
 
 func (x *AllocateTsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[61]
+	mi := &file_raftvec_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4243,7 +4424,7 @@ func (x *AllocateTsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateTsRequest.ProtoReflect.Descriptor instead.
 func (*AllocateTsRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{61}
+	return file_raftvec_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AllocateTsRequest) GetPhysical() uint64 {
@@ -4273,7 +4454,7 @@ type AllocateTsResponse struct {
 
 func (x *AllocateTsResponse) Reset() {
 	*x = AllocateTsResponse{}
-	mi := &file_raftvec_proto_msgTypes[62]
+	mi := &file_raftvec_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4285,7 +4466,7 @@ func (x *AllocateTsResponse) String() string {
 func (*AllocateTsResponse) ProtoMessage() {}
 
 func (x *AllocateTsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[62]
+	mi := &file_raftvec_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4298,7 +4479,7 @@ func (x *AllocateTsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateTsResponse.ProtoReflect.Descriptor instead.
 func (*AllocateTsResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{62}
+	return file_raftvec_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *AllocateTsResponse) GetFirst() uint64 {
@@ -4324,7 +4505,7 @@ type InjectFaultResponse struct {
 
 func (x *InjectFaultResponse) Reset() {
 	*x = InjectFaultResponse{}
-	mi := &file_raftvec_proto_msgTypes[63]
+	mi := &file_raftvec_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4336,7 +4517,7 @@ func (x *InjectFaultResponse) String() string {
 func (*InjectFaultResponse) ProtoMessage() {}
 
 func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[63]
+	mi := &file_raftvec_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4349,7 +4530,7 @@ func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
 func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{63}
+	return file_raftvec_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *InjectFaultResponse) GetBlockedRaftAddrs() []string {
@@ -4368,7 +4549,7 @@ type ReadIndexRequest struct {
 
 func (x *ReadIndexRequest) Reset() {
 	*x = ReadIndexRequest{}
-	mi := &file_raftvec_proto_msgTypes[64]
+	mi := &file_raftvec_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4380,7 +4561,7 @@ func (x *ReadIndexRequest) String() string {
 func (*ReadIndexRequest) ProtoMessage() {}
 
 func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[64]
+	mi := &file_raftvec_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4393,7 +4574,7 @@ func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadIndexRequest.ProtoReflect.Descriptor instead.
 func (*ReadIndexRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{64}
+	return file_raftvec_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ReadIndexRequest) GetShardId() uint64 {
@@ -4412,7 +4593,7 @@ type ReadIndexResponse struct {
 
 func (x *ReadIndexResponse) Reset() {
 	*x = ReadIndexResponse{}
-	mi := &file_raftvec_proto_msgTypes[65]
+	mi := &file_raftvec_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4424,7 +4605,7 @@ func (x *ReadIndexResponse) String() string {
 func (*ReadIndexResponse) ProtoMessage() {}
 
 func (x *ReadIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[65]
+	mi := &file_raftvec_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4437,7 +4618,7 @@ func (x *ReadIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadIndexResponse.ProtoReflect.Descriptor instead.
 func (*ReadIndexResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{65}
+	return file_raftvec_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ReadIndexResponse) GetIndex() uint64 {
@@ -4455,7 +4636,7 @@ type AuthResponse struct {
 
 func (x *AuthResponse) Reset() {
 	*x = AuthResponse{}
-	mi := &file_raftvec_proto_msgTypes[66]
+	mi := &file_raftvec_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4467,7 +4648,7 @@ func (x *AuthResponse) String() string {
 func (*AuthResponse) ProtoMessage() {}
 
 func (x *AuthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[66]
+	mi := &file_raftvec_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4480,7 +4661,7 @@ func (x *AuthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthResponse.ProtoReflect.Descriptor instead.
 func (*AuthResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{66}
+	return file_raftvec_proto_rawDescGZIP(), []int{68}
 }
 
 type CreateUserRequest struct {
@@ -4493,7 +4674,7 @@ type CreateUserRequest struct {
 
 func (x *CreateUserRequest) Reset() {
 	*x = CreateUserRequest{}
-	mi := &file_raftvec_proto_msgTypes[67]
+	mi := &file_raftvec_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4505,7 +4686,7 @@ func (x *CreateUserRequest) String() string {
 func (*CreateUserRequest) ProtoMessage() {}
 
 func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[67]
+	mi := &file_raftvec_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4518,7 +4699,7 @@ func (x *CreateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUserRequest.ProtoReflect.Descriptor instead.
 func (*CreateUserRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{67}
+	return file_raftvec_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *CreateUserRequest) GetName() string {
@@ -4544,7 +4725,7 @@ type UserRequest struct {
 
 func (x *UserRequest) Reset() {
 	*x = UserRequest{}
-	mi := &file_raftvec_proto_msgTypes[68]
+	mi := &file_raftvec_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4556,7 +4737,7 @@ func (x *UserRequest) String() string {
 func (*UserRequest) ProtoMessage() {}
 
 func (x *UserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[68]
+	mi := &file_raftvec_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4569,7 +4750,7 @@ func (x *UserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserRequest.ProtoReflect.Descriptor instead.
 func (*UserRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{68}
+	return file_raftvec_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *UserRequest) GetName() string {
@@ -4591,7 +4772,7 @@ type UpdatePasswordRequest struct {
 
 func (x *UpdatePasswordRequest) Reset() {
 	*x = UpdatePasswordRequest{}
-	mi := &file_raftvec_proto_msgTypes[69]
+	mi := &file_raftvec_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4603,7 +4784,7 @@ func (x *UpdatePasswordRequest) String() string {
 func (*UpdatePasswordRequest) ProtoMessage() {}
 
 func (x *UpdatePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[69]
+	mi := &file_raftvec_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4616,7 +4797,7 @@ func (x *UpdatePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePasswordRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{69}
+	return file_raftvec_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *UpdatePasswordRequest) GetName() string {
@@ -4648,7 +4829,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_raftvec_proto_msgTypes[70]
+	mi := &file_raftvec_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4660,7 +4841,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[70]
+	mi := &file_raftvec_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4673,7 +4854,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{70}
+	return file_raftvec_proto_rawDescGZIP(), []int{72}
 }
 
 type UserInfo struct {
@@ -4687,7 +4868,7 @@ type UserInfo struct {
 
 func (x *UserInfo) Reset() {
 	*x = UserInfo{}
-	mi := &file_raftvec_proto_msgTypes[71]
+	mi := &file_raftvec_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4699,7 +4880,7 @@ func (x *UserInfo) String() string {
 func (*UserInfo) ProtoMessage() {}
 
 func (x *UserInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[71]
+	mi := &file_raftvec_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4712,7 +4893,7 @@ func (x *UserInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInfo.ProtoReflect.Descriptor instead.
 func (*UserInfo) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{71}
+	return file_raftvec_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *UserInfo) GetName() string {
@@ -4745,7 +4926,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_raftvec_proto_msgTypes[72]
+	mi := &file_raftvec_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4757,7 +4938,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[72]
+	mi := &file_raftvec_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4770,7 +4951,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{72}
+	return file_raftvec_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListUsersResponse) GetUsers() []*UserInfo {
@@ -4789,7 +4970,7 @@ type RoleRequest struct {
 
 func (x *RoleRequest) Reset() {
 	*x = RoleRequest{}
-	mi := &file_raftvec_proto_msgTypes[73]
+	mi := &file_raftvec_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4801,7 +4982,7 @@ func (x *RoleRequest) String() string {
 func (*RoleRequest) ProtoMessage() {}
 
 func (x *RoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[73]
+	mi := &file_raftvec_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4814,7 +4995,7 @@ func (x *RoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleRequest.ProtoReflect.Descriptor instead.
 func (*RoleRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{73}
+	return file_raftvec_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *RoleRequest) GetName() string {
@@ -4837,7 +5018,7 @@ type PrivilegeRequest struct {
 
 func (x *PrivilegeRequest) Reset() {
 	*x = PrivilegeRequest{}
-	mi := &file_raftvec_proto_msgTypes[74]
+	mi := &file_raftvec_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4849,7 +5030,7 @@ func (x *PrivilegeRequest) String() string {
 func (*PrivilegeRequest) ProtoMessage() {}
 
 func (x *PrivilegeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[74]
+	mi := &file_raftvec_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4862,7 +5043,7 @@ func (x *PrivilegeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivilegeRequest.ProtoReflect.Descriptor instead.
 func (*PrivilegeRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{74}
+	return file_raftvec_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *PrivilegeRequest) GetRole() string {
@@ -4896,7 +5077,7 @@ type UserRoleRequest struct {
 
 func (x *UserRoleRequest) Reset() {
 	*x = UserRoleRequest{}
-	mi := &file_raftvec_proto_msgTypes[75]
+	mi := &file_raftvec_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4908,7 +5089,7 @@ func (x *UserRoleRequest) String() string {
 func (*UserRoleRequest) ProtoMessage() {}
 
 func (x *UserRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[75]
+	mi := &file_raftvec_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4921,7 +5102,7 @@ func (x *UserRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserRoleRequest.ProtoReflect.Descriptor instead.
 func (*UserRoleRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{75}
+	return file_raftvec_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *UserRoleRequest) GetUser() string {
@@ -4946,7 +5127,7 @@ type ListRolesRequest struct {
 
 func (x *ListRolesRequest) Reset() {
 	*x = ListRolesRequest{}
-	mi := &file_raftvec_proto_msgTypes[76]
+	mi := &file_raftvec_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4958,7 +5139,7 @@ func (x *ListRolesRequest) String() string {
 func (*ListRolesRequest) ProtoMessage() {}
 
 func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[76]
+	mi := &file_raftvec_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4971,7 +5152,7 @@ func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
 func (*ListRolesRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{76}
+	return file_raftvec_proto_rawDescGZIP(), []int{78}
 }
 
 type Grant struct {
@@ -4984,7 +5165,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_raftvec_proto_msgTypes[77]
+	mi := &file_raftvec_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4996,7 +5177,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[77]
+	mi := &file_raftvec_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5009,7 +5190,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{77}
+	return file_raftvec_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *Grant) GetPrivilege() string {
@@ -5036,7 +5217,7 @@ type RoleInfo struct {
 
 func (x *RoleInfo) Reset() {
 	*x = RoleInfo{}
-	mi := &file_raftvec_proto_msgTypes[78]
+	mi := &file_raftvec_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5048,7 +5229,7 @@ func (x *RoleInfo) String() string {
 func (*RoleInfo) ProtoMessage() {}
 
 func (x *RoleInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[78]
+	mi := &file_raftvec_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5061,7 +5242,7 @@ func (x *RoleInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleInfo.ProtoReflect.Descriptor instead.
 func (*RoleInfo) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{78}
+	return file_raftvec_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *RoleInfo) GetName() string {
@@ -5087,7 +5268,7 @@ type ListRolesResponse struct {
 
 func (x *ListRolesResponse) Reset() {
 	*x = ListRolesResponse{}
-	mi := &file_raftvec_proto_msgTypes[79]
+	mi := &file_raftvec_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5099,7 +5280,7 @@ func (x *ListRolesResponse) String() string {
 func (*ListRolesResponse) ProtoMessage() {}
 
 func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[79]
+	mi := &file_raftvec_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5112,7 +5293,7 @@ func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
 func (*ListRolesResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{79}
+	return file_raftvec_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ListRolesResponse) GetRoles() []*RoleInfo {
@@ -5131,7 +5312,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_raftvec_proto_msgTypes[80]
+	mi := &file_raftvec_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5143,7 +5324,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[80]
+	mi := &file_raftvec_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5156,7 +5337,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{80}
+	return file_raftvec_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *CreateTokenResponse) GetToken() string {
@@ -5174,7 +5355,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_raftvec_proto_msgTypes[81]
+	mi := &file_raftvec_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5186,7 +5367,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[81]
+	mi := &file_raftvec_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5199,7 +5380,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{81}
+	return file_raftvec_proto_rawDescGZIP(), []int{83}
 }
 
 type WhoAmIResponse struct {
@@ -5213,7 +5394,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_raftvec_proto_msgTypes[82]
+	mi := &file_raftvec_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5225,7 +5406,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_raftvec_proto_msgTypes[82]
+	mi := &file_raftvec_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5238,7 +5419,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_raftvec_proto_rawDescGZIP(), []int{82}
+	return file_raftvec_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *WhoAmIResponse) GetUser() string {
@@ -5291,13 +5472,14 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05level\x18\x01 \x01(\x0e2\x1c.raftvec.v1.ConsistencyLevelR\x05level\x12(\n" +
 	"\x10max_staleness_ms\x18\x02 \x01(\rR\x0emaxStalenessMs\x12#\n" +
 	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\x12\x18\n" +
-	"\bas_of_ts\x18\x04 \x01(\x04R\x06asOfTs\"\xc1\x01\n" +
+	"\bas_of_ts\x18\x04 \x01(\x04R\x06asOfTs\"\xe5\x01\n" +
 	"\x17CreateCollectionRequest\x124\n" +
 	"\x06schema\x18\x01 \x01(\v2\x1c.raftvec.v1.CollectionSchemaR\x06schema\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12\x10\n" +
 	"\x03dim\x18\x03 \x01(\rR\x03dim\x12*\n" +
 	"\x06metric\x18\x04 \x01(\x0e2\x12.raftvec.v1.MetricR\x06metric\x12\x16\n" +
-	"\x06shards\x18\x05 \x01(\rR\x06shards\"\x1a\n" +
+	"\x06shards\x18\x05 \x01(\rR\x06shards\x12\"\n" +
+	"\rauto_id_start\x18\x06 \x01(\x03R\vautoIdStart\"\x1a\n" +
 	"\x18CreateCollectionResponse\"+\n" +
 	"\x15DropCollectionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x18\n" +
@@ -5329,7 +5511,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aint_ids\x18\x01 \x03(\x03R\x06intIds\x12\x17\n" +
 	"\astr_ids\x18\x02 \x03(\tR\x06strIds\x12\x18\n" +
 	"\avectors\x18\x03 \x03(\x02R\avectors\x12/\n" +
-	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xdb\x01\n" +
+	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xf6\x01\n" +
 	"\rInsertRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5339,6 +5521,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12#\n" +
 	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\x12%\n" +
 	"\x0epartition_name\x18\x05 \x01(\tR\rpartitionName\x12\x19\n" +
+	"\bkeep_ids\x18\x06 \x01(\bR\akeepIds\x12\x19\n" +
 	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x81\x02\n" +
 	"\rDeleteRequest\x12\x1e\n" +
 	"\n" +
@@ -5425,7 +5608,24 @@ const file_raftvec_proto_rawDesc = "" +
 	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"U\n" +
 	"\x0fCompactResponse\x12'\n" +
 	"\x0fsegments_merged\x18\x01 \x01(\rR\x0esegmentsMerged\x12\x19\n" +
-	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"I\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x83\x01\n" +
+	"\rExportRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x18\n" +
+	"\bas_of_ts\x18\x02 \x01(\x04R\x06asOfTs\x12\x1d\n" +
+	"\n" +
+	"batch_rows\x18\x03 \x01(\rR\tbatchRows\x12\x19\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\xbd\x01\n" +
+	"\x0eExportResponse\x12\x0e\n" +
+	"\x02ts\x18\x01 \x01(\x04R\x02ts\x12\x19\n" +
+	"\bshard_id\x18\x02 \x01(\x04R\ashardId\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\tR\tpartition\x12$\n" +
+	"\x04rows\x18\x04 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x1d\n" +
+	"\n" +
+	"shard_done\x18\x05 \x01(\bR\tshardDone\x12\x1d\n" +
+	"\n" +
+	"shard_rows\x18\x06 \x01(\x04R\tshardRows\"I\n" +
 	"\fFlushRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5682,7 +5882,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x06STRONG\x10\x01\x12\v\n" +
 	"\aBOUNDED\x10\x02\x12\v\n" +
 	"\aSESSION\x10\x03\x12\f\n" +
-	"\bEVENTUAL\x10\x042\xb1\f\n" +
+	"\bEVENTUAL\x10\x042\xf4\f\n" +
 	"\aRaftVec\x12]\n" +
 	"\x10CreateCollection\x12#.raftvec.v1.CreateCollectionRequest\x1a$.raftvec.v1.CreateCollectionResponse\x12W\n" +
 	"\x0eDropCollection\x12!.raftvec.v1.DropCollectionRequest\x1a\".raftvec.v1.DropCollectionResponse\x12Z\n" +
@@ -5705,7 +5905,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x05Flush\x12\x18.raftvec.v1.FlushRequest\x1a\x19.raftvec.v1.FlushResponse\x12?\n" +
 	"\x06ReadTs\x12\x19.raftvec.v1.ReadTsRequest\x1a\x1a.raftvec.v1.ReadTsResponse\x12K\n" +
 	"\n" +
-	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse2\xef\x04\n" +
+	"GetRouting\x12\x1d.raftvec.v1.GetRoutingRequest\x1a\x1e.raftvec.v1.GetRoutingResponse\x12A\n" +
+	"\x06Export\x12\x19.raftvec.v1.ExportRequest\x1a\x1a.raftvec.v1.ExportResponse0\x012\xef\x04\n" +
 	"\x05Admin\x129\n" +
 	"\x04Join\x12\x17.raftvec.v1.JoinRequest\x1a\x18.raftvec.v1.JoinResponse\x12K\n" +
 	"\n" +
@@ -5748,7 +5949,7 @@ func file_raftvec_proto_rawDescGZIP() []byte {
 }
 
 var file_raftvec_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
+var file_raftvec_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_raftvec_proto_goTypes = []any{
 	(FieldType)(0),                     // 0: raftvec.v1.FieldType
 	(Metric)(0),                        // 1: raftvec.v1.Metric
@@ -5782,60 +5983,62 @@ var file_raftvec_proto_goTypes = []any{
 	(*ListPartitionsResponse)(nil),     // 29: raftvec.v1.ListPartitionsResponse
 	(*CompactRequest)(nil),             // 30: raftvec.v1.CompactRequest
 	(*CompactResponse)(nil),            // 31: raftvec.v1.CompactResponse
-	(*FlushRequest)(nil),               // 32: raftvec.v1.FlushRequest
-	(*FlushResponse)(nil),              // 33: raftvec.v1.FlushResponse
-	(*Hit)(nil),                        // 34: raftvec.v1.Hit
-	(*HitList)(nil),                    // 35: raftvec.v1.HitList
-	(*SearchResponse)(nil),             // 36: raftvec.v1.SearchResponse
-	(*CreateIndexRequest)(nil),         // 37: raftvec.v1.CreateIndexRequest
-	(*CreateIndexResponse)(nil),        // 38: raftvec.v1.CreateIndexResponse
-	(*DropIndexRequest)(nil),           // 39: raftvec.v1.DropIndexRequest
-	(*DropIndexResponse)(nil),          // 40: raftvec.v1.DropIndexResponse
-	(*DescribeIndexRequest)(nil),       // 41: raftvec.v1.DescribeIndexRequest
-	(*DescribeIndexResponse)(nil),      // 42: raftvec.v1.DescribeIndexResponse
-	(*ReadTsRequest)(nil),              // 43: raftvec.v1.ReadTsRequest
-	(*ReadTsResponse)(nil),             // 44: raftvec.v1.ReadTsResponse
-	(*GetRoutingRequest)(nil),          // 45: raftvec.v1.GetRoutingRequest
-	(*ShardRoute)(nil),                 // 46: raftvec.v1.ShardRoute
-	(*GetRoutingResponse)(nil),         // 47: raftvec.v1.GetRoutingResponse
-	(*StatusRequest)(nil),              // 48: raftvec.v1.StatusRequest
-	(*NodeStatus)(nil),                 // 49: raftvec.v1.NodeStatus
-	(*MoveStatus)(nil),                 // 50: raftvec.v1.MoveStatus
-	(*GroupStatus)(nil),                // 51: raftvec.v1.GroupStatus
-	(*StatusResponse)(nil),             // 52: raftvec.v1.StatusResponse
-	(*JoinRequest)(nil),                // 53: raftvec.v1.JoinRequest
-	(*JoinResponse)(nil),               // 54: raftvec.v1.JoinResponse
-	(*AddReplicaRequest)(nil),          // 55: raftvec.v1.AddReplicaRequest
-	(*AddReplicaResponse)(nil),         // 56: raftvec.v1.AddReplicaResponse
-	(*InjectFaultRequest)(nil),         // 57: raftvec.v1.InjectFaultRequest
-	(*MoveReplicaRequest)(nil),         // 58: raftvec.v1.MoveReplicaRequest
-	(*MoveReplicaResponse)(nil),        // 59: raftvec.v1.MoveReplicaResponse
-	(*TransferLeaderRequest)(nil),      // 60: raftvec.v1.TransferLeaderRequest
-	(*TransferLeaderResponse)(nil),     // 61: raftvec.v1.TransferLeaderResponse
-	(*ProposeMetaRequest)(nil),         // 62: raftvec.v1.ProposeMetaRequest
-	(*ProposeMetaResponse)(nil),        // 63: raftvec.v1.ProposeMetaResponse
-	(*AllocateTsRequest)(nil),          // 64: raftvec.v1.AllocateTsRequest
-	(*AllocateTsResponse)(nil),         // 65: raftvec.v1.AllocateTsResponse
-	(*InjectFaultResponse)(nil),        // 66: raftvec.v1.InjectFaultResponse
-	(*ReadIndexRequest)(nil),           // 67: raftvec.v1.ReadIndexRequest
-	(*ReadIndexResponse)(nil),          // 68: raftvec.v1.ReadIndexResponse
-	(*AuthResponse)(nil),               // 69: raftvec.v1.AuthResponse
-	(*CreateUserRequest)(nil),          // 70: raftvec.v1.CreateUserRequest
-	(*UserRequest)(nil),                // 71: raftvec.v1.UserRequest
-	(*UpdatePasswordRequest)(nil),      // 72: raftvec.v1.UpdatePasswordRequest
-	(*ListUsersRequest)(nil),           // 73: raftvec.v1.ListUsersRequest
-	(*UserInfo)(nil),                   // 74: raftvec.v1.UserInfo
-	(*ListUsersResponse)(nil),          // 75: raftvec.v1.ListUsersResponse
-	(*RoleRequest)(nil),                // 76: raftvec.v1.RoleRequest
-	(*PrivilegeRequest)(nil),           // 77: raftvec.v1.PrivilegeRequest
-	(*UserRoleRequest)(nil),            // 78: raftvec.v1.UserRoleRequest
-	(*ListRolesRequest)(nil),           // 79: raftvec.v1.ListRolesRequest
-	(*Grant)(nil),                      // 80: raftvec.v1.Grant
-	(*RoleInfo)(nil),                   // 81: raftvec.v1.RoleInfo
-	(*ListRolesResponse)(nil),          // 82: raftvec.v1.ListRolesResponse
-	(*CreateTokenResponse)(nil),        // 83: raftvec.v1.CreateTokenResponse
-	(*WhoAmIRequest)(nil),              // 84: raftvec.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),             // 85: raftvec.v1.WhoAmIResponse
+	(*ExportRequest)(nil),              // 32: raftvec.v1.ExportRequest
+	(*ExportResponse)(nil),             // 33: raftvec.v1.ExportResponse
+	(*FlushRequest)(nil),               // 34: raftvec.v1.FlushRequest
+	(*FlushResponse)(nil),              // 35: raftvec.v1.FlushResponse
+	(*Hit)(nil),                        // 36: raftvec.v1.Hit
+	(*HitList)(nil),                    // 37: raftvec.v1.HitList
+	(*SearchResponse)(nil),             // 38: raftvec.v1.SearchResponse
+	(*CreateIndexRequest)(nil),         // 39: raftvec.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),        // 40: raftvec.v1.CreateIndexResponse
+	(*DropIndexRequest)(nil),           // 41: raftvec.v1.DropIndexRequest
+	(*DropIndexResponse)(nil),          // 42: raftvec.v1.DropIndexResponse
+	(*DescribeIndexRequest)(nil),       // 43: raftvec.v1.DescribeIndexRequest
+	(*DescribeIndexResponse)(nil),      // 44: raftvec.v1.DescribeIndexResponse
+	(*ReadTsRequest)(nil),              // 45: raftvec.v1.ReadTsRequest
+	(*ReadTsResponse)(nil),             // 46: raftvec.v1.ReadTsResponse
+	(*GetRoutingRequest)(nil),          // 47: raftvec.v1.GetRoutingRequest
+	(*ShardRoute)(nil),                 // 48: raftvec.v1.ShardRoute
+	(*GetRoutingResponse)(nil),         // 49: raftvec.v1.GetRoutingResponse
+	(*StatusRequest)(nil),              // 50: raftvec.v1.StatusRequest
+	(*NodeStatus)(nil),                 // 51: raftvec.v1.NodeStatus
+	(*MoveStatus)(nil),                 // 52: raftvec.v1.MoveStatus
+	(*GroupStatus)(nil),                // 53: raftvec.v1.GroupStatus
+	(*StatusResponse)(nil),             // 54: raftvec.v1.StatusResponse
+	(*JoinRequest)(nil),                // 55: raftvec.v1.JoinRequest
+	(*JoinResponse)(nil),               // 56: raftvec.v1.JoinResponse
+	(*AddReplicaRequest)(nil),          // 57: raftvec.v1.AddReplicaRequest
+	(*AddReplicaResponse)(nil),         // 58: raftvec.v1.AddReplicaResponse
+	(*InjectFaultRequest)(nil),         // 59: raftvec.v1.InjectFaultRequest
+	(*MoveReplicaRequest)(nil),         // 60: raftvec.v1.MoveReplicaRequest
+	(*MoveReplicaResponse)(nil),        // 61: raftvec.v1.MoveReplicaResponse
+	(*TransferLeaderRequest)(nil),      // 62: raftvec.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil),     // 63: raftvec.v1.TransferLeaderResponse
+	(*ProposeMetaRequest)(nil),         // 64: raftvec.v1.ProposeMetaRequest
+	(*ProposeMetaResponse)(nil),        // 65: raftvec.v1.ProposeMetaResponse
+	(*AllocateTsRequest)(nil),          // 66: raftvec.v1.AllocateTsRequest
+	(*AllocateTsResponse)(nil),         // 67: raftvec.v1.AllocateTsResponse
+	(*InjectFaultResponse)(nil),        // 68: raftvec.v1.InjectFaultResponse
+	(*ReadIndexRequest)(nil),           // 69: raftvec.v1.ReadIndexRequest
+	(*ReadIndexResponse)(nil),          // 70: raftvec.v1.ReadIndexResponse
+	(*AuthResponse)(nil),               // 71: raftvec.v1.AuthResponse
+	(*CreateUserRequest)(nil),          // 72: raftvec.v1.CreateUserRequest
+	(*UserRequest)(nil),                // 73: raftvec.v1.UserRequest
+	(*UpdatePasswordRequest)(nil),      // 74: raftvec.v1.UpdatePasswordRequest
+	(*ListUsersRequest)(nil),           // 75: raftvec.v1.ListUsersRequest
+	(*UserInfo)(nil),                   // 76: raftvec.v1.UserInfo
+	(*ListUsersResponse)(nil),          // 77: raftvec.v1.ListUsersResponse
+	(*RoleRequest)(nil),                // 78: raftvec.v1.RoleRequest
+	(*PrivilegeRequest)(nil),           // 79: raftvec.v1.PrivilegeRequest
+	(*UserRoleRequest)(nil),            // 80: raftvec.v1.UserRoleRequest
+	(*ListRolesRequest)(nil),           // 81: raftvec.v1.ListRolesRequest
+	(*Grant)(nil),                      // 82: raftvec.v1.Grant
+	(*RoleInfo)(nil),                   // 83: raftvec.v1.RoleInfo
+	(*ListRolesResponse)(nil),          // 84: raftvec.v1.ListRolesResponse
+	(*CreateTokenResponse)(nil),        // 85: raftvec.v1.CreateTokenResponse
+	(*WhoAmIRequest)(nil),              // 86: raftvec.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),             // 87: raftvec.v1.WhoAmIResponse
 }
 var file_raftvec_proto_depIdxs = []int32{
 	0,  // 0: raftvec.v1.FieldSchema.type:type_name -> raftvec.v1.FieldType
@@ -5856,108 +6059,111 @@ var file_raftvec_proto_depIdxs = []int32{
 	5,  // 15: raftvec.v1.SearchRequest.read:type_name -> raftvec.v1.ReadOptions
 	5,  // 16: raftvec.v1.QueryRequest.read:type_name -> raftvec.v1.ReadOptions
 	17, // 17: raftvec.v1.QueryResponse.rows:type_name -> raftvec.v1.Rows
-	15, // 18: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
-	34, // 19: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
-	35, // 20: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
-	5,  // 21: raftvec.v1.DescribeIndexRequest.read:type_name -> raftvec.v1.ReadOptions
-	5,  // 22: raftvec.v1.ReadTsRequest.read:type_name -> raftvec.v1.ReadOptions
-	46, // 23: raftvec.v1.GetRoutingResponse.shards:type_name -> raftvec.v1.ShardRoute
-	49, // 24: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
-	51, // 25: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
-	50, // 26: raftvec.v1.StatusResponse.moves:type_name -> raftvec.v1.MoveStatus
-	74, // 27: raftvec.v1.ListUsersResponse.users:type_name -> raftvec.v1.UserInfo
-	80, // 28: raftvec.v1.RoleInfo.grants:type_name -> raftvec.v1.Grant
-	81, // 29: raftvec.v1.ListRolesResponse.roles:type_name -> raftvec.v1.RoleInfo
-	80, // 30: raftvec.v1.WhoAmIResponse.grants:type_name -> raftvec.v1.Grant
-	6,  // 31: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
-	8,  // 32: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
-	10, // 33: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
-	12, // 34: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
-	18, // 35: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
-	18, // 36: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
-	19, // 37: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
-	21, // 38: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
-	23, // 39: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
-	48, // 40: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
-	37, // 41: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
-	39, // 42: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
-	41, // 43: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
-	24, // 44: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
-	26, // 45: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
-	26, // 46: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
-	28, // 47: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
-	30, // 48: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
-	32, // 49: raftvec.v1.RaftVec.Flush:input_type -> raftvec.v1.FlushRequest
-	43, // 50: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
-	45, // 51: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
-	53, // 52: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
-	55, // 53: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
-	57, // 54: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
-	58, // 55: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
-	60, // 56: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
-	62, // 57: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
-	64, // 58: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
-	67, // 59: raftvec.v1.Admin.ReadIndex:input_type -> raftvec.v1.ReadIndexRequest
-	70, // 60: raftvec.v1.Auth.CreateUser:input_type -> raftvec.v1.CreateUserRequest
-	71, // 61: raftvec.v1.Auth.DropUser:input_type -> raftvec.v1.UserRequest
-	72, // 62: raftvec.v1.Auth.UpdatePassword:input_type -> raftvec.v1.UpdatePasswordRequest
-	73, // 63: raftvec.v1.Auth.ListUsers:input_type -> raftvec.v1.ListUsersRequest
-	76, // 64: raftvec.v1.Auth.CreateRole:input_type -> raftvec.v1.RoleRequest
-	76, // 65: raftvec.v1.Auth.DropRole:input_type -> raftvec.v1.RoleRequest
-	77, // 66: raftvec.v1.Auth.GrantPrivilege:input_type -> raftvec.v1.PrivilegeRequest
-	77, // 67: raftvec.v1.Auth.RevokePrivilege:input_type -> raftvec.v1.PrivilegeRequest
-	78, // 68: raftvec.v1.Auth.GrantRole:input_type -> raftvec.v1.UserRoleRequest
-	78, // 69: raftvec.v1.Auth.RevokeRole:input_type -> raftvec.v1.UserRoleRequest
-	79, // 70: raftvec.v1.Auth.ListRoles:input_type -> raftvec.v1.ListRolesRequest
-	71, // 71: raftvec.v1.Auth.CreateToken:input_type -> raftvec.v1.UserRequest
-	84, // 72: raftvec.v1.Auth.WhoAmI:input_type -> raftvec.v1.WhoAmIRequest
-	7,  // 73: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
-	9,  // 74: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
-	11, // 75: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
-	13, // 76: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
-	20, // 77: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
-	20, // 78: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
-	20, // 79: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
-	22, // 80: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
-	36, // 81: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
-	52, // 82: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
-	38, // 83: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
-	40, // 84: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
-	42, // 85: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
-	25, // 86: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
-	27, // 87: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
-	27, // 88: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
-	29, // 89: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
-	31, // 90: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
-	33, // 91: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
-	44, // 92: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
-	47, // 93: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
-	54, // 94: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
-	56, // 95: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
-	66, // 96: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
-	59, // 97: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
-	61, // 98: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
-	63, // 99: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
-	65, // 100: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
-	68, // 101: raftvec.v1.Admin.ReadIndex:output_type -> raftvec.v1.ReadIndexResponse
-	69, // 102: raftvec.v1.Auth.CreateUser:output_type -> raftvec.v1.AuthResponse
-	69, // 103: raftvec.v1.Auth.DropUser:output_type -> raftvec.v1.AuthResponse
-	69, // 104: raftvec.v1.Auth.UpdatePassword:output_type -> raftvec.v1.AuthResponse
-	75, // 105: raftvec.v1.Auth.ListUsers:output_type -> raftvec.v1.ListUsersResponse
-	69, // 106: raftvec.v1.Auth.CreateRole:output_type -> raftvec.v1.AuthResponse
-	69, // 107: raftvec.v1.Auth.DropRole:output_type -> raftvec.v1.AuthResponse
-	69, // 108: raftvec.v1.Auth.GrantPrivilege:output_type -> raftvec.v1.AuthResponse
-	69, // 109: raftvec.v1.Auth.RevokePrivilege:output_type -> raftvec.v1.AuthResponse
-	69, // 110: raftvec.v1.Auth.GrantRole:output_type -> raftvec.v1.AuthResponse
-	69, // 111: raftvec.v1.Auth.RevokeRole:output_type -> raftvec.v1.AuthResponse
-	82, // 112: raftvec.v1.Auth.ListRoles:output_type -> raftvec.v1.ListRolesResponse
-	83, // 113: raftvec.v1.Auth.CreateToken:output_type -> raftvec.v1.CreateTokenResponse
-	85, // 114: raftvec.v1.Auth.WhoAmI:output_type -> raftvec.v1.WhoAmIResponse
-	73, // [73:115] is the sub-list for method output_type
-	31, // [31:73] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	17, // 18: raftvec.v1.ExportResponse.rows:type_name -> raftvec.v1.Rows
+	15, // 19: raftvec.v1.Hit.fields:type_name -> raftvec.v1.Value
+	36, // 20: raftvec.v1.HitList.hits:type_name -> raftvec.v1.Hit
+	37, // 21: raftvec.v1.SearchResponse.results:type_name -> raftvec.v1.HitList
+	5,  // 22: raftvec.v1.DescribeIndexRequest.read:type_name -> raftvec.v1.ReadOptions
+	5,  // 23: raftvec.v1.ReadTsRequest.read:type_name -> raftvec.v1.ReadOptions
+	48, // 24: raftvec.v1.GetRoutingResponse.shards:type_name -> raftvec.v1.ShardRoute
+	51, // 25: raftvec.v1.StatusResponse.nodes:type_name -> raftvec.v1.NodeStatus
+	53, // 26: raftvec.v1.StatusResponse.groups:type_name -> raftvec.v1.GroupStatus
+	52, // 27: raftvec.v1.StatusResponse.moves:type_name -> raftvec.v1.MoveStatus
+	76, // 28: raftvec.v1.ListUsersResponse.users:type_name -> raftvec.v1.UserInfo
+	82, // 29: raftvec.v1.RoleInfo.grants:type_name -> raftvec.v1.Grant
+	83, // 30: raftvec.v1.ListRolesResponse.roles:type_name -> raftvec.v1.RoleInfo
+	82, // 31: raftvec.v1.WhoAmIResponse.grants:type_name -> raftvec.v1.Grant
+	6,  // 32: raftvec.v1.RaftVec.CreateCollection:input_type -> raftvec.v1.CreateCollectionRequest
+	8,  // 33: raftvec.v1.RaftVec.DropCollection:input_type -> raftvec.v1.DropCollectionRequest
+	10, // 34: raftvec.v1.RaftVec.ListCollections:input_type -> raftvec.v1.ListCollectionsRequest
+	12, // 35: raftvec.v1.RaftVec.DescribeCollection:input_type -> raftvec.v1.DescribeCollectionRequest
+	18, // 36: raftvec.v1.RaftVec.Insert:input_type -> raftvec.v1.InsertRequest
+	18, // 37: raftvec.v1.RaftVec.Upsert:input_type -> raftvec.v1.InsertRequest
+	19, // 38: raftvec.v1.RaftVec.Delete:input_type -> raftvec.v1.DeleteRequest
+	21, // 39: raftvec.v1.RaftVec.Get:input_type -> raftvec.v1.GetRequest
+	23, // 40: raftvec.v1.RaftVec.Search:input_type -> raftvec.v1.SearchRequest
+	50, // 41: raftvec.v1.RaftVec.Status:input_type -> raftvec.v1.StatusRequest
+	39, // 42: raftvec.v1.RaftVec.CreateIndex:input_type -> raftvec.v1.CreateIndexRequest
+	41, // 43: raftvec.v1.RaftVec.DropIndex:input_type -> raftvec.v1.DropIndexRequest
+	43, // 44: raftvec.v1.RaftVec.DescribeIndex:input_type -> raftvec.v1.DescribeIndexRequest
+	24, // 45: raftvec.v1.RaftVec.Query:input_type -> raftvec.v1.QueryRequest
+	26, // 46: raftvec.v1.RaftVec.CreatePartition:input_type -> raftvec.v1.PartitionRequest
+	26, // 47: raftvec.v1.RaftVec.DropPartition:input_type -> raftvec.v1.PartitionRequest
+	28, // 48: raftvec.v1.RaftVec.ListPartitions:input_type -> raftvec.v1.ListPartitionsRequest
+	30, // 49: raftvec.v1.RaftVec.Compact:input_type -> raftvec.v1.CompactRequest
+	34, // 50: raftvec.v1.RaftVec.Flush:input_type -> raftvec.v1.FlushRequest
+	45, // 51: raftvec.v1.RaftVec.ReadTs:input_type -> raftvec.v1.ReadTsRequest
+	47, // 52: raftvec.v1.RaftVec.GetRouting:input_type -> raftvec.v1.GetRoutingRequest
+	32, // 53: raftvec.v1.RaftVec.Export:input_type -> raftvec.v1.ExportRequest
+	55, // 54: raftvec.v1.Admin.Join:input_type -> raftvec.v1.JoinRequest
+	57, // 55: raftvec.v1.Admin.AddReplica:input_type -> raftvec.v1.AddReplicaRequest
+	59, // 56: raftvec.v1.Admin.InjectFault:input_type -> raftvec.v1.InjectFaultRequest
+	60, // 57: raftvec.v1.Admin.MoveReplica:input_type -> raftvec.v1.MoveReplicaRequest
+	62, // 58: raftvec.v1.Admin.TransferLeader:input_type -> raftvec.v1.TransferLeaderRequest
+	64, // 59: raftvec.v1.Admin.ProposeMeta:input_type -> raftvec.v1.ProposeMetaRequest
+	66, // 60: raftvec.v1.Admin.AllocateTs:input_type -> raftvec.v1.AllocateTsRequest
+	69, // 61: raftvec.v1.Admin.ReadIndex:input_type -> raftvec.v1.ReadIndexRequest
+	72, // 62: raftvec.v1.Auth.CreateUser:input_type -> raftvec.v1.CreateUserRequest
+	73, // 63: raftvec.v1.Auth.DropUser:input_type -> raftvec.v1.UserRequest
+	74, // 64: raftvec.v1.Auth.UpdatePassword:input_type -> raftvec.v1.UpdatePasswordRequest
+	75, // 65: raftvec.v1.Auth.ListUsers:input_type -> raftvec.v1.ListUsersRequest
+	78, // 66: raftvec.v1.Auth.CreateRole:input_type -> raftvec.v1.RoleRequest
+	78, // 67: raftvec.v1.Auth.DropRole:input_type -> raftvec.v1.RoleRequest
+	79, // 68: raftvec.v1.Auth.GrantPrivilege:input_type -> raftvec.v1.PrivilegeRequest
+	79, // 69: raftvec.v1.Auth.RevokePrivilege:input_type -> raftvec.v1.PrivilegeRequest
+	80, // 70: raftvec.v1.Auth.GrantRole:input_type -> raftvec.v1.UserRoleRequest
+	80, // 71: raftvec.v1.Auth.RevokeRole:input_type -> raftvec.v1.UserRoleRequest
+	81, // 72: raftvec.v1.Auth.ListRoles:input_type -> raftvec.v1.ListRolesRequest
+	73, // 73: raftvec.v1.Auth.CreateToken:input_type -> raftvec.v1.UserRequest
+	86, // 74: raftvec.v1.Auth.WhoAmI:input_type -> raftvec.v1.WhoAmIRequest
+	7,  // 75: raftvec.v1.RaftVec.CreateCollection:output_type -> raftvec.v1.CreateCollectionResponse
+	9,  // 76: raftvec.v1.RaftVec.DropCollection:output_type -> raftvec.v1.DropCollectionResponse
+	11, // 77: raftvec.v1.RaftVec.ListCollections:output_type -> raftvec.v1.ListCollectionsResponse
+	13, // 78: raftvec.v1.RaftVec.DescribeCollection:output_type -> raftvec.v1.DescribeCollectionResponse
+	20, // 79: raftvec.v1.RaftVec.Insert:output_type -> raftvec.v1.WriteResponse
+	20, // 80: raftvec.v1.RaftVec.Upsert:output_type -> raftvec.v1.WriteResponse
+	20, // 81: raftvec.v1.RaftVec.Delete:output_type -> raftvec.v1.WriteResponse
+	22, // 82: raftvec.v1.RaftVec.Get:output_type -> raftvec.v1.GetResponse
+	38, // 83: raftvec.v1.RaftVec.Search:output_type -> raftvec.v1.SearchResponse
+	54, // 84: raftvec.v1.RaftVec.Status:output_type -> raftvec.v1.StatusResponse
+	40, // 85: raftvec.v1.RaftVec.CreateIndex:output_type -> raftvec.v1.CreateIndexResponse
+	42, // 86: raftvec.v1.RaftVec.DropIndex:output_type -> raftvec.v1.DropIndexResponse
+	44, // 87: raftvec.v1.RaftVec.DescribeIndex:output_type -> raftvec.v1.DescribeIndexResponse
+	25, // 88: raftvec.v1.RaftVec.Query:output_type -> raftvec.v1.QueryResponse
+	27, // 89: raftvec.v1.RaftVec.CreatePartition:output_type -> raftvec.v1.PartitionResponse
+	27, // 90: raftvec.v1.RaftVec.DropPartition:output_type -> raftvec.v1.PartitionResponse
+	29, // 91: raftvec.v1.RaftVec.ListPartitions:output_type -> raftvec.v1.ListPartitionsResponse
+	31, // 92: raftvec.v1.RaftVec.Compact:output_type -> raftvec.v1.CompactResponse
+	35, // 93: raftvec.v1.RaftVec.Flush:output_type -> raftvec.v1.FlushResponse
+	46, // 94: raftvec.v1.RaftVec.ReadTs:output_type -> raftvec.v1.ReadTsResponse
+	49, // 95: raftvec.v1.RaftVec.GetRouting:output_type -> raftvec.v1.GetRoutingResponse
+	33, // 96: raftvec.v1.RaftVec.Export:output_type -> raftvec.v1.ExportResponse
+	56, // 97: raftvec.v1.Admin.Join:output_type -> raftvec.v1.JoinResponse
+	58, // 98: raftvec.v1.Admin.AddReplica:output_type -> raftvec.v1.AddReplicaResponse
+	68, // 99: raftvec.v1.Admin.InjectFault:output_type -> raftvec.v1.InjectFaultResponse
+	61, // 100: raftvec.v1.Admin.MoveReplica:output_type -> raftvec.v1.MoveReplicaResponse
+	63, // 101: raftvec.v1.Admin.TransferLeader:output_type -> raftvec.v1.TransferLeaderResponse
+	65, // 102: raftvec.v1.Admin.ProposeMeta:output_type -> raftvec.v1.ProposeMetaResponse
+	67, // 103: raftvec.v1.Admin.AllocateTs:output_type -> raftvec.v1.AllocateTsResponse
+	70, // 104: raftvec.v1.Admin.ReadIndex:output_type -> raftvec.v1.ReadIndexResponse
+	71, // 105: raftvec.v1.Auth.CreateUser:output_type -> raftvec.v1.AuthResponse
+	71, // 106: raftvec.v1.Auth.DropUser:output_type -> raftvec.v1.AuthResponse
+	71, // 107: raftvec.v1.Auth.UpdatePassword:output_type -> raftvec.v1.AuthResponse
+	77, // 108: raftvec.v1.Auth.ListUsers:output_type -> raftvec.v1.ListUsersResponse
+	71, // 109: raftvec.v1.Auth.CreateRole:output_type -> raftvec.v1.AuthResponse
+	71, // 110: raftvec.v1.Auth.DropRole:output_type -> raftvec.v1.AuthResponse
+	71, // 111: raftvec.v1.Auth.GrantPrivilege:output_type -> raftvec.v1.AuthResponse
+	71, // 112: raftvec.v1.Auth.RevokePrivilege:output_type -> raftvec.v1.AuthResponse
+	71, // 113: raftvec.v1.Auth.GrantRole:output_type -> raftvec.v1.AuthResponse
+	71, // 114: raftvec.v1.Auth.RevokeRole:output_type -> raftvec.v1.AuthResponse
+	84, // 115: raftvec.v1.Auth.ListRoles:output_type -> raftvec.v1.ListRolesResponse
+	85, // 116: raftvec.v1.Auth.CreateToken:output_type -> raftvec.v1.CreateTokenResponse
+	87, // 117: raftvec.v1.Auth.WhoAmI:output_type -> raftvec.v1.WhoAmIResponse
+	75, // [75:118] is the sub-list for method output_type
+	32, // [32:75] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_raftvec_proto_init() }
@@ -5979,7 +6185,7 @@ func file_raftvec_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_raftvec_proto_rawDesc), len(file_raftvec_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   83,
+			NumMessages:   85,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -43,6 +43,7 @@ const (
 	RaftVec_Flush_FullMethodName              = "/raftvec.v1.RaftVec/Flush"
 	RaftVec_ReadTs_FullMethodName             = "/raftvec.v1.RaftVec/ReadTs"
 	RaftVec_GetRouting_FullMethodName         = "/raftvec.v1.RaftVec/GetRouting"
+	RaftVec_Export_FullMethodName             = "/raftvec.v1.RaftVec/Export"
 )
 
 // RaftVecClient is the client API for RaftVec service.
@@ -77,6 +78,10 @@ type RaftVecClient interface {
 	// GetRouting returns a collection's shards and their leaders, so that
 	// the SDK can send each shard its part straight to its leader.
 	GetRouting(ctx context.Context, in *GetRoutingRequest, opts ...grpc.CallOption) (*GetRoutingResponse, error)
+	// Export streams every row of a collection, with every field, as of one
+	// ts: one consistent cut of all its shards, taken while writes go on
+	// (raftvec backup create).
+	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error)
 }
 
 type raftVecClient struct {
@@ -297,6 +302,25 @@ func (c *raftVecClient) GetRouting(ctx context.Context, in *GetRoutingRequest, o
 	return out, nil
 }
 
+func (c *raftVecClient) Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RaftVec_ServiceDesc.Streams[0], RaftVec_Export_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportRequest, ExportResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RaftVec_ExportClient = grpc.ServerStreamingClient[ExportResponse]
+
 // RaftVecServer is the server API for RaftVec service.
 // All implementations must embed UnimplementedRaftVecServer
 // for forward compatibility.
@@ -329,6 +353,10 @@ type RaftVecServer interface {
 	// GetRouting returns a collection's shards and their leaders, so that
 	// the SDK can send each shard its part straight to its leader.
 	GetRouting(context.Context, *GetRoutingRequest) (*GetRoutingResponse, error)
+	// Export streams every row of a collection, with every field, as of one
+	// ts: one consistent cut of all its shards, taken while writes go on
+	// (raftvec backup create).
+	Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error
 	mustEmbedUnimplementedRaftVecServer()
 }
 
@@ -401,6 +429,9 @@ func (UnimplementedRaftVecServer) ReadTs(context.Context, *ReadTsRequest) (*Read
 }
 func (UnimplementedRaftVecServer) GetRouting(context.Context, *GetRoutingRequest) (*GetRoutingResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetRouting not implemented")
+}
+func (UnimplementedRaftVecServer) Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Export not implemented")
 }
 func (UnimplementedRaftVecServer) mustEmbedUnimplementedRaftVecServer() {}
 func (UnimplementedRaftVecServer) testEmbeddedByValue()                 {}
@@ -801,6 +832,17 @@ func _RaftVec_GetRouting_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RaftVec_Export_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RaftVecServer).Export(m, &grpc.GenericServerStream[ExportRequest, ExportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RaftVec_ExportServer = grpc.ServerStreamingServer[ExportResponse]
+
 // RaftVec_ServiceDesc is the grpc.ServiceDesc for RaftVec service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -893,7 +935,13 @@ var RaftVec_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _RaftVec_GetRouting_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Export",
+			Handler:       _RaftVec_Export_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "raftvec.proto",
 }
 
