@@ -12,7 +12,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 FUZZTIME ?= 50000x
 
 .PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index \
-	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure
+	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure test-backup-s3
 
 all: build
 
@@ -28,6 +28,7 @@ test: depcheck
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) test-milvus
+	$(MAKE) test-backup-s3
 	$(MAKE) fuzz-short
 	$(MAKE) jepsen-quick
 
@@ -44,6 +45,11 @@ test-milvus-go: build
 # missing, and the SDK from npm with `npm ci`).
 test-milvus-node: build
 	RAFTVEC_BIN=$(BIN)/raftvec ./milvus/nodetest/run.sh
+
+## test-backup-s3: backups to an S3-compatible bucket (an in-process test
+## server, in the nested module backup/s3test) from a raftvec process.
+test-backup-s3: build
+	cd backup/s3test && RAFTVEC_BIN=$(BIN)/raftvec $(GO) test -count=1 -timeout 5m ./...
 
 ## fuzz-short: a short run of every fuzz target (FUZZTIME executions each).
 fuzz-short:

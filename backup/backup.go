@@ -25,8 +25,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -88,13 +86,18 @@ type CreateOptions struct {
 	Progress func(done, total int64)
 }
 
-// Create backs up the named collections into dir, which must not exist
-// or be empty. All of them are cut at one ts.
-func Create(ctx context.Context, c *client.Client, dir string, names []string, opt CreateOptions) (*Manifest, error) {
+// Create backs up the named collections into loc (a directory, which
+// must not exist or be empty, or s3://bucket/prefix under which nothing
+// is stored yet). All of them are cut at one ts.
+func Create(ctx context.Context, c *client.Client, loc string, names []string, opt CreateOptions) (*Manifest, error) {
 	if len(names) == 0 {
 		return nil, errors.New("backup: no collections named")
 	}
-	if err := emptyDir(dir); err != nil {
+	st, err := openStore(loc)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.empty(ctx); err != nil {
 		return nil, err
 	}
 	m, err := describe(ctx, c, names)
@@ -110,7 +113,7 @@ func Create(ctx context.Context, c *client.Client, dir string, names []string, o
 	// caller named cannot be.
 	for attempt := 0; ; attempt++ {
 		m.Ts, done = opt.AsOf, 0
-		err = exportAll(ctx, c, dir, m, func(n int) {
+		err = exportAll(ctx, c, st, m, func(n int) {
 			done += int64(n)
 			if opt.Progress != nil {
 				opt.Progress(done, max(total, done))
@@ -119,7 +122,7 @@ func Create(ctx context.Context, c *client.Client, dir string, names []string, o
 		if err == nil || opt.AsOf != 0 || attempt == 2 || status.Code(err) != codes.OutOfRange {
 			break
 		}
-		if err := clearDir(dir); err != nil {
+		if err := st.clear(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -127,7 +130,11 @@ func Create(ctx context.Context, c *client.Client, dir string, names []string, o
 		return nil, err
 	}
 	m.Format, m.Created = Format, time.Now().UTC()
-	if err := writeManifest(dir, m); err != nil {
+	js, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := st.putAtomic(ctx, ManifestFile, append(js, '\n')); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -174,13 +181,13 @@ func describe(ctx context.Context, c *client.Client, names []string) (*Manifest,
 // exportAll exports every collection of m into dir as of m.Ts, taking
 // the ts from the first export when m.Ts is 0, and fills in the shard
 // files' rows, sizes and checksums.
-func exportAll(ctx context.Context, c *client.Client, dir string, m *Manifest, progress func(int)) error {
+func exportAll(ctx context.Context, c *client.Client, st store, m *Manifest, progress func(int)) error {
 	for ci := range m.Collections {
 		col := &m.Collections[ci]
 		files := map[uint64]*shardWriter{}
 		for i := range col.Shards {
 			sf := &col.Shards[i]
-			w, err := newShardWriter(filepath.Join(dir, filepath.FromSlash(sf.File)))
+			w, err := newShardWriter(ctx, st, sf.File)
 			if err != nil {
 				return err
 			}
@@ -251,7 +258,7 @@ func exportCollection(ctx context.Context, c *client.Client, m *Manifest, col *C
 
 // shardWriter writes one shard file and hashes what it writes.
 type shardWriter struct {
-	f      *os.File
+	f      io.WriteCloser
 	buf    *bufio.Writer
 	sum    hash.Hash
 	n      int64
@@ -260,11 +267,8 @@ type shardWriter struct {
 	done   bool
 }
 
-func newShardWriter(path string) (*shardWriter, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+func newShardWriter(ctx context.Context, st store, name string) (*shardWriter, error) {
+	f, err := st.create(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -280,16 +284,13 @@ func (w *shardWriter) write(msg *pb.ExportResponse) error {
 	return err
 }
 
-// close flushes and syncs the file: a backup is on disk when Create
-// returns.
+// close flushes the file and makes it durable: a backup is stored when
+// Create returns.
 func (w *shardWriter) close() error {
 	if w.f == nil {
 		return nil
 	}
 	err := w.buf.Flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
@@ -297,70 +298,16 @@ func (w *shardWriter) close() error {
 	return err
 }
 
+// abort gives up on a file that was not closed (a bucket's upload then
+// ends with the error of its pipe; the attempt's files are cleared).
 func (w *shardWriter) abort() {
 	if w.f != nil {
-		w.f.Close()
+		if p, ok := w.f.(*s3Writer); ok {
+			p.pw.CloseWithError(errors.New("backup aborted"))
+			<-p.done
+		} else {
+			w.f.Close()
+		}
 		w.f = nil
 	}
-}
-
-// emptyDir makes dir, or checks that it is an empty directory.
-func emptyDir(dir string) error {
-	ents, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
-	case err != nil:
-		return err
-	case len(ents) > 0:
-		return fmt.Errorf("backup: %s is not empty (a backup goes into a new or empty directory)", dir)
-	}
-	return nil
-}
-
-// clearDir removes what a failed attempt wrote into dir.
-func clearDir(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeManifest writes the manifest atomically: a temporary file, synced,
-// renamed, and the directory synced.
-func writeManifest(dir string, m *Manifest) error {
-	js, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, ManifestFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(js, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, ManifestFile))
-	}
-	if err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func TestReadManifestRefuses(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, err := Verify(dir)
+			_, err := Verify(context.Background(), dir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Verify: %v, want an error with %q", err, tc.want)
 			}
@@ -36,13 +37,14 @@ func TestReadManifestRefuses(t *testing.T) {
 
 func TestEmptyDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
-	if err := emptyDir(dir); err != nil {
+	st := dirStore(dir)
+	if err := st.empty(context.Background()); err != nil {
 		t.Fatalf("a new directory: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := emptyDir(dir); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if err := st.empty(context.Background()); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("a directory with a file: %v, want a refusal", err)
 	}
 }

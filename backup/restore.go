@@ -29,36 +29,82 @@ import (
 const maxRecordBytes = 64 << 20
 
 // ReadManifest reads and checks a backup's manifest, without its files.
-func ReadManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+func ReadManifest(ctx context.Context, loc string) (*Manifest, error) {
+	st, err := openStore(loc)
+	if err != nil {
+		return nil, err
+	}
+	return readManifest(ctx, st)
+}
+
+func readManifest(ctx context.Context, st store) (*Manifest, error) {
+	f, _, err := st.open(ctx, ManifestFile)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("backup %s: no %s (not a backup, or one that did not finish)", dir, ManifestFile)
+		return nil, fmt.Errorf("backup %s: no %s (not a backup, or one that did not finish): %w", st, ManifestFile, ErrNoBackup)
 	}
 	if err != nil {
 		return nil, err
 	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %s: %w", st, ManifestFile, err)
+	}
 	m := &Manifest{}
 	if err := json.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("backup %s: %s: %w", dir, ManifestFile, err)
+		return nil, fmt.Errorf("backup %s: %s: %w", st, ManifestFile, err)
 	}
 	if m.Format != Format {
-		return nil, fmt.Errorf("backup %s: %s: format %q, want %q", dir, ManifestFile, m.Format, Format)
+		return nil, fmt.Errorf("backup %s: %s: format %q, want %q", st, ManifestFile, m.Format, Format)
 	}
 	if len(m.Collections) == 0 {
-		return nil, fmt.Errorf("backup %s: %s lists no collections", dir, ManifestFile)
+		return nil, fmt.Errorf("backup %s: %s lists no collections", st, ManifestFile)
 	}
 	for _, col := range m.Collections {
 		if _, err := col.schema(); err != nil {
-			return nil, fmt.Errorf("backup %s: %s: collection %q: schema: %w", dir, ManifestFile, col.Name, err)
+			return nil, fmt.Errorf("backup %s: %s: collection %q: schema: %w", st, ManifestFile, col.Name, err)
 		}
 		for _, sf := range col.Shards {
 			// A file name from the manifest must stay inside the backup.
 			if !filepath.IsLocal(filepath.FromSlash(sf.File)) || path.Clean(sf.File) != sf.File {
-				return nil, fmt.Errorf("backup %s: %s: shard %d: file %q is not a path inside the backup", dir, ManifestFile, sf.ID, sf.File)
+				return nil, fmt.Errorf("backup %s: %s: shard %d: file %q is not a path inside the backup", st, ManifestFile, sf.ID, sf.File)
 			}
 		}
 	}
 	return m, nil
+}
+
+// ErrNoBackup: the location holds no manifest.
+var ErrNoBackup = errors.New("no backup")
+
+// Listed is a backup that List found.
+type Listed struct {
+	Location string
+	Manifest *Manifest
+	Err      error // the manifest could not be read
+}
+
+// List returns the backup at loc, or else the backups directly under it.
+func List(ctx context.Context, loc string) ([]Listed, error) {
+	st, err := openStore(loc)
+	if err != nil {
+		return nil, err
+	}
+	if m, err := readManifest(ctx, st); !errors.Is(err, ErrNoBackup) {
+		return []Listed{{Location: loc, Manifest: m, Err: err}}, nil
+	}
+	kids, err := st.children(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Listed
+	for _, k := range kids {
+		m, err := ReadManifest(ctx, k)
+		if !errors.Is(err, ErrNoBackup) {
+			out = append(out, Listed{Location: k, Manifest: m, Err: err})
+		}
+	}
+	return out, nil
 }
 
 func (col *Collection) schema() (*pb.CollectionSchema, error) {
@@ -91,14 +137,22 @@ func dim(sc *pb.CollectionSchema) int {
 // manifest: present, of the recorded size and checksum, and made of
 // well-formed records of the recorded shard whose rows add up. An error
 // names the file.
-func Verify(dir string) (*Manifest, error) {
-	m, err := ReadManifest(dir)
+func Verify(ctx context.Context, loc string) (*Manifest, error) {
+	st, err := openStore(loc)
+	if err != nil {
+		return nil, err
+	}
+	return verify(ctx, st)
+}
+
+func verify(ctx context.Context, st store) (*Manifest, error) {
+	m, err := readManifest(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	for _, col := range m.Collections {
 		for _, sf := range col.Shards {
-			if err := readShard(dir, &col, sf, nil); err != nil {
+			if err := readShard(ctx, st, &col, sf, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -109,25 +163,20 @@ func Verify(dir string) (*Manifest, error) {
 // readShard reads one shard file, checking it, and hands each batch of
 // rows to emit (if set). The checksum is known only at the end, so emit
 // may have seen rows of a file that then fails.
-func readShard(dir string, col *Collection, sf ShardFile, emit func(*pb.ExportResponse) error) error {
-	name := filepath.Join(dir, filepath.FromSlash(sf.File))
+func readShard(ctx context.Context, st store, col *Collection, sf ShardFile, emit func(*pb.ExportResponse) error) error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("backup %s: file %s: %s", dir, sf.File, fmt.Sprintf(format, args...))
+		return fmt.Errorf("backup %s: file %s: %s", st, sf.File, fmt.Sprintf(format, args...))
 	}
-	f, err := os.Open(name)
+	f, size, err := st.open(ctx, sf.File)
 	if errors.Is(err, os.ErrNotExist) {
 		return bad("missing (shard %d of collection %q)", sf.ID, col.Name)
 	}
 	if err != nil {
-		return err
+		return bad("%v", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() != sf.Bytes {
-		return bad("%d bytes, the manifest says %d (truncated or replaced)", st.Size(), sf.Bytes)
+	if size != sf.Bytes {
+		return bad("%d bytes, the manifest says %d (truncated or replaced)", size, sf.Bytes)
 	}
 	sc, err := col.schema()
 	if err != nil {
@@ -211,8 +260,12 @@ type Restored struct {
 // creates its index. It changes nothing unless every file checks out and
 // no target collection exists; a collection whose restore fails midway is
 // dropped again.
-func Restore(ctx context.Context, c *client.Client, dir string, opt RestoreOptions) ([]Restored, error) {
-	m, err := Verify(dir)
+func Restore(ctx context.Context, c *client.Client, loc string, opt RestoreOptions) ([]Restored, error) {
+	st, err := openStore(loc)
+	if err != nil {
+		return nil, err
+	}
+	m, err := verify(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +299,7 @@ func Restore(ctx context.Context, c *client.Client, dir string, opt RestoreOptio
 		}
 	}
 	for _, col := range cols {
-		if err := restoreCollection(ctx, c, dir, m, col, opt, progress); err != nil {
+		if err := restoreCollection(ctx, c, st, m, col, opt, progress); err != nil {
 			if derr := c.DropCollection(context.WithoutCancel(ctx), col.target); derr != nil {
 				return out, fmt.Errorf("restore of %q into %q: %w (dropping the partly restored collection failed too: %v)", col.Name, col.target, err, derr)
 			}
@@ -302,7 +355,7 @@ const (
 	insertTimeout   = time.Minute
 )
 
-func restoreCollection(ctx context.Context, c *client.Client, dir string, m *Manifest, col pickedCollection, opt RestoreOptions, progress func(int)) error {
+func restoreCollection(ctx context.Context, c *client.Client, st store, m *Manifest, col pickedCollection, opt RestoreOptions, progress func(int)) error {
 	sc, err := col.schema()
 	if err != nil {
 		return err
@@ -343,7 +396,7 @@ func restoreCollection(ctx context.Context, c *client.Client, dir string, m *Man
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			rec := 0
-			errs[i] = readShard(dir, col.Collection, sf, func(msg *pb.ExportResponse) error {
+			errs[i] = readShard(ctx, st, col.Collection, sf, func(msg *pb.ExportResponse) error {
 				rec++
 				ins := &pb.InsertRequest{Collection: col.target, Rows: msg.Rows, PartitionName: msg.Partition, KeepIds: autoID,
 					RequestId: fmt.Sprintf("restore-%d-%s-%d-%d", m.Ts, col.target, sf.ID, rec)}

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,19 +18,24 @@ import (
 func backupCommands() map[string]clientCommand {
 	return map[string]clientCommand{
 		"backup create": {
-			usage: "backup create COLLECTION... --to DIR [--as-of TS|RFC3339|-30s]",
-			about: `Writes one consistent backup of the collections into DIR (new or empty):
+			usage: "backup create COLLECTION... --to DIR|s3://BUCKET/PREFIX [--as-of TS|RFC3339|-30s]",
+			about: `Writes one consistent backup of the collections into DIR (new or empty),
+or under a prefix of an S3-compatible bucket that holds nothing yet:
 every row of every shard as of one ts, taken online while writes go on;
 their schemas, index specs, partitions and shard layout; and a manifest
 with each file's size and SHA-256, written last. The ts is a fresh STRONG
 one (every write acknowledged before the command started is in the
 backup) unless --as-of names an earlier one (a compaction may have merged
 versions that old away; the command then says so). Needs the read
-privilege on each collection.`,
+privilege on each collection.
+A bucket is reached at $RAFTVEC_S3_ENDPOINT (host:port, default
+s3.amazonaws.com; $RAFTVEC_S3_INSECURE=1 for plain HTTP) with the
+credentials of $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (or
+~/.aws/credentials) and $AWS_REGION.`,
 			run: runBackupCreate,
 		},
 		"backup restore": {
-			usage: "backup restore DIR [--collection NAME]... [--as NEW_NAME] [--shards N] [--replicas R]",
+			usage: "backup restore DIR|s3://BUCKET/PREFIX [--collection NAME]... [--as NEW_NAME] [--shards N] [--replicas R]",
 			about: `Restores a backup into the cluster (this one or another). Every file is
 read and checked against the manifest first; a missing, truncated or
 corrupt file is named and nothing is created. Each collection is then
@@ -45,13 +47,14 @@ again. Needs the manage and write privileges.`,
 			run: runBackupRestore,
 		},
 		"backup list": {
-			usage: "backup list DIR",
-			about: `Lists the backups in DIR (each a directory with a manifest) and their ts,
-collections and rows, without reading their data files.`,
+			usage: "backup list DIR|s3://BUCKET/PREFIX",
+			about: `Lists the backup at DIR, or else the backups directly under it (each a
+directory or prefix with a manifest), with their ts, collections and rows,
+without reading their data files.`,
 			run: runBackupList,
 		},
 		"backup describe": {
-			usage: "backup describe DIR",
+			usage: "backup describe DIR|s3://BUCKET/PREFIX [--verify]",
 			about: `Prints a backup's manifest: its ts, and per collection the schema, index,
 partitions and shard files; --verify reads every file and checks it.`,
 			run: runBackupDescribe,
@@ -74,7 +77,7 @@ func (e *cliEnv) parseVarFlags(fs *flag.FlagSet, name string, args []string, wha
 
 func runBackupCreate(e *cliEnv, name string, args []string) error {
 	fs, cf := e.newFlags(name, 24*time.Hour)
-	to := fs.String("to", "", "the backup's directory (new or empty)")
+	to := fs.String("to", "", "the backup's directory (new or empty) or s3://bucket/prefix")
 	asOf := fs.String("as-of", "", "the cut: a ts, an RFC 3339 time or -DURATION (default: now, STRONG)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cols, err := e.parseVarFlags(fs, name, args, "COLLECTION...")
@@ -172,46 +175,29 @@ func runBackupList(e *cliEnv, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	dirs := []string{pos[0]}
-	if _, err := os.Stat(filepath.Join(pos[0], backup.ManifestFile)); err != nil {
-		ents, err := os.ReadDir(pos[0])
-		if err != nil {
-			return err
-		}
-		dirs = nil
-		for _, d := range ents {
-			if d.IsDir() {
-				dirs = append(dirs, filepath.Join(pos[0], d.Name()))
-			}
-		}
+	found, err := backup.List(e.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("%s: no backups in %s", name, pos[0])
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BACKUP\tTS\tCREATED\tCOLLECTIONS\tROWS")
-	found := 0
-	for _, d := range dirs {
-		m, err := backup.ReadManifest(d)
-		if err != nil {
-			if !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "no "+backup.ManifestFile) {
-				fmt.Fprintf(tw, "%s\t(%v)\t\t\t\n", d, err)
-			}
+	for _, b := range found {
+		if b.Err != nil {
+			fmt.Fprintf(tw, "%s\t(%v)\t\t\t\n", b.Location, b.Err)
 			continue
 		}
-		found++
 		var rows uint64
 		var names []string
-		for _, c := range m.Collections {
+		for _, c := range b.Manifest.Collections {
 			rows += c.Rows
 			names = append(names, c.Name)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", d, formatTs(m.Ts), m.Created.Format(time.RFC3339), strings.Join(names, ","), rows)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", b.Location, formatTs(b.Manifest.Ts), b.Manifest.Created.Format(time.RFC3339), strings.Join(names, ","), rows)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if found == 0 {
-		return fmt.Errorf("%s: no backups in %s", name, pos[0])
-	}
-	return nil
+	return tw.Flush()
 }
 
 func runBackupDescribe(e *cliEnv, name string, args []string) error {
@@ -225,7 +211,7 @@ func runBackupDescribe(e *cliEnv, name string, args []string) error {
 	if *verify {
 		read = backup.Verify
 	}
-	m, err := read(pos[0])
+	m, err := read(e.ctx, pos[0])
 	if err != nil {
 		return err
 	}
