@@ -12,7 +12,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 FUZZTIME ?= 50000x
 
 .PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index \
-	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure test-backup-s3
+	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure test-backup-s3 bench-wlat
 
 all: build
 
@@ -95,6 +95,12 @@ BENCH_ARGS ?=
 bench-write: build
 	command -v etcd >/dev/null || (apt-get update -qq && apt-get install -y -qq etcd-server) || echo "bench-write: could not install etcd-server; reporting raftvec only"
 	cd bench && $(GO) run ./cmd/benchwrite -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
+
+## bench-wlat: where a single client's one-row insert spends its time
+## (the servers' raft and request timers, and the disk's cost of a
+## raft-boltdb append against a plain append + fdatasync).
+bench-wlat: build
+	cd bench && $(GO) run ./cmd/benchwlat -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
 
 ## bench-read: search QPS and p50/p99 latency of a three-node raftvec cluster
 ## holding 100k 128-d rows, at each read level (STRONG, BOUNDED, SESSION,
