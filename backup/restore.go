@@ -398,7 +398,7 @@ func restoreCollection(ctx context.Context, c *client.Client, st store, m *Manif
 			rec := 0
 			errs[i] = readShard(ctx, st, col.Collection, sf, func(msg *pb.ExportResponse) error {
 				rec++
-				ins := &pb.InsertRequest{Collection: col.target, Rows: msg.Rows, PartitionName: msg.Partition, KeepIds: autoID,
+				ins := &pb.InsertRequest{Collection: col.target, Rows: msg.Rows, PartitionName: msg.Partition, FromBackup: true,
 					RequestId: fmt.Sprintf("restore-%d-%s-%d-%d", m.Ts, col.target, sf.ID, rec)}
 				ictx, cancel := context.WithTimeout(ctx, insertTimeout)
 				_, err := c.Insert(ictx, ins)

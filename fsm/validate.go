@@ -29,8 +29,10 @@ type RowsInput struct {
 	StrPKs  []string
 	Vectors []float32
 	Fields  []FieldValues
-	// KeepIDs: rows of an auto_id collection carry their ids (a restore).
-	KeepIDs bool
+	// FromBackup: the rows are restored from a backup, as they were
+	// stored: an auto_id collection's rows carry their ids, and COSINE
+	// vectors are already normalised (and must be unit vectors).
+	FromBackup bool
 }
 
 // BuildRows validates a batch against the schema and returns it in the
@@ -41,7 +43,7 @@ func (s *Schema) BuildRows(in RowsInput, lim Limits) (*fsmpb.Rows, error) {
 	pk := s.PK
 	var n int
 	switch {
-	case pk.AutoId && in.KeepIDs:
+	case pk.AutoId && in.FromBackup:
 		if len(in.StrPKs) > 0 {
 			return nil, invalidf("field %q: primary key is int64, got varchar ids", pk.Name)
 		}
@@ -87,10 +89,18 @@ func (s *Schema) BuildRows(in RowsInput, lim Limits) (*fsmpb.Rows, error) {
 		copy(out.Vectors, in.Vectors)
 		for r := 0; r < n; r++ {
 			v := out.Vectors[r*s.Dim : (r+1)*s.Dim]
-			if index.Dot(v, v) == 0 {
+			norm := index.Dot(v, v)
+			switch {
+			case norm == 0:
 				return nil, invalidf("field %q: row %d is the zero vector, which has no cosine", s.Vector.Name, r)
+			case in.FromBackup:
+				// Normalising again would change the last bits.
+				if math.Abs(float64(norm)-1) > 1e-3 {
+					return nil, invalidf("field %q: row %d of a restore has squared norm %g; a COSINE collection stores unit vectors", s.Vector.Name, r, norm)
+				}
+			default:
+				index.Normalize(v)
 			}
-			index.Normalize(v)
 		}
 	}
 	given := make(map[string]FieldValues, len(in.Fields))

@@ -23,21 +23,27 @@ import (
 )
 
 // backupSchema has a scalar of each kind the restore must carry: varchar,
-// a nullable double, JSON.
+// a nullable double, JSON, the dynamic field; the auto_id collection's
+// vectors are COSINE.
 func backupSchema(name string, autoID bool) *pb.CollectionSchema {
+	metric := pb.Metric_L2
+	if autoID {
+		metric = pb.Metric_COSINE // stored normalised: restored as stored
+	}
 	return &pb.CollectionSchema{Name: name, Fields: []*pb.FieldSchema{
 		{Name: "id", Type: pb.FieldType_INT64, PrimaryKey: true, AutoId: autoID},
-		{Name: "vector", Type: pb.FieldType_FLOAT_VECTOR, Dim: 8, Metric: pb.Metric_L2},
+		{Name: "vector", Type: pb.FieldType_FLOAT_VECTOR, Dim: 8, Metric: metric},
 		{Name: "category", Type: pb.FieldType_VARCHAR, MaxLength: 32},
 		{Name: "price", Type: pb.FieldType_DOUBLE, Nullable: true},
 		{Name: "meta", Type: pb.FieldType_JSON, Nullable: true},
+		{Name: "$meta", Type: pb.FieldType_JSON, Nullable: true, Dynamic: true},
 	}}
 }
 
 // backupRows makes n rows from id first on (no ids for an auto_id
 // collection); gen varies the values, so that upserts change them.
 func backupRows(first int64, n int, gen int, withIDs bool) *pb.Rows {
-	r := &pb.Rows{Fields: []*pb.FieldColumn{{Name: "category"}, {Name: "price"}, {Name: "meta"}}}
+	r := &pb.Rows{Fields: []*pb.FieldColumn{{Name: "category"}, {Name: "price"}, {Name: "meta"}, {Name: "$meta"}}}
 	for i := range int64(n) {
 		id := first + i
 		if withIDs {
@@ -57,6 +63,11 @@ func backupRows(first int64, n int, gen int, withIDs bool) *pb.Rows {
 			meta = &pb.Value{Kind: &pb.Value_Json{Json: fmt.Appendf(nil, `{"n":%d,"tag":"t%d"}`, id, gen)}}
 		}
 		r.Fields[2].Values = append(r.Fields[2].Values, meta)
+		dyn := &pb.Value{} // keys outside the schema on every fifth row
+		if id%5 == 0 {
+			dyn = &pb.Value{Kind: &pb.Value_Json{Json: fmt.Appendf(nil, `{"extra":%d}`, id+int64(gen))}}
+		}
+		r.Fields[3].Values = append(r.Fields[3].Values, dyn)
 	}
 	return r
 }
@@ -72,7 +83,7 @@ func snapshotRows(t *testing.T, ctx context.Context, cl *client.Client, coll str
 	var lines []string
 	for _, p := range parts {
 		q, err := cl.Query(ctx, &pb.QueryRequest{Collection: coll, Filter: "id >= 0", PartitionNames: []string{p},
-			OutputFields: []string{"vector", "category", "price", "meta"},
+			OutputFields: []string{"vector", "category", "price", "meta", "$meta"},
 			Read:         &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG, AsOfTs: ts}})
 		if err != nil {
 			t.Fatalf("query %s partition %s: %v", coll, p, err)

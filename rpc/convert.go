@@ -72,7 +72,7 @@ func schemaFromFSM(s *fsmpb.Schema) *pb.CollectionSchema {
 // rowsInput is an insert's rows as the shard validates them.
 func rowsInput(req *pb.InsertRequest) fsm.RowsInput {
 	r := req.GetRows()
-	in := fsm.RowsInput{IntPKs: r.GetIntIds(), StrPKs: r.GetStrIds(), Vectors: r.GetVectors(), KeepIDs: req.GetKeepIds()}
+	in := fsm.RowsInput{IntPKs: r.GetIntIds(), StrPKs: r.GetStrIds(), Vectors: r.GetVectors(), FromBackup: req.GetFromBackup()}
 	for _, f := range r.GetFields() {
 		fv := fsm.FieldValues{Name: f.Name, Values: make([]*fsmpb.Value, len(f.Values))}
 		for i, v := range f.Values {

@@ -210,7 +210,7 @@ func (s *Server) fanInsert(ctx context.Context, c *fsm.CollectionInfo, req *pb.I
 			return nil, nil
 		}
 		sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(parts[i]), RequestId: subID(req.RequestId, sh.ID),
-			SessionToken: req.SessionToken, PartitionName: req.PartitionName, KeepIds: req.KeepIds, ShardId: sh.ID}
+			SessionToken: req.SessionToken, PartitionName: req.PartitionName, FromBackup: req.FromBackup, ShardId: sh.ID}
 		return s.insert(own(ctx), sub, upsert)
 	})
 }

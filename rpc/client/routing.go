@@ -214,7 +214,7 @@ func (c *Client) insertDirect(ctx context.Context, req *pb.InsertRequest, upsert
 	return direct(ctx, c, rt, req.Collection, parts,
 		func(ctx context.Context, rc pb.RaftVecClient, sh *pb.ShardRoute, pos []int) (*pb.WriteResponse, error) {
 			sub := &pb.InsertRequest{Collection: req.Collection, Rows: rows.Pick(pos), RequestId: rt.partID(req.RequestId, sh.Id),
-				SessionToken: req.SessionToken, PartitionName: req.PartitionName, KeepIds: req.KeepIds, ShardId: sh.Id}
+				SessionToken: req.SessionToken, PartitionName: req.PartitionName, FromBackup: req.FromBackup, ShardId: sh.Id}
 			if upsert {
 				return rc.Upsert(ctx, sub)
 			}

@@ -1180,9 +1180,10 @@ type InsertRequest struct {
 	SessionToken uint64 `protobuf:"varint,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
 	// partition_name is the partition the rows go to ("" = _default).
 	PartitionName string `protobuf:"bytes,5,opt,name=partition_name,json=partitionName,proto3" json:"partition_name,omitempty"`
-	// keep_ids: the rows carry their primary keys even though the key is
-	// auto_id (a restore from a backup).
-	KeepIds bool `protobuf:"varint,6,opt,name=keep_ids,json=keepIds,proto3" json:"keep_ids,omitempty"`
+	// from_backup: the rows are restored from a backup as they were stored:
+	// with their primary keys even if the key is auto_id, and COSINE vectors
+	// already normalised (unit vectors, kept bit for bit).
+	FromBackup bool `protobuf:"varint,6,opt,name=from_backup,json=fromBackup,proto3" json:"from_backup,omitempty"`
 	// shard_id, set by a node fanning a request out, limits it to one shard.
 	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1254,9 +1255,9 @@ func (x *InsertRequest) GetPartitionName() string {
 	return ""
 }
 
-func (x *InsertRequest) GetKeepIds() bool {
+func (x *InsertRequest) GetFromBackup() bool {
 	if x != nil {
-		return x.KeepIds
+		return x.FromBackup
 	}
 	return false
 }
@@ -5511,7 +5512,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aint_ids\x18\x01 \x03(\x03R\x06intIds\x12\x17\n" +
 	"\astr_ids\x18\x02 \x03(\tR\x06strIds\x12\x18\n" +
 	"\avectors\x18\x03 \x03(\x02R\avectors\x12/\n" +
-	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xf6\x01\n" +
+	"\x06fields\x18\x04 \x03(\v2\x17.raftvec.v1.FieldColumnR\x06fields\"\xfc\x01\n" +
 	"\rInsertRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5520,8 +5521,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12#\n" +
 	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\x12%\n" +
-	"\x0epartition_name\x18\x05 \x01(\tR\rpartitionName\x12\x19\n" +
-	"\bkeep_ids\x18\x06 \x01(\bR\akeepIds\x12\x19\n" +
+	"\x0epartition_name\x18\x05 \x01(\tR\rpartitionName\x12\x1f\n" +
+	"\vfrom_backup\x18\x06 \x01(\bR\n" +
+	"fromBackup\x12\x19\n" +
 	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\x81\x02\n" +
 	"\rDeleteRequest\x12\x1e\n" +
 	"\n" +
