@@ -815,6 +815,16 @@ func readAt[T any](ctx context.Context, r *Replica, o ReadOptions, read func(ts 
 		_, ts = r.fsm.Applied()
 		out, err = read(ts)
 	}
+	if err == nil {
+		// raftvec_shard_reads_served: reads this replica answered from its
+		// own state, by level and by its role (where STRONG reads ran).
+		role := "follower"
+		if r.group.IsLeader() {
+			role = "leader"
+		}
+		metrics.IncrCounterWithLabels([]string{"shard", "reads_served"}, 1,
+			[]metrics.Label{{Name: "level", Value: o.Level.String()}, {Name: "role", Value: role}})
+	}
 	return out, ts, err
 }
 

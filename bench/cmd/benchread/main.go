@@ -76,6 +76,9 @@ type options struct {
 	seriesRows    int
 	seriesLevels  []pb.ConsistencyLevel
 	idle          time.Duration
+	// hnsw: after the FLAT runs, index the collection with HNSW and run
+	// STRONG and EVENTUAL again.
+	hnsw bool
 }
 
 type workload struct {
@@ -103,6 +106,7 @@ func main() {
 	flag.IntVar(&o.seriesRows, "series-rows", 100_000, "rows loaded for each shard count of the scaling series")
 	flag.StringVar(&seriesLevels, "series-levels", "EVENTUAL,STRONG", "read levels measured in the scaling series")
 	flag.DurationVar(&o.idle, "idle", 2*time.Second, "in the scaling series, how long to measure the idle servers' CPU before the load")
+	flag.BoolVar(&o.hnsw, "hnsw", true, "also measure STRONG and EVENTUAL on the collection indexed with HNSW (m 16, ef_construction 200)")
 	flag.Parse()
 	var err error
 	if o.clients, err = benchutil.ParseInts(clients); err != nil {
@@ -148,6 +152,83 @@ type facts struct {
 	leaderPre  string // shard leader before the searches
 	leaderPost string // and after them
 	nodes      []string
+	indexTime  time.Duration // HNSW: CreateIndex until every replica indexed
+}
+
+// measured is one table's workloads: each result, and how many reads each
+// node's replicas served during it.
+type measured struct {
+	loads  []workload
+	res    map[workload]benchutil.Result
+	served map[workload][]float64
+}
+
+// measure drives each workload in turn against the cluster and counts,
+// from every node's /metrics, where the reads ran.
+func measure(addrs, web []string, loads []workload, o options, token uint64) measured {
+	m := measured{loads: loads, res: map[workload]benchutil.Result{}, served: map[workload][]float64{}}
+	for _, w := range loads {
+		before, berr := benchutil.ReadsServed(web)
+		r := benchutil.Drive(w.clients, o.duration, func(i int) (benchutil.Worker, error) {
+			return newSearcher(addrs[i%len(addrs)], w.level, i, o, token)
+		})
+		after, aerr := benchutil.ReadsServed(web)
+		if berr == nil && aerr == nil {
+			for i := range after {
+				after[i] -= before[i]
+			}
+			m.served[w] = after
+		}
+		m.res[w] = r
+		printResult(w, r)
+		fmt.Printf("         reads served by n1 / n2 / n3: %s\n", benchutil.Shares(m.served[w]))
+	}
+	return m
+}
+
+// indexHNSW creates an HNSW index, seals every growing segment (Flush) and
+// waits until every replica has built the index of all its sealed
+// segments.
+func indexHNSW(addrs []string) error {
+	c, err := client.New(addrs)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if err := c.CreateIndex(ctx, &pb.CreateIndexRequest{Collection: collection, IndexType: "HNSW", M: 16, EfConstruction: 200}); err != nil {
+		return err
+	}
+	cc, err := c.Conn(addrs[0])
+	if err != nil {
+		return err
+	}
+	if _, err := pb.NewRaftVecClient(cc).Flush(ctx, &pb.FlushRequest{Collection: collection}); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	for {
+		done := true
+		for _, a := range addrs {
+			st, err := c.Status(ctx, a)
+			if err != nil {
+				return err
+			}
+			for _, g := range st.Groups {
+				if g.Collection == collection && (g.SealedSegments == 0 || g.IndexedSegments < g.SealedSegments) {
+					done = false
+				}
+			}
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func run(o options) error {
@@ -167,11 +248,12 @@ func run(o options) error {
 
 	fmt.Println("== raftvec: starting a three-node cluster (collection with 1 shard)")
 	dir := filepath.Join(br.Dir, "raftvec")
-	addrs, err := benchutil.StartRaftvec(br.Procs, raftvecBin, dir)
+	addrs, httpAddrs, err := benchutil.StartRaftvecHTTP(br.Procs, raftvecBin, dir)
 	if err != nil {
 		return fmt.Errorf("raftvec cluster: %w", err)
 	}
 	f.nodes = addrs
+	web := httpAddrs
 	st, err := prepare(addrs, dir, o, 1, o.rows, &f)
 	if err != nil {
 		return err
@@ -185,13 +267,24 @@ func run(o options) error {
 			loads = append(loads, workload{l, c})
 		}
 	}
-	results := map[workload]benchutil.Result{}
-	for _, w := range loads {
-		r := benchutil.Drive(w.clients, o.duration, func(i int) (benchutil.Worker, error) {
-			return newSearcher(addrs[i%len(addrs)], w.level, i, o, token)
-		})
-		results[w] = r
-		printResult(w, r)
+	flat := measure(addrs, web, loads, o, token)
+	var hnsw *measured
+	if o.hnsw {
+		fmt.Println("== indexing the collection with HNSW (m 16, ef_construction 200) on every replica")
+		t0 := time.Now()
+		if err := indexHNSW(addrs); err != nil {
+			return fmt.Errorf("hnsw: %w", err)
+		}
+		f.indexTime = time.Since(t0)
+		fmt.Printf("   every replica's sealed segments indexed after %s\n", f.indexTime.Round(time.Millisecond))
+		var hl []workload
+		for _, l := range []pb.ConsistencyLevel{pb.ConsistencyLevel_STRONG, pb.ConsistencyLevel_EVENTUAL} {
+			for _, c := range o.clients {
+				hl = append(hl, workload{l, c})
+			}
+		}
+		m := measure(addrs, web, hl, o, token)
+		hnsw = &m
 	}
 
 	if st, err := clusterState(addrs); err == nil {
@@ -209,7 +302,7 @@ func run(o options) error {
 		return fmt.Errorf("scaling series: %w", err)
 	}
 
-	section := report(o, loads, results, f) + seriesReport(o, series, runs) + endMarker + "\n"
+	section := report(o, flat, hnsw, f) + seriesReport(o, series, runs) + endMarker + "\n"
 	if err := benchutil.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
 		return err
 	}
@@ -557,7 +650,7 @@ func levelDesc(l pb.ConsistencyLevel, o options) string {
 	return l.String()
 }
 
-func report(o options, loads []workload, res map[workload]benchutil.Result, f facts) string {
+func report(o options, flat measured, hnsw *measured, f facts) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, beginMarker)
 	fmt.Fprintln(&b, "## Search throughput per read level (`make bench-read`)")
@@ -573,34 +666,23 @@ func report(o options, loads []workload, res map[workload]benchutil.Result, f fa
 	if f.leaderPost != f.leaderPre {
 		leader = fmt.Sprintf("%s before the searches and %s after them", f.leaderPre, f.leaderPost)
 	}
-	fmt.Fprintf(&b, "- Levels: STRONG = read index on the shard leader (%s); a follower that receives a STRONG search forwards it to the leader, and that extra hop is part of the cost measured. BOUNDED = `max_staleness_ms` %d. SESSION = the session token the loading client held after its last write (%d). EVENTUAL = local state, no wait.\n", leader, o.maxStaleness.Milliseconds(), f.token)
-	fmt.Fprintln(&b, "- QPS = successful searches per second; p50/p99 = latency of one successful search as the client sees it.")
+	fmt.Fprintf(&b, "- Levels: STRONG = read index from the shard leader (%s): a follower asks the leader for it (one small RPC; the leader confirms its leadership with a quorum round shared by the reads that arrive meanwhile), waits until it has applied that far (at most 100 ms, else it sends the search on to the leader) and scans its own replica. BOUNDED = `max_staleness_ms` %d. SESSION = the session token the loading client held after its last write (%d). EVENTUAL = local state, no wait.\n", leader, o.maxStaleness.Milliseconds(), f.token)
+	fmt.Fprintln(&b, "- QPS = successful searches per second; p50/p99 = latency of one successful search as the client sees it. *Served by* = the share of the searches that each node's replica scanned (from the nodes' `raftvec_shard_reads_served` counters), in node order n1 / n2 / n3.")
 	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "| level | clients | QPS | p50 | p99 | errors |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|")
-	for _, w := range loads {
-		r := res[w]
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %s | %s | %d |\n", levelDesc(w.level, o), w.clients, r.OpsPerSec(), benchutil.FmtDur(r.P50), benchutil.FmtDur(r.P99), r.Errs)
-	}
-	fmt.Fprintln(&b)
-	cs := append([]int(nil), o.clients...)
-	sort.Ints(cs)
-	for _, c := range cs {
-		s, sok := res[workload{pb.ConsistencyLevel_STRONG, c}]
-		e, eok := res[workload{pb.ConsistencyLevel_EVENTUAL, c}]
-		if !sok || !eok {
-			continue
-		}
-		ratio := "– (no EVENTUAL searches succeeded)"
-		if e.OpsPerSec() > 0 {
-			ratio = fmt.Sprintf("**%.2f×**", s.OpsPerSec()/e.OpsPerSec())
-		}
-		fmt.Fprintf(&b, "- STRONG/EVENTUAL QPS at %d client(s): %s (%.1f / %.1f)\n", c, ratio, s.OpsPerSec(), e.OpsPerSec())
+	table(&b, o, flat, "FLAT (brute force)")
+	if hnsw != nil {
+		fmt.Fprintf(&b, "The same collection, then indexed with HNSW (m 16, ef_construction 200; CreateIndex, Flush and every replica's build took %s), default ef, STRONG and EVENTUAL only:\n\n", f.indexTime.Round(time.Millisecond))
+		table(&b, o, *hnsw, "HNSW")
 	}
 	var errLines []string
-	for _, w := range loads {
-		if r := res[w]; r.Errs > 0 {
-			errLines = append(errLines, fmt.Sprintf("  - %s, %d clients: %d of %d searches failed; first error: `%v`", levelDesc(w.level, o), w.clients, r.Errs, r.Reqs, r.FirstErr))
+	for _, m := range []*measured{&flat, hnsw} {
+		if m == nil {
+			continue
+		}
+		for _, w := range m.loads {
+			if r := m.res[w]; r.Errs > 0 {
+				errLines = append(errLines, fmt.Sprintf("  - %s, %d clients: %d of %d searches failed; first error: `%v`", levelDesc(w.level, o), w.clients, r.Errs, r.Reqs, r.FirstErr))
+			}
 		}
 	}
 	if len(errLines) > 0 {
@@ -612,7 +694,34 @@ func report(o options, loads []workload, res map[workload]benchutil.Result, f fa
 		fmt.Fprintln(&b, "- No search failed or came back short at any level.")
 	}
 	fmt.Fprintln(&b)
-	fmt.Fprintf(&b, "Search is brute force (FLAT): every query scans %d × %d-d vectors (≈%.1f M multiply-adds) on the replica that answers it, and on 2 cores shared by three nodes and the load generator that scan dominates the cost of every level. With %d clients the machine is CPU-bound whatever the level, so those rows mostly measure how fast the cores scan. What a level adds on top is small next to the scan: STRONG needs a read-index quorum round (in raftvec a Raft barrier: an entry of the current term that a quorum must append and commit, which also applies everything before it; one round serves all reads that arrived while it was pending) on the shard leader, which a follower asks for the read index with one small RPC before it scans its own replica; BOUNDED and SESSION check the lease or the replica's safe ts; EVENTUAL checks nothing. With 1 client nothing is shared, so each STRONG search waits for a round of its own, which shows as the 1-client gap; with many clients one round is amortised over the reads that queued behind it. This is one run on one noisy, shared machine: the absolute numbers are indicative only, and differences of some tens of percent between levels that do the same work (BOUNDED, SESSION, EVENTUAL) are within run-to-run noise; the 32-client STRONG/EVENTUAL ratio carries that noise too, so read it as \"close to 1\" or not rather than to two decimals.\n",
+	fmt.Fprintf(&b, "In the FLAT table search is brute force: every query scans %d × %d-d vectors (≈%.1f M multiply-adds) on the replica that answers it, and on 2 cores shared by three nodes and the load generator that scan dominates the cost of every level. With %d clients the machine is CPU-bound whatever the level, so those rows mostly measure how fast the cores scan. What a level adds on top is small next to the scan: STRONG needs a read-index quorum round (in raftvec a Raft barrier: an entry of the current term that a quorum must append and commit, which also applies everything before it; one round serves all reads that arrived while it was pending) on the shard leader, which a follower asks for the read index with one small RPC before it scans its own replica; BOUNDED and SESSION check the lease or the replica's safe ts; EVENTUAL checks nothing. With 1 client nothing is shared, so each STRONG search waits for a round of its own, which shows as the 1-client gap; with many clients one round is amortised over the reads that queued behind it. This is one run on one noisy, shared machine: the absolute numbers are indicative only, and differences of some tens of percent between levels that do the same work (BOUNDED, SESSION, EVENTUAL) are within run-to-run noise; the 32-client STRONG/EVENTUAL ratio carries that noise too, so read it as \"close to 1\" or not rather than to two decimals.\n",
 		o.rows, o.dim, float64(o.rows)*float64(o.dim)/1e6, maxInt(o.clients))
 	return b.String()
+}
+
+// table writes one measured table and its STRONG/EVENTUAL ratios.
+func table(b *strings.Builder, o options, m measured, index string) {
+	fmt.Fprintln(b, "| index | level | clients | QPS | p50 | p99 | errors | served by n1 / n2 / n3 |")
+	fmt.Fprintln(b, "|---|---|---:|---:|---:|---:|---:|---|")
+	for _, w := range m.loads {
+		r := m.res[w]
+		fmt.Fprintf(b, "| %s | %s | %d | %.1f | %s | %s | %d | %s |\n", index, levelDesc(w.level, o), w.clients, r.OpsPerSec(),
+			benchutil.FmtDur(r.P50), benchutil.FmtDur(r.P99), r.Errs, benchutil.Shares(m.served[w]))
+	}
+	fmt.Fprintln(b)
+	cs := append([]int(nil), o.clients...)
+	sort.Ints(cs)
+	for _, c := range cs {
+		s, sok := m.res[workload{pb.ConsistencyLevel_STRONG, c}]
+		e, eok := m.res[workload{pb.ConsistencyLevel_EVENTUAL, c}]
+		if !sok || !eok {
+			continue
+		}
+		ratio := "– (no EVENTUAL searches succeeded)"
+		if e.OpsPerSec() > 0 {
+			ratio = fmt.Sprintf("**%.2f×**", s.OpsPerSec()/e.OpsPerSec())
+		}
+		fmt.Fprintf(b, "- %s: STRONG/EVENTUAL QPS at %d client(s): %s (%.1f / %.1f)\n", index, c, ratio, s.OpsPerSec(), e.OpsPerSec())
+	}
+	fmt.Fprintln(b)
 }

@@ -1,0 +1,60 @@
+package benchutil
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ReadsServed returns, per node (HTTP address), the reads its replicas
+// answered from their own state (the sum of raftvec_shard_reads_served
+// over levels and roles).
+func ReadsServed(httpAddrs []string) ([]float64, error) {
+	out := make([]float64, len(httpAddrs))
+	for i, a := range httpAddrs {
+		resp, err := http.Get("http://" + a + "/metrics")
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.HasPrefix(line, "raftvec_shard_reads_served{") {
+				continue
+			}
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				resp.Body.Close()
+				return nil, fmt.Errorf("%s/metrics: %q: %w", a, line, err)
+			}
+			out[i] += v
+		}
+		err = sc.Err()
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Shares formats per-node counts as percentages of their sum
+// ("33% / 34% / 33%").
+func Shares(counts []float64) string {
+	var sum float64
+	for _, c := range counts {
+		sum += c
+	}
+	if sum == 0 {
+		return "–"
+	}
+	parts := make([]string, len(counts))
+	for i, c := range counts {
+		parts[i] = fmt.Sprintf("%.0f%%", 100*c/sum)
+	}
+	return strings.Join(parts, " / ")
+}
