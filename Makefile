@@ -12,7 +12,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 FUZZTIME ?= 50000x
 
 .PHONY: all build run test test-unit fuzz-short fuzz lint depcheck proto bench-write clean bench-read bench-index \
-	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure test-backup-s3 bench-wlat
+	test-milvus test-milvus-go test-milvus-node bench-milvus bench-secure test-backup-s3 bench-wlat test-arm64
 
 all: build
 
@@ -29,6 +29,7 @@ test: depcheck
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) test-milvus
 	$(MAKE) test-backup-s3
+	$(MAKE) test-arm64
 	$(MAKE) fuzz-short
 	$(MAKE) jepsen-quick
 
@@ -50,6 +51,14 @@ test-milvus-node: build
 ## server, in the nested module backup/s3test) from a raftvec process.
 test-backup-s3: build
 	cd backup/s3test && RAFTVEC_BIN=$(BIN)/raftvec $(GO) test -count=1 -timeout 5m ./...
+
+## test-arm64: the index package (its NEON kernel set included) built for
+## arm64 and run under qemu-user (Debian's, installed if missing).
+test-arm64:
+	command -v qemu-aarch64 >/dev/null || (apt-get update -qq && apt-get install -y -qq qemu-user)
+	GOARCH=arm64 $(GO) vet ./index
+	GOARCH=arm64 $(GO) test -c -o $(BIN)/index.arm64.test ./index
+	cd index && qemu-aarch64 $(BIN)/index.arm64.test -test.short -test.count 1
 
 ## fuzz-short: a short run of every fuzz target (FUZZTIME executions each).
 fuzz-short:

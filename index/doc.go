@@ -17,9 +17,14 @@
 // (AVX-512F) implements squared L2 and inner product for float32, their
 // one-query-against-many-rows batch forms (used by FlatSearch and IVF), and
 // for scalar quantisation a uint8 squared L2, an int8 inner product and a
-// float-query-against-uint8-codes batch product (IVF_SQ8's scan). The kernel
-// set is chosen once at start-up by klauspost/cpuid in kernels_select_amd64.go
-// — the only init() in the project — and KernelLevel reports it.
+// float-query-against-uint8-codes batch product (IVF_SQ8's scan). On arm64
+// kernels_neon_arm64.s (Advanced SIMD, which every ARMv8-A CPU has)
+// implements squared L2 and inner product for float32, and the batch and
+// gather forms loop over it; the integer kernels stay on the reference
+// there. The kernel set is chosen once at start-up (on amd64 by
+// klauspost/cpuid) in kernels_select_amd64.go or kernels_select_arm64.go —
+// the only init() in the project, one per architecture — and KernelLevel
+// reports it. make test-arm64 runs the package's tests under qemu-user.
 //
 // The assembly is hand-written rather than generated with avo. The kernels
 // are a few short loops (4 accumulators, an 8- or 16-lane remainder, a scalar

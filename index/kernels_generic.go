@@ -153,7 +153,8 @@ var genericKernels = kernelSet{
 	sum:           sumGeneric,
 }
 
-// Kernel function variables; init() in kernels_select_amd64.go may replace
+// Kernel function variables; init() in kernels_select_amd64.go or
+// kernels_select_arm64.go may replace
 // them with architecture-specific versions. They are written only there, so
 // reading them needs no synchronisation. Callers inside the package that
 // have already checked lengths call them directly.

@@ -19,7 +19,8 @@ func supportedKernels() []kernelSet {
 }
 
 // init selects the best kernel set for this CPU once, before any other code
-// of the package runs. It is the only init() in the project.
+// of the package runs. It is the only init() in the project (with its
+// arm64 twin in kernels_select_arm64.go).
 func init() {
 	ks := supportedKernels()
 	useKernels(ks[len(ks)-1])

@@ -21,7 +21,7 @@ func kernelUnderTest(t *testing.T, level string) kernelSet {
 	return kernelSet{}
 }
 
-var simdLevels = []string{"avx2", "avx512"}
+var simdLevels = []string{"avx2", "avx512", "neon"}
 
 func randFloats(rng *rand.Rand, n int) []float32 {
 	v := make([]float32, n)
