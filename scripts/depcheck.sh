@@ -34,6 +34,13 @@ if go list -f '{{join .Imports "\n"}}' ./backup/... | grep -qx "$mod/rpc"; then
   echo "depcheck: backup imports $mod/rpc (it is a client of the API)"
   fail=1
 fi
+# Tracing: telemetry (the API side every layer uses) and telemetry/otlp
+# (the SDK and exporter) are leaves; only the wiring (rpc, cmd/raftvec)
+# takes the exporter, the layers below start spans through telemetry alone.
+check telemetry $mod/fsm $mod/raftnode $mod/shard $mod/rpc $mod/index $mod/search $mod/auth $mod/certs
+for tree in index search fsm raftnode shard; do
+  check $tree $mod/telemetry/otlp go.opentelemetry.io/otel/sdk go.opentelemetry.io/otel/exporters
+done
 check jepsen $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search
 # The Go SDK stays light: protobuf messages and the wire rules only.
 check rpc/client $mod/fsm $mod/raftnode $mod/shard $mod/index $mod/search github.com/dgraph-io/badger/v4 github.com/hashicorp/raft
