@@ -10,11 +10,13 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/index"
 	"github.com/raftvec/raftvec/search"
+	"github.com/raftvec/raftvec/telemetry"
 )
 
 // VectorField is the name output_fields uses for the vector, whatever the
@@ -125,7 +127,13 @@ func (s *Shard) readViews(ts uint64, f Filter) (*Schema, []*View, error) {
 // Search returns, for each query vector, the TopK closest rows visible at
 // req.Ts that pass the filter. The caller has made sure the shard has
 // applied req.Ts.
-func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) {
+//
+// A traced request gets an fsm.search span: the index and brute-force
+// search of every segment visible at req.Ts, with how many segments and
+// rows it looked at.
+func (s *Shard) Search(ctx context.Context, req SearchRequest) (_ [][]Row, err error) {
+	ctx, span := telemetry.Start(ctx, "fsm.search")
+	defer func() { telemetry.End(span, err) }()
 	if req.TopK < 1 || req.TopK > MaxTopK {
 		return nil, invalidf("top_k (%d) must be between 1 and %d", req.TopK, MaxTopK)
 	}
@@ -153,6 +161,10 @@ func (s *Shard) Search(ctx context.Context, req SearchRequest) ([][]Row, error) 
 		total += v.n
 	}
 	nq := len(req.Vectors) / sc.Dim
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int64("raftvec.ts", int64(req.Ts)), attribute.Int("raftvec.nq", nq), attribute.Int("raftvec.top_k", req.TopK),
+			attribute.Int("raftvec.segments", len(segs)), attribute.Int("raftvec.rows", total))
+	}
 	out := make([][]Row, nq)
 	q := make([]float32, sc.Dim)
 	for i := 0; i < nq; i++ {
@@ -226,7 +238,11 @@ type QueryRequest struct {
 // Query returns the rows visible at req.Ts that pass the filter, in
 // segment and row order (insert order), after skipping Offset, at most
 // Limit of them.
-func (s *Shard) Query(ctx context.Context, req QueryRequest) ([]Row, error) {
+//
+// A traced request gets an fsm.query span.
+func (s *Shard) Query(ctx context.Context, req QueryRequest) (_ []Row, err error) {
+	ctx, span := telemetry.Start(ctx, "fsm.query")
+	defer func() { telemetry.End(span, err) }()
 	if req.Limit < 1 || req.Limit > MaxQueryRow {
 		return nil, invalidf("limit (%d) must be between 1 and %d", req.Limit, MaxQueryRow)
 	}

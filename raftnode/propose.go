@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/raftvec/raftvec/telemetry"
 )
 
 // Future is a proposal in flight.
@@ -16,10 +20,17 @@ type Future struct {
 	res   any
 	index uint64
 	err   error
+	// span is the proposal's raft.propose span, from Propose until the
+	// leader has applied the entry (noop when the proposer is not traced).
+	span trace.Span
 }
 
 func (f *Future) finish(res any, index uint64, err error) {
 	f.res, f.index, f.err = res, index, err
+	if f.span.IsRecording() && index > 0 {
+		f.span.SetAttributes(attribute.Int64("raft.index", int64(index)))
+	}
+	telemetry.End(f.span, err)
 	close(f.done)
 }
 
@@ -39,8 +50,17 @@ func (f *Future) Wait(ctx context.Context) (any, uint64, error) {
 // proposed one after another from one goroutine (or under one lock) reach
 // the log in that order, which is what lets a caller stamp commands with
 // increasing timestamps under its own lock.
-func (g *Group) Propose(cmd []byte) *Future {
+//
+// ctx is not a deadline (Wait takes one): it carries the trace the
+// proposal belongs to. A traced proposal gets a raft.propose span from here
+// until the leader has applied its entry (queued, handed to Raft in a batch,
+// committed by a quorum, applied), with the entry's index.
+func (g *Group) Propose(ctx context.Context, cmd []byte) *Future {
 	f := &Future{cmd: cmd, done: make(chan struct{})}
+	_, f.span = telemetry.Start(ctx, "raft.propose")
+	if f.span.IsRecording() {
+		f.span.SetAttributes(attribute.String("raft.group", g.cfg.Group), attribute.Int("raft.cmd_bytes", len(cmd)))
+	}
 	if len(cmd) > g.cfg.MaxEntryBytes {
 		f.finish(nil, 0, ErrTooLarge)
 		return f
@@ -64,7 +84,7 @@ func (g *Group) Propose(cmd []byte) *Future {
 
 // Apply proposes cmd and waits for its result.
 func (g *Group) Apply(ctx context.Context, cmd []byte) (any, error) {
-	res, _, err := g.Propose(cmd).Wait(ctx)
+	res, _, err := g.Propose(ctx, cmd).Wait(ctx)
 	return res, err
 }
 
@@ -114,6 +134,11 @@ func (g *Group) submit(batch []*Future) {
 	g.leadMu.Unlock()
 	start := time.Now()
 	af := g.raft.Apply(encodeFrame(cmds), 0)
+	for _, f := range batch {
+		if f.span.IsRecording() {
+			f.span.AddEvent("submitted", trace.WithAttributes(attribute.Int("raft.batch_cmds", len(batch))))
+		}
+	}
 	go func() {
 		err := af.Error()
 		if err == nil && l != nil {
@@ -250,8 +275,11 @@ func (g *Group) WaitLeader(ctx context.Context) (Term, error) {
 // round); so does a follower's read index, fetched from its leader.
 type Rounds struct {
 	// Call makes one round. Calls run one at a time, on a goroutine of
-	// their own; set Call before the first Get.
-	Call func() (uint64, error)
+	// their own; set Call before the first Get. Its ctx is the context of
+	// the round's first caller without its deadline or cancellation (the
+	// round serves callers beyond it): it carries values only, such as the
+	// trace the call's spans belong to.
+	Call func(ctx context.Context) (uint64, error)
 
 	mu      sync.Mutex
 	next    *round
@@ -259,6 +287,7 @@ type Rounds struct {
 }
 
 type round struct {
+	ctx   context.Context
 	done  chan struct{}
 	index uint64
 	err   error
@@ -268,7 +297,7 @@ type round struct {
 func (b *Rounds) Get(ctx context.Context) (uint64, error) {
 	b.mu.Lock()
 	if b.next == nil {
-		b.next = &round{done: make(chan struct{})}
+		b.next = &round{ctx: context.WithoutCancel(ctx), done: make(chan struct{})}
 	}
 	r := b.next
 	if !b.running {
@@ -295,7 +324,7 @@ func (b *Rounds) run() {
 			return
 		}
 		b.mu.Unlock()
-		r.index, r.err = b.Call()
+		r.index, r.err = b.Call(r.ctx)
 		close(r.done)
 	}
 }
@@ -305,10 +334,19 @@ func (b *Rounds) run() {
 // the commit index, then confirms with a quorum that this node is still the
 // leader; every read waiting at that moment shares the round. The leader
 // must have committed an entry of its current term first.
-func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
+//
+// A traced read gets a raft.read_index span for its wait, with the index.
+func (g *Group) ReadIndex(ctx context.Context) (idx uint64, err error) {
 	if _, err := g.WaitLeader(ctx); err != nil {
 		return 0, err
 	}
+	ctx, span := telemetry.Start(ctx, "raft.read_index")
+	defer func() {
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("raft.group", g.cfg.Group), attribute.Int64("raft.index", int64(idx)))
+		}
+		telemetry.End(span, err)
+	}()
 	return g.reads.Get(ctx)
 }
 
@@ -322,7 +360,7 @@ func (g *Group) ReadIndex(ctx context.Context) (uint64, error) {
 // followers would then see a commit index their applied index never
 // reaches, and look behind (CaughtUp) until the next command. The round
 // also extends the read lease from its start.
-func (g *Group) verifyRound() (uint64, error) {
+func (g *Group) verifyRound(context.Context) (uint64, error) {
 	g.leadMu.Lock()
 	l := g.lead
 	g.leadMu.Unlock()

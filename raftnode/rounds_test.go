@@ -13,7 +13,7 @@ func TestRoundsNeverReuseAnEarlierCall(t *testing.T) {
 	release := make(chan uint64)
 	var mu sync.Mutex
 	calls := 0
-	b := &Rounds{Call: func() (uint64, error) {
+	b := &Rounds{Call: func(context.Context) (uint64, error) {
 		mu.Lock()
 		calls++
 		mu.Unlock()

@@ -13,11 +13,14 @@ import (
 
 	"github.com/armon/go-metrics"
 	"github.com/hashicorp/raft"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/fsm/fsmpb"
 	"github.com/raftvec/raftvec/index"
 	"github.com/raftvec/raftvec/raftnode"
+	"github.com/raftvec/raftvec/telemetry"
 )
 
 // Level is a read's consistency level.
@@ -348,7 +351,20 @@ func (r *Replica) stamp(ctx context.Context, term uint64, op *fsmpb.Op, clientTs
 }
 
 // propose stamps op with a ts and proposes it; it waits for the result.
-func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*fsmpb.Result, error) {
+// A traced request gets a shard.propose span: the wait for a ts from the
+// oracle (until the "stamped" event), then raft.propose.
+func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (out *fsmpb.Result, err error) {
+	ctx, span := telemetry.Start(ctx, "shard.propose")
+	defer func() {
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int64("raftvec.shard", int64(r.cfg.ShardID)), attribute.Int64("raftvec.ts", int64(op.Ts)))
+		}
+		telemetry.End(span, err)
+	}()
+	return r.proposeOp(ctx, span, op, clientTs)
+}
+
+func (r *Replica) proposeOp(ctx context.Context, span trace.Span, op *fsmpb.Op, clientTs uint64) (*fsmpb.Result, error) {
 	t, err := r.group.WaitLeader(ctx)
 	if err != nil {
 		if errors.Is(err, raftnode.ErrNotLeader) {
@@ -367,7 +383,8 @@ func (r *Replica) propose(ctx context.Context, op *fsmpb.Op, clientTs uint64) (*
 		r.propMu.Unlock()
 		return nil, err
 	}
-	f := r.group.Propose(b)
+	span.AddEvent("stamped")
+	f := r.group.Propose(ctx, b)
 	r.lastPropose = time.Now()
 	r.propMu.Unlock()
 
@@ -592,12 +609,16 @@ func (r *Replica) readIndex(ctx context.Context) (idx uint64, follower bool, err
 // leads the shard (ErrNotLeader when it knows none), bounded by
 // leaderIndexTimeout: a read that gets no index in time goes to the leader
 // by forwarding.
-func (r *Replica) askLeader() (uint64, error) {
+//
+// ctx carries the trace of the read that opened the round, which is where
+// the call to the leader shows (the other reads sharing it have the index
+// as an event of their shard.read_ts span).
+func (r *Replica) askLeader(ctx context.Context) (uint64, error) {
 	leader, _ := r.group.LeaderHint()
 	if leader == "" || leader == r.cfg.Raft.NodeID {
 		return 0, raftnode.ErrNotLeader
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), leaderIndexTimeout)
+	ctx, cancel := context.WithTimeout(ctx, leaderIndexTimeout)
 	defer cancel()
 	return r.cfg.LeaderReadIndex(ctx, leader, r.cfg.ShardID)
 }
@@ -625,9 +646,20 @@ func (r *Replica) LeaderReadIndex(ctx context.Context) (uint64, error) {
 
 // ReadTs waits until this replica may serve a read with the given options
 // and returns the ts to read at.
-func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (uint64, error) {
+//
+// A traced read gets a shard.read_ts span for the wait, with the level and
+// the ts.
+func (r *Replica) ReadTs(ctx context.Context, o ReadOptions) (ts uint64, err error) {
 	start := time.Now()
-	ts, err := r.readTs(ctx, o)
+	ctx, span := telemetry.Start(ctx, "shard.read_ts")
+	defer func() {
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int64("raftvec.shard", int64(r.cfg.ShardID)), attribute.String("raftvec.level", o.Level.String()),
+				attribute.Int64("raftvec.ts", int64(ts)))
+		}
+		telemetry.End(span, err)
+	}()
+	ts, err = r.readTs(ctx, o)
 	// raftvec_shard_read_wait: how long reads waited to keep their level's
 	// promise, by level and outcome.
 	metrics.MeasureSinceWithLabels([]string{"shard", "read_wait"}, start,
@@ -658,6 +690,9 @@ func (r *Replica) readTs(ctx context.Context, o ReadOptions) (uint64, error) {
 		idx, follower, err := r.readIndex(ctx)
 		if err != nil {
 			return 0, err
+		}
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.AddEvent("read index", trace.WithAttributes(attribute.Int64("raft.index", int64(idx)), attribute.Bool("raftvec.from_leader", follower)))
 		}
 		switch {
 		case !follower:
