@@ -43,6 +43,8 @@ type testCluster struct {
 	// sec, when set, runs every node with TLS and authentication
 	// (security_test.go).
 	sec *secureSetup
+	// rpcOpts, when set, changes node i's rpc.Options (tracing_test.go).
+	rpcOpts func(i int, o *rpc.Options)
 }
 
 // lockedBuffer collects the nodes' warning log lines.
@@ -117,7 +119,13 @@ func mustCluster(t *testing.T, n int, tweak func(*shard.HostConfig)) *testCluste
 
 func startCluster(t *testing.T, n int, tweak func(*shard.HostConfig), sec *secureSetup) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, tweak: tweak, sec: sec}
+	return runCluster(&testCluster{t: t, tweak: tweak, sec: sec}, n)
+}
+
+// runCluster starts n nodes of c, set up as its fields say.
+func runCluster(c *testCluster, n int) *testCluster {
+	t := c.t
+	t.Helper()
 	for i := 0; i < n; i++ {
 		nd := &testNode{id: fmt.Sprintf("n%d", i+1), api: freeAddr(t), raft: freeAddr(t), serf: freeAddr(t), dir: filepath.Join(t.TempDir(), fmt.Sprintf("n%d", i+1))}
 		c.nodes = append(c.nodes, nd)
@@ -180,6 +188,9 @@ func (c *testCluster) start(i int) {
 	nd.host = h
 	if c.sec != nil {
 		opts.Auth = auth.NewAuthenticator(h.Accounts())
+	}
+	if c.rpcOpts != nil {
+		c.rpcOpts(i, &opts)
 	}
 	nd.srv = rpc.NewServer(h, opts)
 	nd.gs = nd.srv.GRPCServer()

@@ -21,6 +21,7 @@ import (
 	"github.com/raftvec/raftvec/rpc/pb"
 	"github.com/raftvec/raftvec/rpc/wire"
 	"github.com/raftvec/raftvec/shard"
+	"github.com/raftvec/raftvec/telemetry"
 )
 
 // Requests over a collection of several shards are fanned out by the node
@@ -64,8 +65,11 @@ func fanSome[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(con
 	return merge(out), nil
 }
 
-// fanEach runs f on every shard at once and returns every answer and error.
+// fanEach runs f on every shard at once and returns every answer and error
+// (traced: an rpc.fanout span with one rpc.shard span per shard).
 func fanEach[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(context.Context, int, fsm.ShardPlacement) (T, error)) ([]T, []error) {
+	ctx, span := startFanout(ctx, len(shards))
+	defer span.End()
 	out := make([]T, len(shards))
 	errs := make([]error, len(shards))
 	var wg sync.WaitGroup
@@ -73,7 +77,9 @@ func fanEach[T any](ctx context.Context, shards []fsm.ShardPlacement, f func(con
 		wg.Add(1)
 		go func(i int, sh fsm.ShardPlacement) {
 			defer wg.Done()
+			ctx, span := startShard(ctx, sh.ID)
 			out[i], errs[i] = f(ctx, i, sh)
+			telemetry.End(span, errs[i])
 		}(i, sh)
 	}
 	wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"sort"
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/armon/go-metrics"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/raftvec/raftvec/auth"
 	"github.com/raftvec/raftvec/certs"
@@ -61,14 +63,19 @@ type Options struct {
 	// Auth, when set, authenticates every request (which needs TLS) and
 	// the request layer authorises it by the caller's roles.
 	Auth *auth.Authenticator
+	// TracerProvider, when set, traces every request and every call to
+	// another node with it (rpc/tracing.go); nil turns tracing off.
+	TracerProvider trace.TracerProvider
 }
 
 // Server serves the public API on one node.
 type Server struct {
 	pb.UnimplementedRaftVecServer
 	pb.UnimplementedAdminServer
-	host *shard.Host
-	opts Options
+	host    *shard.Host
+	opts    Options
+	log     *slog.Logger
+	tracing tracing
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
@@ -90,7 +97,7 @@ func (c *counter) get() uint64 {
 
 // NewServer returns the API server of a host.
 func NewServer(h *shard.Host, o Options) *Server {
-	s := &Server{host: h, opts: o, conns: map[string]*grpc.ClientConn{}}
+	s := &Server{host: h, opts: o, log: h.Config().Logger, tracing: newTracing(o.TracerProvider), conns: map[string]*grpc.ClientConn{}}
 	h.SetMetaForwarder(s.forwardMeta)
 	h.SetTsForwarder(s.forwardTs)
 	h.SetReadIndexForwarder(s.readIndexFrom)
@@ -114,14 +121,14 @@ func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	return gs
 }
 
-// ServerOptions are the message limits and interceptors (latency metrics,
-// request size, the status catalogue) of every gRPC server of the node,
-// the Milvus endpoint's included.
+// ServerOptions are the message limits, tracing (rpc/tracing.go) and
+// interceptors (latency metrics, request size, the status catalogue) of
+// every gRPC server of the node, the Milvus endpoint's included.
 func (s *Server) ServerOptions() []grpc.ServerOption {
-	opts := []grpc.ServerOption{
+	opts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(2 * MaxRequestBytes),
 		grpc.MaxSendMsgSize(2 * MaxRequestBytes),
-	}
+	}, s.tracing.serverOptions()...)
 	// The metadata wait comes before authentication: a user created on
 	// another node a moment ago must be known here before their forwarded
 	// request is checked.
