@@ -257,7 +257,7 @@ func Audit(ctx context.Context, node, op, collection string, err error) {
 	if err != nil {
 		msg = err.Error()
 	}
-	slog.Info("audit", "node", node, "who", who, "op", op, "collection", collection, "ok", err == nil, "err", msg)
+	slog.InfoContext(ctx, "audit", "node", node, "who", who, "op", op, "collection", collection, "ok", err == nil, "err", msg)
 }
 
 // ValidName checks a user or role name.

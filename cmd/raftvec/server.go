@@ -29,6 +29,7 @@ import (
 	"github.com/raftvec/raftvec/rpc/client"
 	"github.com/raftvec/raftvec/rpc/pb"
 	"github.com/raftvec/raftvec/shard"
+	"github.com/raftvec/raftvec/telemetry"
 )
 
 // serverFlags are the settings of one node; a config file (JSON, same keys
@@ -68,6 +69,9 @@ type serverFlags struct {
 	GossipKeyFile        string        `json:"gossip_key_file"`
 	Auth                 bool          `json:"auth"`
 	RootPasswordFile     string        `json:"root_password_file"`
+	OTLPEndpoint         string        `json:"otlp_endpoint"`
+	OTLPInsecure         bool          `json:"otlp_insecure"`
+	TraceSampleRatio     float64       `json:"trace_sample_ratio"`
 	ConfigFileUsed       string        `json:"-"`
 }
 
@@ -78,7 +82,7 @@ func defaultServerFlags() serverFlags {
 		DownAfter: d.Placement.DownAfter, MaxMoves: d.Placement.MaxMoves,
 		SealRows: uint(d.SealRows), TickInterval: d.TickInterval, Heartbeat: d.Raft.HeartbeatTimeout, Election: d.Raft.ElectionTimeout,
 		LeaseMargin: d.Raft.LeaseDriftMargin, SnapThreshold: d.Raft.SnapshotThreshold, TrailingLogs: d.Raft.TrailingLogs,
-		LogLevel: "info", MaxBatchRows: d.Limits.MaxBatchRows, TLSReload: 10 * time.Second,
+		LogLevel: "info", MaxBatchRows: d.Limits.MaxBatchRows, TLSReload: 10 * time.Second, TraceSampleRatio: 1,
 	}
 }
 
@@ -144,6 +148,9 @@ func parseServerFlags(args []string) (serverFlags, error) {
 	fs.StringVar(&sf.GossipKeyFile, "gossip-key-file", sf.GossipKeyFile, "file with the base64 Serf gossip key (raftvec cert gossip-key): encrypts membership traffic; every node needs the same key")
 	fs.BoolVar(&sf.Auth, "auth", sf.Auth, "require users: every request must authenticate and hold the privilege it needs (needs --tls-cert)")
 	fs.StringVar(&sf.RootPasswordFile, "root-password-file", sf.RootPasswordFile, "file holding the root user's password, used once when the cluster has no users yet ($"+rootPasswordEnv+" instead)")
+	fs.StringVar(&sf.OTLPEndpoint, "otlp-endpoint", sf.OTLPEndpoint, "OpenTelemetry collector (OTLP/gRPC, host:port, usually port 4317) to send request traces to ('' turns tracing off)")
+	fs.BoolVar(&sf.OTLPInsecure, "otlp-insecure", sf.OTLPInsecure, "send traces to --otlp-endpoint in plaintext instead of TLS")
+	fs.Float64Var(&sf.TraceSampleRatio, "trace-sample-ratio", sf.TraceSampleRatio, "fraction (0 to 1) of requests that start a trace; a request from a traced caller follows the caller's choice")
 	if err := fs.Parse(args); err != nil {
 		return sf, err
 	}
@@ -187,7 +194,7 @@ func runServer(args []string) error {
 	if err != nil {
 		return fmt.Errorf("log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	logger := slog.New(telemetry.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
 	slog.SetDefault(logger) // the audit lines of the request layer
 	peers, err := parsePeers(sf.Peers)
 	if err != nil {
@@ -244,6 +251,11 @@ func runServer(args []string) error {
 			return err
 		}
 	}
+	tp, stopTracing, err := startTracing(logger, sf)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	// Before any group starts, so that Raft's metrics reach the registry.
 	metricsHandler, err := startMetrics()
 	if err != nil {
@@ -267,7 +279,7 @@ func runServer(args []string) error {
 	if sf.Auth {
 		authn = auth.NewAuthenticator(host.Accounts())
 	}
-	srv := rpc.NewServer(host, rpc.Options{FaultInjection: sf.FaultInjection, TLS: store, Auth: authn})
+	srv := rpc.NewServer(host, rpc.Options{FaultInjection: sf.FaultInjection, TLS: store, Auth: authn, TracerProvider: tp})
 	gs := srv.GRPCServer()
 	pb.RegisterAuthServer(gs, auth.NewService(authn, sf.NodeID, host.Meta, srv.ProposeOp))
 	if sf.Auth {
