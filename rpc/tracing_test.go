@@ -54,49 +54,26 @@ func instance(s tracetest.SpanStub) string {
 	return ""
 }
 
-// A STRONG search sent to a follower of the shard, with tracing on, is one
-// trace across both nodes: the follower's span for the request it
-// received, its read-index call to the leader, the leader's span for that
-// call and its quorum round, and the index search, all under one trace id
-// and one root. The follower's call must carry the trace to the leader for
-// the leader's spans to join it.
-func TestTracingFollowerSearchIsOneTrace(t *testing.T) {
-	c, exps := tracedCluster(t)
-	mustCreate(t, c, "tr")
-	ctx := ctxT(t, 60*time.Second)
-	mustInsert(t, c, "tr", seq(1, 20))
-	c.converge("tr")
-	lead := c.leaderOf("tr")
-	f := (lead + 1) % 3
-	cl := c.client(f)
-	cl.SetDirect(false)
-	for _, e := range exps {
-		e.Reset()
-	}
-	const search = "raftvec.v1.RaftVec/Search"
-	if _, err := cl.Search(ctx, &pb.SearchRequest{Collection: "tr", Vectors: []float32{3, 3.1, 3.2, 3.3}, TopK: 3,
-		Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}}); err != nil {
-		t.Fatal(err)
-	}
-	// A server span ends after its answer is sent: wait for the request's.
+// requestTrace waits until node's exporter has the server span of method
+// (the request it received) and returns that span and every span of its
+// trace on every node, once done says the trace is complete (or after a
+// few seconds: spans of other nodes may end a moment later).
+func requestTrace(t *testing.T, exps []*tracetest.InMemoryExporter, node int, method string, done func([]spanOf) bool) (spanOf, []spanOf) {
+	t.Helper()
 	var root spanOf
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		for _, s := range exps[f].GetSpans() {
-			if s.Name == search && s.SpanKind == trace.SpanKindServer {
-				root = spanOf{f, s}
+	for deadline := time.Now().Add(10 * time.Second); root.Name == ""; time.Sleep(20 * time.Millisecond) {
+		for _, s := range exps[node].GetSpans() {
+			if s.Name == method && s.SpanKind == trace.SpanKindServer {
+				root = spanOf{node, s}
 			}
 		}
-		if root.Name != "" {
-			break
+		if root.Name == "" && time.Now().After(deadline) {
+			t.Fatalf("n%d recorded no %s span", node+1, method)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the follower n%d recorded no %s span", f+1, search)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	id := root.SpanContext.TraceID()
 	var spans []spanOf
-	collect := func() {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		spans = spans[:0]
 		for i, e := range exps {
 			for _, s := range e.GetSpans() {
@@ -105,43 +82,34 @@ func TestTracingFollowerSearchIsOneTrace(t *testing.T) {
 				}
 			}
 		}
-	}
-	has := func(node int, name string, kind trace.SpanKind) bool {
-		return slices.ContainsFunc(spans, func(s spanOf) bool { return s.node == node && s.Name == name && s.SpanKind == kind })
-	}
-	const readIndex = "raftvec.v1.Admin/ReadIndex"
-	// The leader's spans may end a moment after the follower's.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		collect()
-		if has(lead, readIndex, trace.SpanKindServer) || time.Now().After(deadline) {
+		if done(spans) || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("trace %s: %v", id, spans)
-	want := []struct {
-		node int
-		name string
-		kind trace.SpanKind
-	}{
-		{f, search, trace.SpanKindServer},
-		{f, "shard.read_ts", trace.SpanKindInternal},
-		{f, readIndex, trace.SpanKindClient},
-		{lead, readIndex, trace.SpanKindServer},
-		{lead, "raft.read_index", trace.SpanKindInternal},
-	}
+	return root, spans
+}
+
+func has(spans []spanOf, node int, name string, kind trace.SpanKind) bool {
+	return slices.ContainsFunc(spans, func(s spanOf) bool { return s.node == node && s.Name == name && s.SpanKind == kind })
+}
+
+type wantSpan struct {
+	node int
+	name string
+	kind trace.SpanKind
+}
+
+// checkTrace fails the test unless spans hold every wanted span and form
+// one tree under root, each span named for the node that made it.
+func checkTrace(t *testing.T, root spanOf, spans []spanOf, lead int, want []wantSpan) {
+	t.Helper()
 	for _, w := range want {
-		if !has(w.node, w.name, w.kind) {
-			t.Errorf("no %s span (%s) on n%d (the %s) in the request's trace", w.name, w.kind, w.node+1, map[bool]string{true: "leader", false: "follower"}[w.node == lead])
+		if !has(spans, w.node, w.name, w.kind) {
+			t.Errorf("no %s span (%s) on n%d (the %s) in the request's trace", w.name, w.kind, w.node+1,
+				map[bool]string{true: "leader", false: "follower"}[w.node == lead])
 		}
 	}
-	// The index search runs on the follower, unless it fell behind by more
-	// than it may wait and sent the read on to the leader.
-	if !has(f, "fsm.search", trace.SpanKindInternal) && !has(lead, "fsm.search", trace.SpanKindInternal) {
-		t.Errorf("no fsm.search span in the request's trace")
-	}
-	// One tree: a single root (the received request), every other span's
-	// parent in the trace, and every span named for the node that made it.
 	ids := map[trace.SpanID]bool{}
 	for _, s := range spans {
 		ids[s.SpanContext.SpanID()] = true
@@ -160,14 +128,69 @@ func TestTracingFollowerSearchIsOneTrace(t *testing.T) {
 			t.Errorf("%v: parent %s is not in the trace", s, s.Parent.SpanID())
 		}
 	}
+}
+
+// A STRONG search sent to a follower of the shard, with tracing on, is one
+// trace across both nodes: the follower's span for the request it
+// received, its read-index call to the leader, the leader's span for that
+// call and its quorum round, and the index search, all under one trace id
+// and one root. The follower's call must carry the trace to the leader for
+// the leader's spans to join it. A write sent to the follower is one trace
+// too: the follower forwards it, and the leader's part (its proposal,
+// through commit and apply) joins the trace.
+func TestTracingFollowerSearchIsOneTrace(t *testing.T) {
+	c, exps := tracedCluster(t)
+	mustCreate(t, c, "tr")
+	ctx := ctxT(t, 60*time.Second)
+	mustInsert(t, c, "tr", seq(1, 20))
+	c.converge("tr")
+	lead := c.leaderOf("tr")
+	f := (lead + 1) % 3
+	cl := c.client(f)
+	cl.SetDirect(false)
+	for _, e := range exps {
+		e.Reset()
+	}
+	const search, readIndex = "raftvec.v1.RaftVec/Search", "raftvec.v1.Admin/ReadIndex"
+	if _, err := cl.Search(ctx, &pb.SearchRequest{Collection: "tr", Vectors: []float32{3, 3.1, 3.2, 3.3}, TopK: 3,
+		Read: &pb.ReadOptions{Level: pb.ConsistencyLevel_STRONG}}); err != nil {
+		t.Fatal(err)
+	}
+	root, spans := requestTrace(t, exps, f, search, func(s []spanOf) bool { return has(s, lead, readIndex, trace.SpanKindServer) })
+	checkTrace(t, root, spans, lead, []wantSpan{
+		{f, search, trace.SpanKindServer},
+		{f, "shard.read_ts", trace.SpanKindInternal},
+		{f, readIndex, trace.SpanKindClient},
+		{lead, readIndex, trace.SpanKindServer},
+		{lead, "raft.read_index", trace.SpanKindInternal},
+	})
+	// The index search runs on the follower, unless it fell behind by more
+	// than it may wait and sent the read on to the leader.
+	if !has(spans, f, "fsm.search", trace.SpanKindInternal) && !has(spans, lead, "fsm.search", trace.SpanKindInternal) {
+		t.Errorf("no fsm.search span in the request's trace")
+	}
 	// Nodes record nothing of the request outside its trace.
 	for i, e := range exps {
 		for _, s := range e.GetSpans() {
-			if s.SpanContext.TraceID() != id && (strings.HasPrefix(s.Name, "fsm.") || s.Name == search || s.Name == readIndex) {
-				t.Errorf("n%d: span %s (%s) is outside the request's trace %s", i+1, s.Name, s.SpanKind, id)
+			if s.SpanContext.TraceID() != root.SpanContext.TraceID() && (strings.HasPrefix(s.Name, "fsm.") || s.Name == search || s.Name == readIndex) {
+				t.Errorf("n%d: span %s (%s) is outside the request's trace %s", i+1, s.Name, s.SpanKind, root.SpanContext.TraceID())
 			}
 		}
 	}
+
+	const upsert = "raftvec.v1.RaftVec/Upsert"
+	if _, err := cl.Upsert(ctx, &pb.InsertRequest{Collection: "tr", Rows: vecRows([]int64{7}, dim)}); err != nil {
+		t.Fatal(err)
+	}
+	root, spans = requestTrace(t, exps, f, upsert, func(s []spanOf) bool { return has(s, lead, "raft.propose", trace.SpanKindInternal) })
+	checkTrace(t, root, spans, lead, []wantSpan{
+		{f, upsert, trace.SpanKindServer},
+		{f, "rpc.forward", trace.SpanKindInternal},
+		{f, upsert, trace.SpanKindClient},
+		{lead, upsert, trace.SpanKindServer},
+		{lead, "shard.propose", trace.SpanKindInternal},
+		{lead, "raft.propose", trace.SpanKindInternal},
+	})
 }
 
 // With tracing off (no TracerProvider in rpc.Options) the same search is
