@@ -22,6 +22,7 @@ import (
 // proc is one raftvec server process.
 type proc struct {
 	id, api, http string
+	log           string // the file its stdout and stderr go to
 	cmd           *exec.Cmd
 }
 
@@ -73,7 +74,8 @@ func startProcs(t *testing.T, n int, extra ...string) []*proc {
 	}
 	dir := t.TempDir()
 	for i, p := range procs {
-		logf, err := os.Create(filepath.Join(dir, p.id+".log"))
+		p.log = filepath.Join(dir, p.id+".log")
+		logf, err := os.Create(p.log)
 		if err != nil {
 			t.Fatal(err)
 		}
