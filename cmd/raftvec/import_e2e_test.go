@@ -251,6 +251,38 @@ func TestImportEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("jsonl resumed at a byte offset", func(t *testing.T) {
+		c.must("collection", "create", "rows", "--dim", "2", "--metric", "l2", "--replicas", "3")
+		const n, batch, resumeAt = 2500, 300, 900
+		var text strings.Builder
+		var offset int64
+		for i := range n {
+			if i == resumeAt {
+				offset = int64(text.Len())
+			}
+			fmt.Fprintf(&text, "{\"id\": %d, \"vector\": [%d, 1]}\n", i, i)
+		}
+		file := filepath.Join(dir, "rows.jsonl")
+		if err := os.WriteFile(file, []byte(text.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"import", "rows", "--file", file, "--batch", fmt.Sprint(batch), "--state-dir", stateDir}
+		c.must(args...)
+		// As if killed with batches 0-2 recorded and later ones applied:
+		// the resumed run seeks to row 900's line and sends the rest again.
+		statePath := filepath.Join(stateDir, "rows.jsonl.import-rows.json")
+		st := readStateFile(t, statePath)
+		st.Acked, st.Done = importPos{Row: resumeAt, Offset: offset, Line: resumeAt}, false
+		if err := saveState(statePath, st, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		out := c.must(args...)
+		if !strings.Contains(out, "imported 1600 rows") || !strings.Contains(out, "resumed at row 900") {
+			t.Fatalf("resumed run printed %q", out)
+		}
+		strongIDs(t, cl, "rows", n)
+	})
+
 	t.Run("bad input sends nothing", func(t *testing.T) {
 		wrong := filepath.Join(dir, "wrong.fvecs")
 		writeTestFvecs(t, wrong, 10, 16)
