@@ -34,8 +34,8 @@ import (
 // state file) records the row up to which every batch is acknowledged.
 
 const (
-	importBatchBytes   = 8 << 20 // default batch: this many bytes of vectors, at most defaultImportBatch rows
-	defaultImportBatch = 10_000
+	importBatchBytes   = 4 << 20 // default batch: this many bytes of vectors, at most defaultImportBatch rows
+	defaultImportBatch = 5_000
 	maxImportBatchVecs = 32 << 20 // a batch's vectors; the server takes requests up to 64 MiB
 	defaultParallel    = 8
 	checkpointEvery    = 200 * time.Millisecond
@@ -92,7 +92,7 @@ func runImport(e *cliEnv, name string, args []string) error {
 	partition := fs.String("partition", "", "the partition the rows go to (default: _default)")
 	stateDir := fs.String("state-dir", "", "directory of the state file (default: the file's directory)")
 	restart := fs.Bool("restart", false, "ignore the state file and import from the first row")
-	retries := fs.Int("retries", 10, "attempts per request on transient errors")
+	retries := fs.Int("retries", 3, "attempts per request on transient errors (each within --timeout, in which the SDK already follows leader changes)")
 	every := fs.Duration("progress-every", 5*time.Second, "interval of the progress lines when standard error is not a terminal")
 	quiet := fs.Bool("quiet", false, "no progress bar or progress lines")
 	pos, err := e.parseFlags(fs, name, args, "COLLECTION")
@@ -677,7 +677,11 @@ func (im *importer) progressLine() string {
 	if rate > 0 {
 		eta = (time.Duration(float64(total-done) / rate * float64(time.Second))).Round(time.Second).String()
 	}
-	return fmt.Sprintf("imported %d/%d rows (%d%%), %.0f rows/s, eta %s", done, total, done*100/max(total, 1), rate, eta)
+	line := fmt.Sprintf("imported %d/%d rows (%d%%), %.0f rows/s, eta %s", done, total, done*100/max(total, 1), rate, eta)
+	if n := im.retried.Load(); n > 0 {
+		line += fmt.Sprintf("; %d requests retried, the last after %v", n, im.lastRetry.Load())
+	}
+	return line
 }
 
 func (im *importer) report() error {
