@@ -78,8 +78,9 @@ then still keeps its request ids, so nothing is written twice). A finished
 import is recorded as done, and running it again does nothing.
 
 Progress: on a terminal a bar (rows, rows/s, ETA); otherwise a line every
---progress-every ("imported 350000/1000000 rows (35%), 210000 rows/s, eta
-3s"). At the end one line: rows, time, rows/s.`
+--progress-every ("imported 350000/1000000 rows (35%), 21000 rows/s, eta
+31s"); --quiet turns both off. At the end one line: rows, time, rows/s
+(--json: an object). docs/operations.md, "Bulk import", has more.`
 
 func runImport(e *cliEnv, name string, args []string) error {
 	fs, cf := e.newFlags(name, defaultRowTimeout)
@@ -627,6 +628,7 @@ func (im *importer) sendPart(ctx context.Context, id string, rows *pb.Rows) erro
 		actx, cancel := context.WithTimeout(ctx, im.cf.timeout)
 		req := &pb.InsertRequest{Collection: im.collection, Rows: rows, RequestId: id, PartitionName: im.partition}
 		_, err := im.c.Insert(actx, req)
+		timedOut := actx.Err() != nil
 		cancel()
 		if err == nil {
 			return nil
@@ -641,7 +643,13 @@ func (im *importer) sendPart(ctx context.Context, id string, rows *pb.Rows) erro
 			return err
 		}
 		im.retried.Add(1)
-		im.lastRetry.Store(apiErr(err, im.cf).Error())
+		why := apiErr(err, im.cf).Error()
+		if status.Code(err) == codes.DeadlineExceeded && !timedOut {
+			// Not --timeout: the SDK gives a write sent straight to a
+			// shard leader a shorter window of its own.
+			why = "DEADLINE_EXCEEDED: a shard leader did not answer within the SDK's direct-write window (5s)"
+		}
+		im.lastRetry.Store(why)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
