@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,8 +179,8 @@ func runImport(e *cliEnv, name string, args []string) error {
 		if rs.varcharPK() {
 			return fmt.Errorf("collection %q has a varchar primary key %q; .fvecs and .npy rows get int64 ids (use JSONL to give varchar keys)", rs.collection, rs.pk.Name)
 		}
-		if !rs.pk.AutoId && *startID > 1<<62 {
-			return fmt.Errorf("--start-id (%d) + rows overflows int64", *startID)
+		if !rs.pk.AutoId && *startID > math.MaxInt64-vf.rows {
+			return fmt.Errorf("--start-id (%d) + %d rows overflows int64", *startID, vf.rows)
 		}
 	}
 

@@ -301,6 +301,19 @@ func TestImportEndToEnd(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "is not a multiple of the record size 68") {
 			t.Fatalf("truncated: %v", err)
 		}
+		bad := filepath.Join(dir, "bad.jsonl")
+		if err := os.WriteFile(bad, []byte("{\"id\": 1, \"vector\": [1, 2]}\n\n{\"id\": 2, \"vector\": [1]}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.run("import", "rows", "--file", bad, "--state-dir", stateDir)
+		if err == nil || !strings.Contains(err.Error(), "bad.jsonl:3: field \"vector\": want 2 numbers, got 1; nothing was sent") {
+			t.Fatalf("bad JSONL line: %v", err)
+		}
+		for _, f := range []string{"wrong.fvecs.import-vecs.json", "bad.jsonl.import-rows.json"} {
+			if _, err := os.Stat(filepath.Join(stateDir, f)); err == nil {
+				t.Fatalf("a refused file left a state file %s", f)
+			}
+		}
 		if _, err := os.Stat(filepath.Join(stateDir, "wrong.fvecs.import-vecs.json")); err == nil {
 			t.Fatal("a refused file left a state file")
 		}
