@@ -131,3 +131,32 @@ func TestStateRoundTripAndMismatch(t *testing.T) {
 		t.Fatalf("corrupt state: %v", err)
 	}
 }
+
+func TestImportProgressAndFailureLines(t *testing.T) {
+	start := time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)
+	now := start.Add(10 * time.Second)
+	im := &importer{e: &cliEnv{now: func() time.Time { return now }}, started: start, resumed: 100_000,
+		state: &importState{Rows: 1_000_000, Acked: importPos{Row: 250_000}}, statePath: "/d/v.fvecs.import-c.json",
+		tracker: newAckTracker(importPos{Row: 250_000})}
+	im.acked.Store(250_000) // in this run, on top of the 100,000 before the restart
+	if got, want := im.progressLine(), "imported 350000/1000000 rows (35%), 25000 rows/s, eta 26s"; got != want {
+		t.Fatalf("progress line %q, want %q", got, want)
+	}
+	im.retried.Store(2)
+	im.lastRetry.Store("UNAVAILABLE: not leader")
+	if got := im.progressLine(); !strings.HasSuffix(got, "; 2 requests retried, the last after UNAVAILABLE: not leader") {
+		t.Fatalf("progress line with retries %q", got)
+	}
+
+	im.tracker.ack(1, importPos{Row: 270_000}, 10_000) // a later batch, acknowledged out of order
+	err := im.failure(fmt.Errorf("v.fvecs rows 250000-259999: INVALID_ARGUMENT: bad"))
+	for _, want := range []string{
+		"v.fvecs rows 250000-259999: INVALID_ARGUMENT: bad",
+		"rows 0-249999 are acknowledged (and 10000 rows of later batches), recorded in /d/v.fvecs.import-c.json",
+		"Run the same command again to resume at row 250000: no row is written twice",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("failure %q lacks %q", err, want)
+		}
+	}
+}
