@@ -164,6 +164,18 @@ bench-index:
 	@/usr/bin/python3 -c 'import hnswlib, numpy' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-hnswlib) || echo "bench-index: could not install python3-hnswlib; its secondary row is skipped"
 	cd bench && RAFTVEC_FASHION_MNIST=$(FASHION_MNIST) $(GO) run ./cmd/benchindex -root .. -out ../docs/benchmarks.md $(BENCH_ARGS)
 
+.PHONY: bench-import
+
+## bench-import: `raftvec import` of 1,000,000 × 128-d vectors from .fvecs
+## into `raftvec dev` (vectors/s, CPU of the nodes and the importer), then
+## the same import SIGKILLed halfway and run again, and the collection
+## counted with STRONG reads (exactly 1,000,000 rows, ids 0..999999);
+## results go into docs/benchmarks.md. The file is generated (`cd bench &&
+## go run ./cmd/benchimport -gen FILE` writes it alone). Pass e.g.
+## BENCH_ARGS='-rows 200000' or BENCH_ARGS="-import-args '--parallel 16'".
+bench-import: build
+	cd bench && $(GO) run ./cmd/benchimport -raftvec ../bin/raftvec -out ../docs/benchmarks.md $(BENCH_ARGS)
+
 .PHONY: bench-filter
 
 ## bench-filter: filtered search QPS and recall@10 on a three-node raftvec

@@ -285,6 +285,9 @@ func (s *Shard) setCollection(cc *fsmpb.CreateCollection) error {
 
 func (s *Shard) addSegment(id uint64) *segment {
 	seg := newSegment(id, s.schema)
+	if s.create != nil {
+		seg.capRows = int(s.create.SealRows)
+	}
 	s.segs = append(s.segs, seg)
 	s.segByID[id] = seg
 	return seg

@@ -124,6 +124,11 @@ read lease first. The cluster also spreads leaders on its own.`,
 			about: insertAbout("Inserts or replaces", "A row whose key exists replaces the old row."),
 			run:   runInsert,
 		},
+		"import": {
+			usage: "import COLLECTION --file F.jsonl|F.fvecs|F.npy [--batch N] [--parallel N] [--start-id N] [--partition P] [--state-dir D] [--restart]",
+			about: importAbout,
+			run:   runImport,
+		},
 		"search": {
 			usage: "search NAME --vector '[0.1,0.2,...]' [--top-k K] [--output-fields a,b] [--filter EXPR] [--partitions a,b]\n" +
 				"       [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [read flags]",

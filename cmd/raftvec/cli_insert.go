@@ -174,7 +174,8 @@ func (w *rowWriter) newBar(total int64, desc string, bytes bool) *bar {
 	return newBar(w.e, w.quiet, total, desc, bytes)
 }
 
-// newBar counts rows (or bytes) towards total (-1: not known yet).
+// newBar counts rows (or, with bytes, bytes) towards total (-1: unknown).
+// insert, import and backup share it.
 func newBar(e *cliEnv, quiet bool, total int64, desc string, bytes bool) *bar {
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(e.stderr),
@@ -267,9 +268,16 @@ func (w *rowWriter) writeFile(path string, batch int, stream bool) error {
 
 // checkFile parses the whole file and returns its row count.
 func (w *rowWriter) checkFile(r io.Reader, name string, size int64) (int64, error) {
-	bar := w.newBar(size, "checking "+name, true)
+	return checkJSONL(w.e, w.quiet, w.rs, r, name, size)
+}
+
+// checkJSONL parses a whole JSONL file of size bytes against rs (keys
+// given twice included) with a progress bar, and returns its row count.
+// insert and import share it.
+func checkJSONL(e *cliEnv, quiet bool, rs *rowSchema, r io.Reader, name string, size int64) (int64, error) {
+	bar := newBar(e, quiet, size, "checking "+name, true)
 	defer bar.finish()
-	jr := newJSONLReader(w.rs, r, name, true)
+	jr := newJSONLReader(rs, r, name, true)
 	var n int64
 	for {
 		b, err := jr.next(maxBatchRowsFlag, maxBatchInput)
