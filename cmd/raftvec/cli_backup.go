@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -79,7 +80,8 @@ func runBackupCreate(e *cliEnv, name string, args []string) error {
 	fs, cf := e.newFlags(name, 24*time.Hour)
 	to := fs.String("to", "", "the backup's directory (new or empty) or s3://bucket/prefix")
 	asOf := fs.String("as-of", "", "the cut: a ts, an RFC 3339 time or -DURATION (default: now, STRONG)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress bar or lines")
+	every := fs.Duration("progress-every", 5*time.Second, "off a terminal, print a progress line this often")
 	cols, err := e.parseVarFlags(fs, name, args, "COLLECTION...")
 	if err != nil {
 		return err
@@ -100,10 +102,14 @@ func runBackupCreate(e *cliEnv, name string, args []string) error {
 	defer cancel()
 	start := e.now()
 	b := newBar(e, *quiet, -1, "backing up", false)
+	var p progressCount
+	stop := progressLines(e, *quiet, *every, func() string { return p.line("backed up", e.now().Sub(start)) })
 	m, err := backup.Create(ctx, c, *to, cols, backup.CreateOptions{AsOf: ts, Progress: func(done, total int64) {
+		p.set(done, total)
 		b.pb.ChangeMax64(total)
 		b.set(done)
 	}})
+	stop()
 	b.finish()
 	if err != nil {
 		return apiErr(err, cf)
@@ -130,7 +136,8 @@ func runBackupRestore(e *cliEnv, name string, args []string) error {
 	as := fs.String("as", "", "restore the one collection under this name")
 	shards := fs.Int("shards", 0, "shards of each restored collection (default: the backup's)")
 	replicas := fs.Int("replicas", 0, "voters per shard (default: min(3, nodes))")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress bar or lines")
+	every := fs.Duration("progress-every", 5*time.Second, "off a terminal, print a progress line this often")
 	pos, err := e.parseFlags(fs, name, args, "DIR")
 	if err != nil {
 		return err
@@ -144,6 +151,8 @@ func runBackupRestore(e *cliEnv, name string, args []string) error {
 	defer cancel()
 	start := e.now()
 	b := newBar(e, *quiet, -1, "verifying", false)
+	var p progressCount
+	stop := progressLines(e, *quiet, *every, func() string { return p.line("restored", e.now().Sub(start)) })
 	out, err := backup.Restore(ctx, c, pos[0], backup.RestoreOptions{
 		Collections: cols, As: *as, Shards: *shards, Replicas: *replicas,
 		Verified: func(m *backup.Manifest) {
@@ -154,10 +163,12 @@ func runBackupRestore(e *cliEnv, name string, args []string) error {
 			b = newBar(e, *quiet, -1, "restoring", false)
 		},
 		Progress: func(done, total int64) {
+			p.set(done, total)
 			b.pb.ChangeMax64(total)
 			b.set(done)
 		},
 	})
+	stop()
 	b.finish()
 	for _, r := range out {
 		fmt.Fprintf(e.stdout, "restored %s as %s: %d rows\n", r.From, r.Name, r.Rows)
@@ -244,4 +255,26 @@ func compactJSON(raw []byte) string {
 		return string(raw)
 	}
 	return b.String()
+}
+
+// progressCount is the rows done and expected of a backup or restore, for
+// its progress lines; the callbacks and the line printer run on different
+// goroutines.
+type progressCount struct {
+	mu          sync.Mutex
+	done, total int64
+}
+
+func (p *progressCount) set(done, total int64) {
+	p.mu.Lock()
+	p.done, p.total = done, total
+	p.mu.Unlock()
+}
+
+func (p *progressCount) line(verb string, elapsed time.Duration) string {
+	p.mu.Lock()
+	done, total := p.done, p.total
+	p.mu.Unlock()
+	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
+	return fmt.Sprintf("%s %d/%d rows (%d%%), %.0f rows/s", verb, done, total, done*100/max(total, 1), rate)
 }

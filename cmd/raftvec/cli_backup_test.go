@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,4 +92,43 @@ func TestCLIBackupEndToEnd(t *testing.T) {
 	if _, err := cl.DescribeCollection(ctx, "docs3"); err == nil {
 		t.Fatal("the refused restore created docs3")
 	}
+}
+
+// Off a terminal a long command prints progress lines; on one (or with
+// --quiet) it prints none.
+func TestProgressLines(t *testing.T) {
+	var p progressCount
+	p.set(250, 1000)
+	for _, tc := range []struct {
+		terminal, quiet bool
+		want            bool
+	}{{false, false, true}, {true, false, false}, {false, true, false}} {
+		var buf syncBuffer
+		e := &cliEnv{stderr: &buf, stderrTerminal: tc.terminal}
+		stop := progressLines(e, tc.quiet, 5*time.Millisecond, func() string { return p.line("restored", 2*time.Second) })
+		time.Sleep(60 * time.Millisecond)
+		stop()
+		got := buf.String()
+		if tc.want != strings.Contains(got, "restored 250/1000 rows (25%), 125 rows/s\n") {
+			t.Fatalf("terminal %v quiet %v: printed %q", tc.terminal, tc.quiet, got)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

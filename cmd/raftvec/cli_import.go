@@ -416,25 +416,7 @@ func (im *importer) run(src importSource) error {
 	defer bar.finish()
 	im.started = e.now()
 
-	// Plain progress lines when the bar is not drawn.
-	stopLines := make(chan struct{})
-	linesDone := make(chan struct{})
-	go func() {
-		defer close(linesDone)
-		if e.stderrTerminal || im.quiet {
-			return
-		}
-		t := time.NewTicker(im.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopLines:
-				return
-			case <-t.C:
-				fmt.Fprintln(e.stderr, im.progressLine())
-			}
-		}
-	}()
+	stopLines := progressLines(e, im.quiet, im.every, im.progressLine)
 
 	ctx := e.ctx
 	jobs := make(chan *importBatch)
@@ -476,8 +458,7 @@ func (im *importer) run(src importSource) error {
 	close(jobs)
 	wg.Wait()
 	im.elapsed = e.now().Sub(im.started)
-	close(stopLines)
-	<-linesDone
+	stopLines()
 	bar.finish()
 
 	im.mu.Lock()

@@ -194,6 +194,33 @@ func newBar(e *cliEnv, quiet bool, total int64, desc string, bytes bool) *bar {
 	return &bar{pb: progressbar.NewOptions64(total, opts...)}
 }
 
+// progressLines prints line() to stderr every interval while the bar is
+// not drawn (stderr is not a terminal) and not --quiet, so that logs of a
+// long command show its progress; stop ends it.
+func progressLines(e *cliEnv, quiet bool, every time.Duration, line func() string) (stop func()) {
+	if e.stderrTerminal || quiet || every <= 0 {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintln(e.stderr, line())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
 func (b *bar) add(n int) { _ = b.pb.Add(n) }
 func (b *bar) set(n int64) {
 	_ = b.pb.Set64(n)
