@@ -610,7 +610,6 @@ func (im *importer) sendPart(ctx context.Context, id string, rows *pb.Rows) erro
 		actx, cancel := context.WithTimeout(ctx, im.cf.timeout)
 		req := &pb.InsertRequest{Collection: im.collection, Rows: rows, RequestId: id, PartitionName: im.partition}
 		_, err := im.c.Insert(actx, req)
-		timedOut := actx.Err() != nil
 		cancel()
 		if err == nil {
 			return nil
@@ -625,13 +624,7 @@ func (im *importer) sendPart(ctx context.Context, id string, rows *pb.Rows) erro
 			return err
 		}
 		im.retried.Add(1)
-		why := apiErr(err, im.cf).Error()
-		if status.Code(err) == codes.DeadlineExceeded && !timedOut {
-			// Not --timeout: the SDK gives a write sent straight to a
-			// shard leader a shorter window of its own.
-			why = "DEADLINE_EXCEEDED: a shard leader did not answer within the SDK's direct-write window (5s)"
-		}
-		im.lastRetry.Store(why)
+		im.lastRetry.Store(apiErr(err, im.cf).Error())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

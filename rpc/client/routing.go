@@ -109,6 +109,7 @@ type directResult struct {
 // direct sends each shard's part to its leader, at once.
 func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]int, send func(ctx context.Context, rc pb.RaftVecClient, shard *pb.ShardRoute, pos []int) (*pb.WriteResponse, error)) directResult {
 	sent := false
+	outer := ctx
 	// Leave time for the fallback if a leader does not answer.
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
@@ -160,7 +161,11 @@ func direct(ctx context.Context, c *Client, rt *routing, coll string, parts [][]
 			"partial write across shards: %d shards applied their part, %d failed with unknown outcome, and one refused it: %v", applied, other, refused)}
 	}
 	for _, err := range errs {
-		if err != nil && !retriable(err) {
+		// A leader that did not answer within the direct window is not a
+		// final answer while the caller's deadline has time left: the
+		// fallback retries under the same request id.
+		windowOver := status.Code(err) == codes.DeadlineExceeded && outer.Err() == nil
+		if err != nil && !retriable(err) && !windowOver {
 			return directResult{err: err, sent: sent}
 		}
 	}
