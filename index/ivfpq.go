@@ -22,11 +22,15 @@ import (
 //	L2: |q-x̂|² = |q-c|² - 2 Σ_j T[j][code_j] + (|r̂|² + 2 c·r̂)
 //
 // q·c and |q-c|² are the distances to the centroids Search computes anyway
-// to pick the cells; the last L2 term is stored per row (terms). Residuals
-// rather than raw rows are quantised because they are much smaller than the
-// rows, so the same 256 centroids per subspace cut the quantisation error:
-// on Fashion-MNIST with m=196 (see docs/benchmarks.md) raw-vector codes
-// needed a longer shortlist for the same recall.
+// to pick the cells; the last L2 term is stored per row (terms).
+//
+// Residuals rather than raw rows are quantised because on clustered data
+// most of a row's variance is its cell's centroid, which the residual
+// removes. Measured with the same code otherwise (d=128, 40 clusters, the
+// TestIVFPQRecall set, nprobe 16, pq_m 32): recall@10 before / after the
+// re-rank was 0.68 / 1.00 with residuals and 0.34 / 0.90 with raw rows under
+// L2, and 0.35 / 0.95 against 0.16 / 0.72 under COSINE. On Fashion-MNIST
+// (pq_m 196, 4 pixels per subspace) both come out the same after re-rank.
 //
 // The codes only rank: the Refine×k best rows by code are re-ranked with
 // exact distances on the segment's float vectors, so returned distances are
@@ -38,8 +42,10 @@ type pqCodes struct {
 	terms         []float32 // L2 only, by position: |r̂|² + 2 c·r̂
 }
 
-// pqTrainRows is how many residuals train the codebooks at most.
-const pqTrainRows = 64 * 256
+// pqTrainRows is how many residuals train the codebooks at most: 40 per
+// centroid, enough for k-means (Faiss asks for 39) and it bounds the build
+// (m subspaces × KMeansIters × pqTrainRows × 256 × dsub).
+const pqTrainRows = 40 * 256
 
 // pqMaxKsub is the codebook size per subspace: 8-bit codes.
 const pqMaxKsub = 256
