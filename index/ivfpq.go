@@ -215,19 +215,7 @@ func (ix *IVF) shortlistPQ(s *ivfScratch, q []float32, short int, probe []Candid
 		lo, hi := int(ix.offsets[cell.Row]), int(ix.offsets[cell.Row+1])
 		codes := pq.codes[lo*m : hi*m]
 		for i := 0; i < hi-lo; i++ {
-			code := codes[i*m : (i+1)*m]
-			// Two sums halve the dependency chain of the adds.
-			var a, b float32
-			j, t := 0, 0
-			for ; j+1 < m; j += 2 {
-				a += tbl[t+int(code[j])]
-				b += tbl[t+ksub+int(code[j+1])]
-				t += 2 * ksub
-			}
-			if j < m {
-				a += tbl[t+int(code[j])]
-			}
-			sum := a + b
+			sum := adcSum(tbl, codes[i*m:(i+1)*m], ksub)
 			var d float32
 			if ix.l2 {
 				d = cell.Dist - 2*sum + pq.terms[lo+i]
@@ -245,4 +233,25 @@ func (ix *IVF) shortlistPQ(s *ivfScratch, q []float32, short int, probe []Candid
 		}
 	}
 	return list
+}
+
+// adcSum is Σ_j tbl[j*ksub+code[j]], the code's table-lookup score.
+func adcSum(tbl []float32, code []uint8, ksub int) float32 {
+	var a, b, c, d float32
+	j := 0
+	if ksub == pqMaxKsub && len(tbl) >= len(code)*pqMaxKsub {
+		// A uint8 index into a [256] array needs no bounds check; four
+		// sums shorten the dependency chain of the adds.
+		for ; j+4 <= len(code); j += 4 {
+			t := tbl[j*pqMaxKsub : (j+4)*pqMaxKsub]
+			a += (*[pqMaxKsub]float32)(t[0:pqMaxKsub])[code[j]]
+			b += (*[pqMaxKsub]float32)(t[pqMaxKsub : 2*pqMaxKsub])[code[j+1]]
+			c += (*[pqMaxKsub]float32)(t[2*pqMaxKsub : 3*pqMaxKsub])[code[j+2]]
+			d += (*[pqMaxKsub]float32)(t[3*pqMaxKsub : 4*pqMaxKsub])[code[j+3]]
+		}
+	}
+	for ; j < len(code); j++ {
+		a += tbl[j*ksub+int(code[j])]
+	}
+	return (a + b) + (c + d)
 }

@@ -138,6 +138,12 @@ func TestPQSpec(t *testing.T) {
 			t.Fatalf("default IVF_PQ spec at dim %d: %v", dim, err)
 		}
 	}
+	if got := pqSpec(L2, 64, 8).WithDim(128).Params.PQM; got != 8 {
+		t.Fatalf("WithDim kept pq_m %d, want the given 8", got)
+	}
+	if got := (Spec{Type: TypeIVFSQ8, Metric: L2, Params: Params{PQM: 8}}).WithDim(128).Params.PQM; got != 0 {
+		t.Fatalf("WithDim left pq_m %d on an IVF_SQ8 spec, want 0", got)
+	}
 	cases := []struct {
 		pqm, dim int
 		want     string

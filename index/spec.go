@@ -155,10 +155,14 @@ func DefaultPQM(dim int) int {
 }
 
 // WithDim returns s.WithDefaults() with the parameters that depend on the
-// vector dimension resolved: IVF_PQ's PQM when zero.
+// vector dimension resolved: IVF_PQ's PQM when zero. Other types get PQM
+// 0, so that a spec compares equal to the Spec() of the index built from it.
 func (s Spec) WithDim(dim int) Spec {
 	s = s.WithDefaults()
-	if s.Type == TypeIVFPQ && s.Params.PQM == 0 {
+	switch {
+	case s.Type != TypeIVFPQ:
+		s.Params.PQM = 0
+	case s.Params.PQM == 0:
 		s.Params.PQM = DefaultPQM(dim)
 	}
 	return s
