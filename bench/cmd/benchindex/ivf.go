@@ -132,9 +132,18 @@ type ivfResult struct {
 func runIVF(o options, ds *dataset) (*ivfResult, error) {
 	res := &ivfResult{n: ds.n, nq: ds.nq, dim: ds.dim, rounds: o.rounds, truthSec: ds.truthSec}
 	var built []index.Index
-	for _, typ := range []index.Type{index.TypeIVFFlat, index.TypeIVFSQ8, index.TypeIVFPQ} {
+	type build struct {
+		typ index.Type
+		pqm int
+	}
+	builds := []build{{index.TypeIVFFlat, 0}, {index.TypeIVFSQ8, 0}}
+	for _, m := range o.pqms {
+		builds = append(builds, build{index.TypeIVFPQ, m})
+	}
+	for _, bd := range builds {
+		typ := bd.typ
 		spec := index.DefaultSpec(typ, index.L2)
-		spec.Params.Nlist, spec.Params.PQM = o.nlist, o.pqm
+		spec.Params.Nlist, spec.Params.PQM = o.nlist, bd.pqm
 		runtime.GC()
 		t0 := time.Now()
 		ix, err := index.BuildIVF(context.Background(), spec, ds.base, ds.dim, rand.New(rand.NewSource(1)), buildThread)
@@ -155,7 +164,7 @@ func runIVF(o options, ds *dataset) (*ivfResult, error) {
 			res.indexes = append(res.indexes, ii)
 			built = append(built, ix)
 		}
-		logf("%v nlist=%d built in %.2fs, %.1f B/vector", typ, ix.Spec().Params.Nlist, buildS, float64(ix.MemoryBytes())/float64(ix.Len()))
+		logf("%v nlist=%d pq_m=%d built in %.2fs, %.1f B/vector", typ, ix.Spec().Params.Nlist, ix.Spec().Params.PQM, buildS, float64(ix.MemoryBytes())/float64(ix.Len()))
 	}
 	// Rounds of single-threaded passes, one query at a time.
 	for r := range o.rounds {

@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,7 @@ type options struct {
 	rounds, kernelCount     int
 	nlist                   int
 	nprobes                 []int
-	pqm                     int
+	pqms                    []int
 	refines                 []int
 	flatQueries             int
 	skipHNSW                bool
@@ -66,7 +67,7 @@ type options struct {
 
 func main() {
 	var o options
-	var nprobes, refines string
+	var nprobes, refines, pqms string
 	defData := os.Getenv("RAFTVEC_FASHION_MNIST")
 	if defData == "" {
 		defData = "/usr/share/datasets/fashion-mnist"
@@ -78,7 +79,7 @@ func main() {
 	flag.IntVar(&o.kernelCount, "kernel-count", 5, "go test -count for the kernel benchmarks (the scan uses min(3, this))")
 	flag.IntVar(&o.nlist, "nlist", 256, "IVF cells (≈ sqrt of the 60k rows)")
 	flag.StringVar(&nprobes, "nprobe", "1,2,4,8,16", "IVF nprobe values")
-	flag.IntVar(&o.pqm, "pq-m", 0, "IVF_PQ subquantizers (0 = index.DefaultPQM(dim), 196 at d=784)")
+	flag.StringVar(&pqms, "pq-m", "0", "IVF_PQ subquantizer counts, one index each (0 = index.DefaultPQM(dim), 196 at d=784)")
 	flag.StringVar(&refines, "pq-refine", fmt.Sprintf("1,%d", index.DefaultRefine), "IVF_PQ re-rank factors to search with (1 = no re-rank)")
 	flag.StringVar(&o.only, "only", "", `"ivf": run only the IVF part and rewrite only its subsection`)
 	flag.IntVar(&o.flatQueries, "flat-queries", 1000, "queries for the exact FLAT reference row (0 = skip)")
@@ -88,6 +89,9 @@ func main() {
 	var err error
 	if o.nprobes, err = benchutil.ParseInts(nprobes); err != nil {
 		fatalf("-nprobe: %v", err)
+	}
+	if o.pqms, err = parseNonNegInts(pqms); err != nil {
+		fatalf("-pq-m: %v", err)
 	}
 	if o.refines, err = benchutil.ParseInts(refines); err != nil {
 		fatalf("-pq-refine: %v", err)
@@ -226,4 +230,18 @@ func commandLine() string {
 		return "make bench-index"
 	}
 	return fmt.Sprintf("make bench-index BENCH_ARGS='%s'", strings.Join(args, " "))
+}
+
+// parseNonNegInts parses a comma-separated list of integers >= 0 (0 means a
+// default, which benchutil.ParseInts refuses).
+func parseNonNegInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not an integer >= 0", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

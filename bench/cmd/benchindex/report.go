@@ -275,7 +275,7 @@ func (rep *report) ivfSection(b *strings.Builder) {
 	raw := float64(4 * v.dim)
 	w("\n| index | build (%d threads) | index memory per vector (vectors excluded) | of a float32 vector (%.0f B) |\n|---|---:|---:|---:|\n", buildThread, raw)
 	for i, ii := range v.indexes {
-		if i > 0 && v.indexes[i-1].typ == ii.typ {
+		if i > 0 && v.indexes[i-1].typ == ii.typ && v.indexes[i-1].pqm == ii.pqm {
 			continue // the same index searched with another refine
 		}
 		name := fmt.Sprintf("%v, nlist %d", ii.typ, ii.nlist)
@@ -284,7 +284,8 @@ func (rep *report) ivfSection(b *strings.Builder) {
 		}
 		w("| %s | %.2f s | %.1f B | 1/%.1f |\n", name, ii.buildS, ii.bytesPerVec, raw/ii.bytesPerVec)
 	}
-	w("\n%s\n\n", ivfCosineNote)
+	w("\nThe float vectors stay in the segment for every type (IVF_SQ8 and IVF_PQ read them only to re-rank the shortlist), so the memory column is what each index adds: IVF_PQ's pq_m code bytes, a 4-byte row id and a 4-byte L2 term per vector, plus the centroids and codebooks shared by all rows.\n\n")
+	w("%s\n\n", ivfCosineNote)
 }
 
 // ivfCosineNote says what the Fashion-MNIST (L2) rows do not cover.
