@@ -165,7 +165,7 @@ func describe(ctx context.Context, c *client.Client, names []string) (*Manifest,
 			return nil, fmt.Errorf("collection %q: index: %w", name, err)
 		}
 		if ix.IndexType != "" {
-			spec := &pb.CreateIndexRequest{FieldName: ix.FieldName, IndexType: ix.IndexType, M: ix.M, EfConstruction: ix.EfConstruction, Nlist: ix.Nlist}
+			spec := &pb.CreateIndexRequest{FieldName: ix.FieldName, IndexType: ix.IndexType, M: ix.M, EfConstruction: ix.EfConstruction, Nlist: ix.Nlist, PqM: ix.PqM}
 			if col.Index, err = protojson.Marshal(spec); err != nil {
 				return nil, err
 			}

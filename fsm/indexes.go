@@ -34,16 +34,17 @@ func indexBlobKey(seg uint64) []byte {
 }
 
 // IndexSpecFromProto resolves a replicated spec under the collection's
-// metric, with defaults filled in.
-func IndexSpecFromProto(p *fsmpb.IndexSpec, m index.Metric) (index.Spec, error) {
+// metric and vector dimension, with defaults filled in (IVF_PQ's default
+// pq_m depends on dim).
+func IndexSpecFromProto(p *fsmpb.IndexSpec, m index.Metric, dim int) (index.Spec, error) {
 	t, err := index.ParseType(p.Type)
 	if err != nil {
 		return index.Spec{}, invalidf("index_type: %v", err)
 	}
 	s := index.Spec{Type: t, Metric: m, Params: index.Params{
-		M: int(p.M), EfConstruction: int(p.EfConstruction), Nlist: int(p.Nlist), KMeansIters: int(p.KmeansIters),
-	}}.WithDefaults()
-	if err := s.Validate(); err != nil {
+		M: int(p.M), EfConstruction: int(p.EfConstruction), Nlist: int(p.Nlist), KMeansIters: int(p.KmeansIters), PQM: int(p.PqM),
+	}}.WithDim(dim)
+	if err := s.ValidateDim(dim); err != nil {
 		return index.Spec{}, invalidf("%v", strings.TrimPrefix(err.Error(), index.ErrInvalidSpec.Error()+": "))
 	}
 	return s, nil
@@ -54,7 +55,7 @@ func (s *Schema) ValidateIndexSpec(p *fsmpb.IndexSpec) error {
 	if p.Field != "" && p.Field != s.Vector.Name {
 		return invalidf("field_name: %q is not the vector field of collection %q (it is %q)", p.Field, s.pb.Name, s.Vector.Name)
 	}
-	_, err := IndexSpecFromProto(p, s.Metric)
+	_, err := IndexSpecFromProto(p, s.Metric, s.Dim)
 	return err
 }
 
@@ -131,7 +132,7 @@ func (s *Shard) IndexJobs() []IndexJob {
 	if s.ixSpec == nil || s.closed || s.dropped {
 		return nil
 	}
-	spec, err := IndexSpecFromProto(s.ixSpec, s.schema.Metric)
+	spec, err := IndexSpecFromProto(s.ixSpec, s.schema.Metric, s.schema.Dim)
 	if err != nil {
 		return nil
 	}
@@ -177,7 +178,7 @@ func (j IndexJob) Run(ctx context.Context, b index.Builder) error {
 	s.mu.RLock()
 	current := !s.closed && s.segByID[g.id] == g && s.ixSpec != nil
 	if current {
-		spec, err := IndexSpecFromProto(s.ixSpec, s.schema.Metric)
+		spec, err := IndexSpecFromProto(s.ixSpec, s.schema.Metric, s.schema.Dim)
 		current = err == nil && spec == j.spec
 	}
 	s.mu.RUnlock()
@@ -203,7 +204,7 @@ func (s *Shard) loadIndexes(txn *badger.Txn) error {
 		return err
 	}
 	s.ixSpec = p
-	spec, err := IndexSpecFromProto(p, s.schema.Metric)
+	spec, err := IndexSpecFromProto(p, s.schema.Metric, s.schema.Dim)
 	if err != nil {
 		return fmt.Errorf("%w: stored index spec: %v", ErrCorrupt, err)
 	}

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -134,5 +135,50 @@ func TestIndexSpecChangeAndDrop(t *testing.T) {
 	f.apply(&fsmpb.Op{Kind: &fsmpb.Op_DropIndex{DropIndex: &fsmpb.DropIndex{}}})
 	if _, indexed := f.s.IndexProgress(); indexed != 0 || f.s.IndexSpec() != nil || len(f.s.IndexJobs()) != 0 {
 		t.Fatal("drop index left an index behind")
+	}
+}
+
+// IVF_PQ through the shard: a pq_m that does not divide dim is refused
+// before proposing, naming the field and the limit; the default pq_m is
+// resolved from the collection's dim the same way when building and when
+// loading, so a restart loads the blobs instead of rebuilding them.
+func TestIVFPQIndexSpecAndReload(t *testing.T) {
+	dir := t.TempDir()
+	f := &feeder{t: t, s: mustOpen(t, dir)}
+	f.apply(createOp(10))
+	sc := f.s.Schema()
+	bad := &fsmpb.IndexSpec{Type: "IVF_PQ", Nlist: 2, PqM: 3}
+	if err := sc.ValidateIndexSpec(bad); err == nil || !strings.Contains(err.Error(), "pq_m (3) must divide dim (2) and be at most 2") {
+		t.Fatalf("pq_m 3 at dim 2: err %v", err)
+	}
+	if err := sc.ValidateIndexSpec(&fsmpb.IndexSpec{Type: "IVF_PQ", PqM: 2000}); err == nil || !strings.Contains(err.Error(), "pq_m (2000) must be between 1 and 1024") {
+		t.Fatalf("pq_m 2000: err %v", err)
+	}
+	good := &fsmpb.IndexSpec{Type: "IVF_PQ", Nlist: 2}
+	if err := sc.ValidateIndexSpec(good); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := IndexSpecFromProto(good, sc.Metric, sc.Dim)
+	if err != nil || spec.Type != index.TypeIVFPQ || spec.Params.PQM != index.DefaultPQM(2) {
+		t.Fatalf("spec %+v, %v; want IVF_PQ with pq_m %d", spec, err, index.DefaultPQM(2))
+	}
+	var ids []int64
+	for i := int64(1); i <= 35; i++ {
+		ids = append(ids, i)
+	}
+	f.apply(insertOp(false, ids...))
+	f.apply(&fsmpb.Op{Kind: &fsmpb.Op_CreateIndex{CreateIndex: &fsmpb.CreateIndex{Spec: good}}})
+	if n := runJobs(t, f.s); n != 3 {
+		t.Fatalf("%d IVF_PQ jobs for 3 sealed segments", n)
+	}
+	res, err := f.s.Search(context.Background(), SearchRequest{Vectors: []float32{17, 0}, TopK: 1, Ts: f.ts})
+	if err != nil || res[0][0].IntPK != 17 {
+		t.Fatalf("search through IVF_PQ: %v, %v; want 17", res, err)
+	}
+	f.s.Close()
+	s := mustOpen(t, dir)
+	defer s.Close()
+	if c := s.IndexCounters(); c.Loaded != 3 || c.Built != 0 || c.Corrupt != 0 {
+		t.Fatalf("after restart counters %+v; want 3 loaded, none built", c)
 	}
 }

@@ -91,7 +91,7 @@ func (b *CPUBuilder) Build(ctx context.Context, spec Spec, vectors []float32, di
 			return nil, err // not a typed nil inside Index
 		}
 		return h, nil
-	case TypeIVFFlat, TypeIVFSQ8:
+	case TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ:
 		ix, err := BuildIVF(ctx, spec, vectors, dim, rng, threads)
 		if err != nil {
 			return nil, err

@@ -1,5 +1,5 @@
 // Package index owns vector distance kernels and the vector indexes built on
-// them: FLAT (exact), HNSW, IVF_FLAT and IVF_SQ8 for sealed segments, their
+// them: FLAT (exact), HNSW, IVF_FLAT, IVF_SQ8 and IVF_PQ for sealed segments, their
 // serialised form, and the Builder seam for a GPU builder.
 //
 // # Distances

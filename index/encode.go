@@ -126,7 +126,7 @@ func decodePayload(typ Type, metric Metric, payload []byte, vectors []float32, d
 		ix = &flatIndex{spec: Spec{Type: TypeFlat, Metric: metric}, dim: dim, vectors: vectors}
 	case TypeHNSW:
 		ix, err = decodeHNSW(r, metric, vectors, dim)
-	case TypeIVFFlat, TypeIVFSQ8:
+	case TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ:
 		ix, err = decodeIVF(r, typ, metric, vectors, dim)
 	default:
 		return nil, fmt.Errorf("%w: index type %d", ErrCorrupt, uint8(typ))
@@ -230,18 +230,29 @@ func (h *HNSW) validate() error {
 
 // IVF payload: nlist, kmeans iterations (u32 each), centroids (nlist*dim
 // f32), offsets (nlist+1 u32), rows (n u32); IVF_SQ8 adds vmin and scale
-// (dim f32 each), codes (n*dim bytes) and norms (n f32).
+// (dim f32 each), codes (n*dim bytes) and norms (n f32). IVF_PQ puts pq_m
+// and ksub (u32 each) after the kmeans iterations and adds the codebooks
+// (ksub*dim f32), codes (n*pq_m bytes) and, for L2, terms (n f32).
 func (ix *IVF) appendPayload(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(ix.nlist))
 	b = binary.LittleEndian.AppendUint32(b, uint32(ix.spec.Params.KMeansIters))
+	if ix.pq != nil {
+		b = binary.LittleEndian.AppendUint32(b, uint32(ix.pq.m))
+		b = binary.LittleEndian.AppendUint32(b, uint32(ix.pq.ksub))
+	}
 	b = appendF32s(b, ix.centroids)
 	b = appendU32s(b, ix.offsets)
 	b = appendU32s(b, ix.rows)
-	if ix.spec.Type == TypeIVFSQ8 {
+	switch ix.spec.Type {
+	case TypeIVFSQ8:
 		b = appendF32s(b, ix.vmin)
 		b = appendF32s(b, ix.scale)
 		b = append(b, ix.codes...)
 		b = appendF32s(b, ix.norms)
+	case TypeIVFPQ:
+		b = appendF32s(b, ix.pq.codebook)
+		b = append(b, ix.pq.codes...)
+		b = appendF32s(b, ix.pq.terms)
 	}
 	return b
 }
@@ -249,11 +260,18 @@ func (ix *IVF) appendPayload(b []byte) []byte {
 func decodeIVF(r *reader, typ Type, metric Metric, vectors []float32, dim int) (*IVF, error) {
 	n := len(vectors) / dim
 	spec := Spec{Type: typ, Metric: metric, Params: Params{Nlist: int(r.u32()), KMeansIters: int(r.u32())}}
+	var ksub int
+	if typ == TypeIVFPQ {
+		spec.Params.PQM, ksub = int(r.u32()), int(r.u32())
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	if err := spec.Validate(); err != nil {
+	if err := spec.ValidateDim(dim); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if typ == TypeIVFPQ && ksub != min(pqMaxKsub, n) {
+		return nil, fmt.Errorf("%w: ivf_pq: %d centroids per subspace over %d rows, want %d", ErrCorrupt, ksub, n, min(pqMaxKsub, n))
 	}
 	nlist := spec.Params.Nlist
 	if nlist != max(1, min(nlist, n)) {
@@ -268,6 +286,33 @@ func decodeIVF(r *reader, typ Type, metric Metric, vectors []float32, dim int) (
 		ix.scale = r.f32s(dim)
 		ix.codes = r.bytes(n * dim)
 		ix.norms = r.f32s(n)
+	}
+	if typ == TypeIVFPQ {
+		m := spec.Params.PQM
+		pq := &pqCodes{m: m, dsub: dim / m, ksub: ksub}
+		pq.codebook = r.f32s(ksub * dim)
+		pq.codes = r.bytes(n * m)
+		if ix.l2 {
+			pq.terms = r.f32s(n)
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		for i, c := range pq.codes {
+			if int(c) >= ksub {
+				return nil, fmt.Errorf("%w: ivf_pq: code %d at byte %d, %d centroids per subspace", ErrCorrupt, c, i, ksub)
+			}
+		}
+		if pq.codebook == nil {
+			pq.codebook = []float32{}
+		}
+		if pq.codes == nil {
+			pq.codes = []uint8{}
+		}
+		if ix.l2 && pq.terms == nil {
+			pq.terms = []float32{}
+		}
+		ix.pq = pq
 	}
 	if r.err != nil {
 		return nil, r.err

@@ -13,7 +13,7 @@ import (
 // smallIndexes builds one index of every type over the same small data.
 func smallIndexes(t testing.TB, data []float32, dim int, m Metric) []Index {
 	var out []Index
-	for _, typ := range []Type{TypeFlat, TypeHNSW, TypeIVFFlat, TypeIVFSQ8} {
+	for _, typ := range []Type{TypeFlat, TypeHNSW, TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ} {
 		spec := DefaultSpec(typ, m)
 		spec.Params.M = 4
 		spec.Params.EfConstruction = 16

@@ -15,7 +15,8 @@ import (
 // IVF_FLAT scans with exact distances on the float vectors. IVF_SQ8 scans
 // 8-bit codes (per-dimension min/max scalar quantisation, 4x less memory
 // traffic) and re-ranks a shortlist exactly against the float vectors, so
-// the distances it returns are exact.
+// the distances it returns are exact. IVF_PQ scans product-quantised codes
+// (see ivfpq.go) and re-ranks the same way.
 type IVF struct {
 	spec      Spec
 	dim, n    int
@@ -31,6 +32,9 @@ type IVF struct {
 	codes       []uint8   // n*dim
 	norms       []float32 // Σ (scale_j*code_j)², for L2
 
+	// IVF_PQ only (ivfpq.go).
+	pq *pqCodes
+
 	scratch sync.Pool // *ivfScratch
 }
 
@@ -38,6 +42,7 @@ type ivfScratch struct {
 	cdist []float32 // per centroid
 	dists [flatChunk]float32
 	qa    []float32 // query transformed for the SQ8 kernel
+	table []float32 // IVF_PQ lookup table, pqM*ksub
 }
 
 // trainPerList is how many training rows k-means uses per cell at most.
@@ -46,32 +51,39 @@ const trainPerList = 64
 // sq8Rerank is how many SQ8 candidates per requested hit are re-ranked.
 const sq8Rerank = 4
 
-// BuildIVF trains k-means cells for spec (TypeIVFFlat or TypeIVFSQ8) on
-// vectors and assigns every row. k-means++ picks the initial centroids on a
+// BuildIVF trains k-means cells for spec (TypeIVFFlat, TypeIVFSQ8 or
+// TypeIVFPQ; a zero PQM is resolved with Spec.WithDim) on vectors and
+// assigns every row. k-means++ picks the initial centroids on a
 // sample of at most Nlist*64 rows drawn with rng, then KMeansIters Lloyd
 // iterations refine them on that sample. Assignments run on threads
 // goroutines; the result does not depend on threads (each row's assignment
 // is independent and centroids are summed in row order).
 func BuildIVF(ctx context.Context, spec Spec, vectors []float32, dim int, rng *rand.Rand, threads int) (*IVF, error) {
-	if spec.Type != TypeIVFFlat && spec.Type != TypeIVFSQ8 {
+	if spec.Type != TypeIVFFlat && spec.Type != TypeIVFSQ8 && spec.Type != TypeIVFPQ {
 		return nil, fmt.Errorf("%w: BuildIVF of type %v", ErrInvalidSpec, spec.Type)
-	}
-	if err := spec.Validate(); err != nil {
-		return nil, err
 	}
 	if err := checkVectors(vectors, dim); err != nil {
 		return nil, err
 	}
+	if spec.Type == TypeIVFPQ {
+		spec = spec.WithDim(dim)
+	}
+	if err := spec.ValidateDim(dim); err != nil {
+		return nil, err
+	}
 	n := len(vectors) / dim
 	nlist := max(1, min(spec.Params.Nlist, n))
-	spec.Params = Params{Nlist: nlist, KMeansIters: spec.Params.KMeansIters}
+	spec.Params = Params{Nlist: nlist, KMeansIters: spec.Params.KMeansIters, PQM: spec.Params.PQM}
 	ix := &IVF{spec: spec, dim: dim, n: n, l2: spec.Metric == L2, nlist: nlist, vectors: vectors}
 	if n == 0 {
 		ix.centroids = make([]float32, dim)
 		ix.offsets = make([]uint32, 2)
 		ix.rows = make([]uint32, 0)
-		if spec.Type == TypeIVFSQ8 {
+		switch spec.Type {
+		case TypeIVFSQ8:
 			ix.vmin, ix.scale = make([]float32, dim), make([]float32, dim)
+		case TypeIVFPQ:
+			ix.pq = emptyPQ(spec.Params.PQM, ix.l2)
 		}
 		return ix, nil
 	}
@@ -110,8 +122,13 @@ func BuildIVF(ctx context.Context, spec Spec, vectors []float32, dim int, rng *r
 		ix.rows[fill[c]] = uint32(r)
 		fill[c]++
 	}
-	if spec.Type == TypeIVFSQ8 {
+	switch spec.Type {
+	case TypeIVFSQ8:
 		ix.trainSQ8()
+	case TypeIVFPQ:
+		if err := ix.trainPQ(ctx, assign, rng, threads); err != nil {
+			return nil, err
+		}
 	}
 	return ix, nil
 }
@@ -269,7 +286,11 @@ func (ix *IVF) getScratch() *ivfScratch {
 	if s, ok := ix.scratch.Get().(*ivfScratch); ok {
 		return s
 	}
-	return &ivfScratch{cdist: make([]float32, ix.nlist), qa: make([]float32, ix.dim)}
+	s := &ivfScratch{cdist: make([]float32, ix.nlist), qa: make([]float32, ix.dim)}
+	if ix.pq != nil {
+		s.table = make([]float32, ix.pq.m*ix.pq.ksub)
+	}
+	return s
 }
 
 // Search implements Index. A filter that leaves fewer than k admitted rows
@@ -299,9 +320,12 @@ func (ix *IVF) Search(q []float32, k int, p SearchParams, allow Allow) []Candida
 	probe := cells.Sorted()
 
 	var out []Candidate
-	if ix.codes == nil {
+	switch {
+	case ix.pq != nil:
+		out = ix.scanPQ(s, q, k, p.shortlist(k), probe, allow)
+	case ix.codes == nil:
 		out = ix.scanFlat(q, k, probe, allow)
-	} else {
+	default:
 		out = ix.scanSQ8(s, q, k, probe, allow)
 	}
 	if allow != nil && len(out) < k {
@@ -389,8 +413,13 @@ func (ix *IVF) Dim() int { return ix.dim }
 // Len implements Index.
 func (ix *IVF) Len() int { return ix.n }
 
-// MemoryBytes implements Index: centroids, cell lists and codes.
+// MemoryBytes implements Index: centroids, cell lists and codes (for
+// IVF_PQ also its codebooks and per-row terms).
 func (ix *IVF) MemoryBytes() int64 {
-	return 4*int64(len(ix.centroids)+len(ix.offsets)+len(ix.rows)+len(ix.vmin)+len(ix.scale)+len(ix.norms)) +
+	b := 4*int64(len(ix.centroids)+len(ix.offsets)+len(ix.rows)+len(ix.vmin)+len(ix.scale)+len(ix.norms)) +
 		int64(len(ix.codes))
+	if ix.pq != nil {
+		b += ix.pq.memoryBytes()
+	}
+	return b
 }

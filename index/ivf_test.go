@@ -44,7 +44,7 @@ func TestIVFRecall(t *testing.T) {
 func TestIVFStructure(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	data := clustered(rng, 3000, 16, 12)
-	for _, typ := range []Type{TypeIVFFlat, TypeIVFSQ8} {
+	for _, typ := range []Type{TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ} {
 		ix := mustBuild(t, ivfSpec(typ, L2, 32), BuildOptions{Threads: 3, Seed: 2}, data, 16).(*IVF)
 		if ix.offsets[0] != 0 || int(ix.offsets[ix.nlist]) != ix.n {
 			t.Fatalf("%v: offsets span %d..%d, want 0..%d", typ, ix.offsets[0], ix.offsets[ix.nlist], ix.n)
@@ -68,7 +68,8 @@ func TestIVFStructure(t *testing.T) {
 		}
 		// Same seed, other thread count: identical cells.
 		again := mustBuild(t, ivfSpec(typ, L2, 32), BuildOptions{Threads: 1, Seed: 2}, data, 16).(*IVF)
-		if !slices.Equal(ix.centroids, again.centroids) || !slices.Equal(ix.rows, again.rows) || !slices.Equal(ix.codes, again.codes) {
+		if !slices.Equal(ix.centroids, again.centroids) || !slices.Equal(ix.rows, again.rows) || !slices.Equal(ix.codes, again.codes) ||
+			(typ == TypeIVFPQ && (!slices.Equal(ix.pq.codes, again.pq.codes) || !slices.Equal(ix.pq.codebook, again.pq.codebook))) {
 			t.Fatalf("%v: builds with 3 and 1 threads and one seed differ", typ)
 		}
 	}
@@ -100,7 +101,7 @@ func TestSQ8CodesReconstruct(t *testing.T) {
 func TestIVFFilterAndEdges(t *testing.T) {
 	rng := rand.New(rand.NewSource(13))
 	data := clustered(rng, 2000, 8, 10)
-	for _, typ := range []Type{TypeIVFFlat, TypeIVFSQ8} {
+	for _, typ := range []Type{TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ} {
 		ix := mustBuild(t, ivfSpec(typ, L2, 16), BuildOptions{Threads: 2, Seed: 1}, data, 8)
 		q := data[8:16]
 		rare := func(r uint32) bool { return r%97 == 5 }

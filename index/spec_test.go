@@ -8,7 +8,7 @@ import (
 )
 
 func TestDefaultSpecValidates(t *testing.T) {
-	for _, typ := range []Type{TypeFlat, TypeHNSW, TypeIVFFlat, TypeIVFSQ8} {
+	for _, typ := range []Type{TypeFlat, TypeHNSW, TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ} {
 		for _, m := range []Metric{L2, IP, Cosine} {
 			if err := DefaultSpec(typ, m).Validate(); err != nil {
 				t.Fatalf("DefaultSpec(%v, %v): %v", typ, m, err)
@@ -94,7 +94,7 @@ func TestSearchParams(t *testing.T) {
 }
 
 func TestParseType(t *testing.T) {
-	for s, want := range map[string]Type{"hnsw": TypeHNSW, " IVF_FLAT": TypeIVFFlat, "ivf_sq8": TypeIVFSQ8, "Flat": TypeFlat} {
+	for s, want := range map[string]Type{"hnsw": TypeHNSW, " IVF_FLAT": TypeIVFFlat, "ivf_sq8": TypeIVFSQ8, "Ivf_Pq": TypeIVFPQ, "Flat": TypeFlat} {
 		if got, err := ParseType(s); err != nil || got != want {
 			t.Fatalf("ParseType(%q) = %v, %v", s, got, err)
 		}
@@ -102,8 +102,8 @@ func TestParseType(t *testing.T) {
 			t.Fatalf("ParseType(%v.String()) = %v", want, got)
 		}
 	}
-	if _, err := ParseType("IVF_PQ"); !errors.Is(err, ErrInvalidSpec) {
-		t.Fatalf("ParseType(IVF_PQ): %v", err)
+	if _, err := ParseType("IVF_HNSW"); !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), "must be one of FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ") {
+		t.Fatalf("ParseType(IVF_HNSW): %v", err)
 	}
 }
 

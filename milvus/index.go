@@ -14,12 +14,12 @@ import (
 
 // indexTypes maps Milvus index types to raftvec's; AUTOINDEX is HNSW.
 var indexTypes = map[string]string{
-	"FLAT": "FLAT", "HNSW": "HNSW", "AUTOINDEX": "HNSW", "IVF_FLAT": "IVF_FLAT", "IVF_SQ8": "IVF_SQ8",
+	"FLAT": "FLAT", "HNSW": "HNSW", "AUTOINDEX": "HNSW", "IVF_FLAT": "IVF_FLAT", "IVF_SQ8": "IVF_SQ8", "IVF_PQ": "IVF_PQ",
 }
 
 // indexParams flattens CreateIndex's extra params: the Go SDK sends them
-// flat (index_type, metric_type, M, efConstruction, nlist), the Node SDK
-// puts the build parameters in a "params" JSON string.
+// flat (index_type, metric_type, M, efConstruction, nlist; IVF_PQ's m and
+// nbits), the Node SDK puts the build parameters in a "params" JSON string.
 func indexParams(kvs []*commonpb.KeyValuePair) (map[string]string, error) {
 	out := map[string]string{}
 	for _, p := range kvs {
@@ -63,7 +63,7 @@ func (s *Server) createIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	}
 	rt, ok := indexTypes[typ]
 	if !ok {
-		return invalidf("index_type: %q must be one of FLAT, HNSW, IVF_FLAT, IVF_SQ8, AUTOINDEX", p["index_type"])
+		return invalidf("index_type: %q must be one of FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, AUTOINDEX", p["index_type"])
 	}
 	if err := checkMetric(c, p[metricKey], "metric_type"); err != nil {
 		return err
@@ -82,13 +82,23 @@ func (s *Server) createIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	m, err1 := num("M")
 	efc, err2 := num("efConstruction")
 	nlist, err3 := num("nlist")
-	for _, err := range []error{err1, err2, err3} {
+	var pqm, nbits uint32
+	var err4, err5 error
+	if rt == "IVF_PQ" {
+		// Milvus's IVF_PQ m is the subquantizer count (not HNSW's M).
+		pqm, err4 = num("m")
+		nbits, err5 = num("nbits")
+	}
+	for _, err := range []error{err1, err2, err3, err4, err5} {
 		if err != nil {
 			return err
 		}
 	}
+	if nbits != 0 && nbits != 8 {
+		return invalidf("nbits: %d is not supported; IVF_PQ codes are 8 bits per subquantizer (nbits 8)", nbits)
+	}
 	_, err = s.api.CreateIndex(ctx, &pb.CreateIndexRequest{Collection: c.schema.Name, FieldName: c.vector.Name, IndexType: rt,
-		M: m, EfConstruction: efc, Nlist: nlist, RequestId: s.requestID()})
+		M: m, EfConstruction: efc, Nlist: nlist, PqM: pqm, RequestId: s.requestID()})
 	return err
 }
 
@@ -121,6 +131,9 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 	}
 	if ix.Nlist > 0 {
 		build["nlist"] = ix.Nlist
+	}
+	if ix.PqM > 0 {
+		build["m"], build["nbits"] = ix.PqM, uint32(8)
 	}
 	bp, _ := json.Marshal(build)
 	params := []*commonpb.KeyValuePair{pair("index_type", ix.IndexType), pair(metricKey, c.vector.Metric.String()), pair("params", string(bp))}

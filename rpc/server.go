@@ -697,7 +697,7 @@ func (s *Server) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchR
 				return nil, err
 			}
 			sr := fsm.SearchRequest{Vectors: req.Vectors, TopK: int(req.TopK), Offset: int(req.Offset), OutputFields: req.OutputFields,
-				Params: index.SearchParams{Ef: int(req.Ef), Nprobe: int(req.Nprobe)}, Filter: f}
+				Params: index.SearchParams{Ef: int(req.Ef), Nprobe: int(req.Nprobe), Refine: int(req.Refine)}, Filter: f}
 			if req.Radius != nil {
 				sr.Range = distRange(sc, req.GetRadius(), req.RangeFilter)
 			}
@@ -987,7 +987,7 @@ func (s *Server) CreateIndex(ctx context.Context, req *pb.CreateIndexRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	spec := &fsmpb.IndexSpec{Field: req.FieldName, Type: strings.ToUpper(req.IndexType), M: req.M, EfConstruction: req.EfConstruction, Nlist: req.Nlist}
+	spec := &fsmpb.IndexSpec{Field: req.FieldName, Type: strings.ToUpper(req.IndexType), M: req.M, EfConstruction: req.EfConstruction, Nlist: req.Nlist, PqM: req.PqM}
 	sh, multi, err := pick(c, req.ShardId)
 	if err != nil {
 		return nil, err
@@ -1087,9 +1087,10 @@ func (s *Server) DescribeIndex(ctx context.Context, req *pb.DescribeIndexRequest
 			if sc := r.FSM().Schema(); sc != nil {
 				out.FieldName = sc.Vector.Name
 				if p := r.FSM().IndexSpec(); p != nil {
-					if spec, err := fsm.IndexSpecFromProto(p, sc.Metric); err == nil {
+					if spec, err := fsm.IndexSpecFromProto(p, sc.Metric, sc.Dim); err == nil {
 						out.IndexType = spec.Type.String()
 						out.M, out.EfConstruction, out.Nlist = uint32(spec.Params.M), uint32(spec.Params.EfConstruction), uint32(spec.Params.Nlist)
+						out.PqM = uint32(spec.Params.PQM)
 					}
 				}
 			}

@@ -131,7 +131,7 @@ read lease first. The cluster also spreads leaders on its own.`,
 		},
 		"search": {
 			usage: "search NAME --vector '[0.1,0.2,...]' [--top-k K] [--output-fields a,b] [--filter EXPR] [--partitions a,b]\n" +
-				"       [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [read flags]",
+				"       [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [--refine R] [read flags]",
 			about: `Finds the top-k nearest rows to a vector. --vector is a JSON array of numbers,
 or an array of arrays to run several queries at once. Scores are squared L2
 distances (smaller is closer) or inner-product / cosine similarities (larger
@@ -145,8 +145,9 @@ before the search, so top-k is filled from the matching rows; the grammar is
 in docs/filter-expressions.md. --partitions searches only those partitions.
 --offset N skips the first N hits (paging). --radius R makes it a range
 search: L2 keeps hits with distance < R (and >= --range-filter F), IP and
-cosine keep similarity > R (and <= F). --ef (HNSW) and --nprobe (IVF) trade
-speed for recall on indexed segments.` + readAbout,
+cosine keep similarity > R (and <= F). --ef (HNSW), --nprobe (IVF) and
+--refine (IVF_PQ: refine×top-k candidates re-ranked exactly) trade speed for
+recall on indexed segments.` + readAbout,
 			run: runSearch,
 		},
 		"query": {
@@ -193,12 +194,15 @@ compaction may then be refused.`,
 			run: runCompact,
 		},
 		"index create": {
-			usage: "index create NAME --type hnsw|ivf_flat|ivf_sq8|flat [--m 16] [--ef-construction 200] [--nlist 1024]",
+			usage: "index create NAME --type hnsw|ivf_flat|ivf_sq8|ivf_pq|flat [--m 16] [--ef-construction 200] [--nlist 1024] [--pq-m M]",
 			about: `Sets the index of a collection's vector field. Every replica builds it for each
 sealed segment in the background; until a segment's index is built, that
 segment is searched exactly. Parameters not given take their defaults, and a
-parameter of another index type is an error. raftvec index describe shows
-the progress; search --ef and --nprobe tune recall per request.`,
+parameter of another index type is an error. ivf_pq stores --pq-m bytes per
+vector (8-bit product quantisation; --pq-m must divide dim, default the
+largest divisor <= dim/4) and re-ranks a shortlist with the exact vectors.
+raftvec index describe shows the progress; search --ef, --nprobe and
+--refine tune recall per request.`,
 			run: runIndexCreate,
 		},
 		"index describe": {

@@ -76,6 +76,7 @@ type searchFlags struct {
 	filterFlags
 	offset      uint
 	ef, nprobe  uint
+	refine      uint
 	radius      optFloat
 	rangeFilter optFloat
 }
@@ -87,6 +88,7 @@ func addSearchFlags(fs *flag.FlagSet) *searchFlags {
 	fs.UintVar(&sf.offset, "offset", 0, "skip the first N hits of each query (paging: --offset 10 --top-k 10 is the second page)")
 	fs.UintVar(&sf.ef, "ef", 0, "HNSW: candidate list size, trading speed for recall (0: the server's default)")
 	fs.UintVar(&sf.nprobe, "nprobe", 0, "IVF: cells to scan (0: the server's default)")
+	fs.UintVar(&sf.refine, "refine", 0, fmt.Sprintf("IVF_PQ: re-rank refine×top-k candidates exactly, %d-%d (0: the server's default, %d)", minRefine, maxRefine, defRefine))
 	fs.Var(&sf.radius, "radius", "range search: only hits strictly inside the radius (L2: distance < R; IP and cosine: similarity > R)")
 	fs.Var(&sf.rangeFilter, "range-filter", "range search with --radius: the other end of the range (L2: distance >= F; IP and cosine: similarity <= F)")
 	return sf
@@ -102,13 +104,16 @@ func (sf *searchFlags) apply(req *pb.SearchRequest) error {
 			return fmt.Errorf("%s (%d) is too large", f.name, f.v)
 		}
 	}
+	if sf.refine != 0 && (sf.refine < minRefine || sf.refine > maxRefine) {
+		return fmt.Errorf("--refine (%d) must be between %d and %d", sf.refine, minRefine, maxRefine)
+	}
 	if sf.rangeFilter.set && !sf.radius.set {
 		return errors.New("--range-filter needs --radius: it is the inner end of a range search")
 	}
 	req.Filter = sf.expr()
 	req.PartitionNames = sf.partitionNames()
 	req.Offset = uint32(sf.offset)
-	req.Ef, req.Nprobe = uint32(sf.ef), uint32(sf.nprobe)
+	req.Ef, req.Nprobe, req.Refine = uint32(sf.ef), uint32(sf.nprobe), uint32(sf.refine)
 	req.Radius, req.RangeFilter = sf.radius.ptr(), sf.rangeFilter.ptr()
 	return nil
 }
@@ -333,6 +338,7 @@ type indexFlags struct {
 	m              uint
 	efConstruction uint
 	nlist          uint
+	pqM            uint
 	set            map[string]bool
 }
 
@@ -342,7 +348,10 @@ const (
 	minM, maxM, defM             = 4, 64, 16
 	minEfC, maxEfC, defEfC       = 8, 512, 200
 	minNlist, maxNlist, defNlist = 1, 65536, 1024
-	indexTypesText               = "hnsw, ivf_flat, ivf_sq8 or flat"
+	minPQM, maxPQM               = 1, 1024
+	minRefine, maxRefine         = 1, 256
+	defRefine                    = 8
+	indexTypesText               = "hnsw, ivf_flat, ivf_sq8, ivf_pq or flat"
 )
 
 // request builds the CreateIndex request. Parameters not given are sent as
@@ -358,11 +367,13 @@ func (f indexFlags) request(collection string) (*pb.CreateIndexRequest, error) {
 		own = []string{"m", "ef-construction"}
 	case "IVF_FLAT", "IVF_SQ8":
 		own = []string{"nlist"}
+	case "IVF_PQ":
+		own = []string{"nlist", "pq-m"}
 	case "FLAT":
 	default:
 		return nil, fmt.Errorf("--type: %q is not an index type; want %s", f.typ, indexTypesText)
 	}
-	for _, p := range []string{"m", "ef-construction", "nlist"} {
+	for _, p := range []string{"m", "ef-construction", "nlist", "pq-m"} {
 		if f.set[p] && !slices.Contains(own, p) {
 			return nil, fmt.Errorf("--%s does not apply to %s indexes", p, strings.ToLower(t))
 		}
@@ -371,13 +382,13 @@ func (f indexFlags) request(collection string) (*pb.CreateIndexRequest, error) {
 		name   string
 		v      uint
 		lo, hi uint
-	}{{"m", f.m, minM, maxM}, {"ef-construction", f.efConstruction, minEfC, maxEfC}, {"nlist", f.nlist, minNlist, maxNlist}} {
+	}{{"m", f.m, minM, maxM}, {"ef-construction", f.efConstruction, minEfC, maxEfC}, {"nlist", f.nlist, minNlist, maxNlist}, {"pq-m", f.pqM, minPQM, maxPQM}} {
 		if f.set[r.name] && (r.v < r.lo || r.v > r.hi) {
 			return nil, fmt.Errorf("--%s (%d) must be between %d and %d", r.name, r.v, r.lo, r.hi)
 		}
 	}
 	return &pb.CreateIndexRequest{Collection: collection, FieldName: strings.TrimSpace(f.field), IndexType: t,
-		M: uint32(f.m), EfConstruction: uint32(f.efConstruction), Nlist: uint32(f.nlist)}, nil
+		M: uint32(f.m), EfConstruction: uint32(f.efConstruction), Nlist: uint32(f.nlist), PqM: uint32(f.pqM)}, nil
 }
 
 func runIndexCreate(e *cliEnv, name string, args []string) error {
@@ -387,7 +398,8 @@ func runIndexCreate(e *cliEnv, name string, args []string) error {
 	fs.StringVar(&f.field, "field", "", "the vector field (default: the collection's)")
 	fs.UintVar(&f.m, "m", 0, fmt.Sprintf("hnsw: links per node, %d-%d (default %d)", minM, maxM, defM))
 	fs.UintVar(&f.efConstruction, "ef-construction", 0, fmt.Sprintf("hnsw: candidate list size while building, %d-%d (default %d)", minEfC, maxEfC, defEfC))
-	fs.UintVar(&f.nlist, "nlist", 0, fmt.Sprintf("ivf_flat, ivf_sq8: k-means cells, %d-%d (default %d)", minNlist, maxNlist, defNlist))
+	fs.UintVar(&f.nlist, "nlist", 0, fmt.Sprintf("ivf_flat, ivf_sq8, ivf_pq: k-means cells, %d-%d (default %d)", minNlist, maxNlist, defNlist))
+	fs.UintVar(&f.pqM, "pq-m", 0, fmt.Sprintf("ivf_pq: subquantizers (code bytes per vector), %d-%d, must divide dim (default: the largest divisor of dim <= dim/4)", minPQM, maxPQM))
 	pos, err := e.parseFlags(fs, name, args, "NAME")
 	if err != nil {
 		return err
@@ -451,6 +463,8 @@ func printIndex(out io.Writer, collection string, d *pb.DescribeIndexResponse) {
 		params = fmt.Sprintf("m %d, ef-construction %d", d.GetM(), d.GetEfConstruction())
 	case "IVF_FLAT", "IVF_SQ8":
 		params = fmt.Sprintf("nlist %d", d.GetNlist())
+	case "IVF_PQ":
+		params = fmt.Sprintf("nlist %d, pq-m %d", d.GetNlist(), d.GetPqM())
 	}
 	if d.GetIndexType() != "" {
 		if params != "" {

@@ -37,6 +37,8 @@ func TestSearchFlags(t *testing.T) {
 		{args: []string{"--radius", "x"}, wantErr: `invalid value "x" for flag -radius: "x" is not a finite number`},
 		{args: []string{"--radius", "NaN"}, wantErr: "is not a finite number"},
 		{args: []string{"--offset", "4294967296"}, wantErr: "--offset (4294967296) is too large"},
+		{args: []string{"--nprobe", "16", "--refine", "4"}, want: &pb.SearchRequest{Nprobe: 16, Refine: 4}},
+		{args: []string{"--refine", "300"}, wantErr: "--refine (300) must be between 1 and 256"},
 	}
 	for _, tt := range tests {
 		e := testEnv(io.Discard)
@@ -105,7 +107,12 @@ func TestIndexRequest(t *testing.T) {
 			want: &pb.CreateIndexRequest{Collection: "c", IndexType: "IVF_FLAT", Nlist: 64, FieldName: "emb"}},
 		{f: indexFlags{typ: "ivf_sq8"}, want: &pb.CreateIndexRequest{Collection: "c", IndexType: "IVF_SQ8"}},
 		{f: indexFlags{typ: "flat"}, want: &pb.CreateIndexRequest{Collection: "c", IndexType: "FLAT"}},
-		{f: indexFlags{}, wantErr: "--type is required: hnsw, ivf_flat, ivf_sq8 or flat"},
+		{f: indexFlags{typ: "ivf_pq", nlist: 256, pqM: 32, set: map[string]bool{"nlist": true, "pq-m": true}},
+			want: &pb.CreateIndexRequest{Collection: "c", IndexType: "IVF_PQ", Nlist: 256, PqM: 32}},
+		{f: indexFlags{typ: "ivf-pq"}, want: &pb.CreateIndexRequest{Collection: "c", IndexType: "IVF_PQ"}},
+		{f: indexFlags{typ: "ivf_sq8", pqM: 8, set: map[string]bool{"pq-m": true}}, wantErr: "--pq-m does not apply to ivf_sq8 indexes"},
+		{f: indexFlags{typ: "ivf_pq", pqM: 0, set: map[string]bool{"pq-m": true}}, wantErr: "--pq-m (0) must be between 1 and 1024"},
+		{f: indexFlags{}, wantErr: "--type is required: hnsw, ivf_flat, ivf_sq8, ivf_pq or flat"},
 		{f: indexFlags{typ: "annoy"}, wantErr: `--type: "annoy" is not an index type`},
 		{f: indexFlags{typ: "ivf_flat", m: 8, set: map[string]bool{"m": true}}, wantErr: "--m does not apply to ivf_flat indexes"},
 		{f: indexFlags{typ: "flat", nlist: 8, set: map[string]bool{"nlist": true}}, wantErr: "--nlist does not apply to flat indexes"},
@@ -185,6 +192,11 @@ func TestPrintIndex(t *testing.T) {
 	printIndex(&out, "c", &pb.DescribeIndexResponse{FieldName: "vector", IndexType: "IVF_SQ8", Nlist: 1024, SealedSegments: 2, IndexedSegments: 2, Node: "n1"})
 	if !strings.Contains(out.String(), "index       IVF_SQ8 (nlist 1024)\n") || !strings.Contains(out.String(), "2 of 2 sealed segments indexed on node n1\n") {
 		t.Errorf("IVF index printed:\n%s", out.String())
+	}
+	out.Reset()
+	printIndex(&out, "c", &pb.DescribeIndexResponse{FieldName: "vector", IndexType: "IVF_PQ", Nlist: 256, PqM: 32, SealedSegments: 1, IndexedSegments: 1, Node: "n1"})
+	if !strings.Contains(out.String(), "index       IVF_PQ (nlist 256, pq-m 32)\n") {
+		t.Errorf("IVF_PQ index printed:\n%s", out.String())
 	}
 	out.Reset()
 	printIndex(&out, "c", &pb.DescribeIndexResponse{FieldName: "vector", Node: "n1"})

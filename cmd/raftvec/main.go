@@ -21,13 +21,13 @@ Usage:
   raftvec partition create NAME PART | drop NAME PART | list NAME
   raftvec insert | upsert NAME --file rows.jsonl | --random N [--partition P]
   raftvec search NAME --vector '[...]' --top-k K [--filter EXPR] [--partitions a,b]
-                 [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [read flags]
+                 [--offset N] [--radius R [--range-filter F]] [--ef N] [--nprobe N] [--refine R] [read flags]
   raftvec query NAME --filter EXPR [--output-fields a,b] [--limit N] [--offset N]
                  [--partitions a,b] [read flags]
   raftvec get NAME --ids 1,2,3 [read flags]
   raftvec delete NAME --ids 1,2 | --filter EXPR [--partitions a,b]
   raftvec compact NAME
-  raftvec index create NAME --type hnsw|ivf_flat|ivf_sq8|flat [--m 16] [--ef-construction 200] [--nlist 1024]
+  raftvec index create NAME --type hnsw|ivf_flat|ivf_sq8|ivf_pq|flat [--m 16] [--ef-construction 200] [--nlist 1024] [--pq-m M]
   raftvec index describe NAME | drop NAME
   raftvec status [--all]
   raftvec backup create COLLECTION... --to DIR [--as-of TS] | restore DIR [--as NEW_NAME] [--shards N]

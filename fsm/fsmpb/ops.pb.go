@@ -1222,13 +1222,15 @@ func (*Op_Compact) isOp_Kind() {}
 type IndexSpec struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Field          string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
-	Type           string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // FLAT, HNSW, IVF_FLAT, IVF_SQ8
+	Type           string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ
 	M              uint32                 `protobuf:"varint,3,opt,name=m,proto3" json:"m,omitempty"`
 	EfConstruction uint32                 `protobuf:"varint,4,opt,name=ef_construction,json=efConstruction,proto3" json:"ef_construction,omitempty"`
 	Nlist          uint32                 `protobuf:"varint,5,opt,name=nlist,proto3" json:"nlist,omitempty"`
 	KmeansIters    uint32                 `protobuf:"varint,6,opt,name=kmeans_iters,json=kmeansIters,proto3" json:"kmeans_iters,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// pq_m is IVF_PQ's subquantizer count (must divide dim; 0 = default).
+	PqM           uint32 `protobuf:"varint,7,opt,name=pq_m,json=pqM,proto3" json:"pq_m,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IndexSpec) Reset() {
@@ -1299,6 +1301,13 @@ func (x *IndexSpec) GetNlist() uint32 {
 func (x *IndexSpec) GetKmeansIters() uint32 {
 	if x != nil {
 		return x.KmeansIters
+	}
+	return 0
+}
+
+func (x *IndexSpec) GetPqM() uint32 {
+	if x != nil {
+		return x.PqM
 	}
 	return 0
 }
@@ -1943,14 +1952,15 @@ const file_ops_proto_rawDesc = "" +
 	"\n" +
 	"drop_index\x18\x11 \x01(\v2\x19.raftvec.fsm.v1.DropIndexH\x00R\tdropIndex\x123\n" +
 	"\acompact\x18\x12 \x01(\v2\x17.raftvec.fsm.v1.CompactH\x00R\acompactB\x06\n" +
-	"\x04kind\"\xa5\x01\n" +
+	"\x04kind\"\xb8\x01\n" +
 	"\tIndexSpec\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\f\n" +
 	"\x01m\x18\x03 \x01(\rR\x01m\x12'\n" +
 	"\x0fef_construction\x18\x04 \x01(\rR\x0eefConstruction\x12\x14\n" +
 	"\x05nlist\x18\x05 \x01(\rR\x05nlist\x12!\n" +
-	"\fkmeans_iters\x18\x06 \x01(\rR\vkmeansIters\"<\n" +
+	"\fkmeans_iters\x18\x06 \x01(\rR\vkmeansIters\x12\x11\n" +
+	"\x04pq_m\x18\a \x01(\rR\x03pqM\"<\n" +
 	"\vCreateIndex\x12-\n" +
 	"\x04spec\x18\x01 \x01(\v2\x19.raftvec.fsm.v1.IndexSpecR\x04spec\"!\n" +
 	"\tDropIndex\x12\x14\n" +

@@ -1605,6 +1605,9 @@ type SearchRequest struct {
 	// ef (HNSW) and nprobe (IVF) trade recall for speed; 0 = default.
 	Ef     uint32 `protobuf:"varint,6,opt,name=ef,proto3" json:"ef,omitempty"`
 	Nprobe uint32 `protobuf:"varint,7,opt,name=nprobe,proto3" json:"nprobe,omitempty"`
+	// refine (IVF_PQ): refine*top_k candidates by code are re-ranked with
+	// exact distances, 1-256; 0 = default (8).
+	Refine uint32 `protobuf:"varint,13,opt,name=refine,proto3" json:"refine,omitempty"`
 	// filter is a boolean expression over scalar fields; only matching rows
 	// are candidates (see docs/filter-expressions.md).
 	Filter         string   `protobuf:"bytes,8,opt,name=filter,proto3" json:"filter,omitempty"`
@@ -1698,6 +1701,13 @@ func (x *SearchRequest) GetEf() uint32 {
 func (x *SearchRequest) GetNprobe() uint32 {
 	if x != nil {
 		return x.Nprobe
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetRefine() uint32 {
+	if x != nil {
+		return x.Refine
 	}
 	return 0
 }
@@ -2639,12 +2649,15 @@ type CreateIndexRequest struct {
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
 	// field_name is the vector field ("" = the collection's vector field).
 	FieldName string `protobuf:"bytes,2,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
-	// index_type is FLAT, HNSW, IVF_FLAT or IVF_SQ8.
+	// index_type is FLAT, HNSW, IVF_FLAT, IVF_SQ8 or IVF_PQ.
 	IndexType      string `protobuf:"bytes,3,opt,name=index_type,json=indexType,proto3" json:"index_type,omitempty"`
 	M              uint32 `protobuf:"varint,4,opt,name=m,proto3" json:"m,omitempty"`
 	EfConstruction uint32 `protobuf:"varint,5,opt,name=ef_construction,json=efConstruction,proto3" json:"ef_construction,omitempty"`
 	Nlist          uint32 `protobuf:"varint,6,opt,name=nlist,proto3" json:"nlist,omitempty"`
 	RequestId      string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// pq_m is IVF_PQ's number of 8-bit subquantizers (code bytes per
+	// vector); it must divide dim. 0 = the largest divisor of dim <= dim/4.
+	PqM uint32 `protobuf:"varint,8,opt,name=pq_m,json=pqM,proto3" json:"pq_m,omitempty"`
 	// shard_id, set by a node fanning a request out, limits it to one shard.
 	ShardId       uint64 `protobuf:"varint,15,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2728,6 +2741,13 @@ func (x *CreateIndexRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *CreateIndexRequest) GetPqM() uint32 {
+	if x != nil {
+		return x.PqM
+	}
+	return 0
 }
 
 func (x *CreateIndexRequest) GetShardId() uint64 {
@@ -2970,6 +2990,7 @@ type DescribeIndexResponse struct {
 	IndexedSegments uint32 `protobuf:"varint,7,opt,name=indexed_segments,json=indexedSegments,proto3" json:"indexed_segments,omitempty"`
 	Builder         string `protobuf:"bytes,8,opt,name=builder,proto3" json:"builder,omitempty"`
 	Node            string `protobuf:"bytes,9,opt,name=node,proto3" json:"node,omitempty"`
+	PqM             uint32 `protobuf:"varint,10,opt,name=pq_m,json=pqM,proto3" json:"pq_m,omitempty"` // IVF_PQ, as resolved for the collection's dim
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -3065,6 +3086,13 @@ func (x *DescribeIndexResponse) GetNode() string {
 		return x.Node
 	}
 	return ""
+}
+
+func (x *DescribeIndexResponse) GetPqM() uint32 {
+	if x != nil {
+		return x.PqM
+	}
+	return 0
 }
 
 type ReadTsRequest struct {
@@ -5556,7 +5584,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\vGetResponse\x12$\n" +
 	"\x04rows\x18\x01 \x01(\v2\x10.raftvec.v1.RowsR\x04rows\x12\x0e\n" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\xad\x03\n" +
+	"\rsession_token\x18\x03 \x01(\x04R\fsessionToken\"\xc5\x03\n" +
 	"\rSearchRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5567,6 +5595,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x04read\x18\x05 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12\x0e\n" +
 	"\x02ef\x18\x06 \x01(\rR\x02ef\x12\x16\n" +
 	"\x06nprobe\x18\a \x01(\rR\x06nprobe\x12\x16\n" +
+	"\x06refine\x18\r \x01(\rR\x06refine\x12\x16\n" +
 	"\x06filter\x18\b \x01(\tR\x06filter\x12'\n" +
 	"\x0fpartition_names\x18\t \x03(\tR\x0epartitionNames\x12\x16\n" +
 	"\x06offset\x18\n" +
@@ -5647,7 +5676,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"\aresults\x18\x01 \x03(\v2\x13.raftvec.v1.HitListR\aresults\x12#\n" +
 	"\routput_fields\x18\x02 \x03(\tR\foutputFields\x12\x0e\n" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\x12#\n" +
-	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\xf9\x01\n" +
+	"\rsession_token\x18\x04 \x01(\x04R\fsessionToken\"\x8c\x02\n" +
 	"\x12CreateIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5660,7 +5689,8 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fef_construction\x18\x05 \x01(\rR\x0eefConstruction\x12\x14\n" +
 	"\x05nlist\x18\x06 \x01(\rR\x05nlist\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\x12\x19\n" +
+	"request_id\x18\a \x01(\tR\trequestId\x12\x11\n" +
+	"\x04pq_m\x18\b \x01(\rR\x03pqM\x12\x19\n" +
 	"\bshard_id\x18\x0f \x01(\x04R\ashardId\":\n" +
 	"\x13CreateIndexResponse\x12#\n" +
 	"\rsession_token\x18\x01 \x01(\x04R\fsessionToken\"\x8b\x01\n" +
@@ -5680,7 +5710,7 @@ const file_raftvec_proto_rawDesc = "" +
 	"collection\x18\x01 \x01(\tR\n" +
 	"collection\x12+\n" +
 	"\x04read\x18\x02 \x01(\v2\x17.raftvec.v1.ReadOptionsR\x04read\x12\x19\n" +
-	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\xa4\x02\n" +
+	"\bshard_id\x18\x0f \x01(\x04R\ashardId\"\xb7\x02\n" +
 	"\x15DescribeIndexResponse\x12\x1d\n" +
 	"\n" +
 	"field_name\x18\x01 \x01(\tR\tfieldName\x12\x1d\n" +
@@ -5692,7 +5722,9 @@ const file_raftvec_proto_rawDesc = "" +
 	"\x0fsealed_segments\x18\x06 \x01(\rR\x0esealedSegments\x12)\n" +
 	"\x10indexed_segments\x18\a \x01(\rR\x0findexedSegments\x12\x18\n" +
 	"\abuilder\x18\b \x01(\tR\abuilder\x12\x12\n" +
-	"\x04node\x18\t \x01(\tR\x04node\"w\n" +
+	"\x04node\x18\t \x01(\tR\x04node\x12\x11\n" +
+	"\x04pq_m\x18\n" +
+	" \x01(\rR\x03pqM\"w\n" +
 	"\rReadTsRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +

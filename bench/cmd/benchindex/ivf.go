@@ -103,9 +103,22 @@ type ivfRow struct {
 type ivfIndex struct {
 	typ         index.Type
 	nlist       int
+	pqm         int // IVF_PQ: subquantizers
+	refine      int // IVF_PQ: re-rank factor searched with (1: no re-rank)
 	buildS      float64
 	bytesPerVec float64
 	rows        []ivfRow
+}
+
+// label names the index in the tables.
+func (ii *ivfIndex) label() string {
+	if ii.typ != index.TypeIVFPQ {
+		return ii.typ.String()
+	}
+	if ii.refine == 1 {
+		return fmt.Sprintf("IVF_PQ (pq_m %d), refine 1 = no re-rank", ii.pqm)
+	}
+	return fmt.Sprintf("IVF_PQ (pq_m %d), refine %d", ii.pqm, ii.refine)
 }
 
 type ivfResult struct {
@@ -119,30 +132,46 @@ type ivfResult struct {
 func runIVF(o options, ds *dataset) (*ivfResult, error) {
 	res := &ivfResult{n: ds.n, nq: ds.nq, dim: ds.dim, rounds: o.rounds, truthSec: ds.truthSec}
 	var built []index.Index
-	for _, typ := range []index.Type{index.TypeIVFFlat, index.TypeIVFSQ8} {
+	type build struct {
+		typ index.Type
+		pqm int
+	}
+	builds := []build{{index.TypeIVFFlat, 0}, {index.TypeIVFSQ8, 0}}
+	for _, m := range o.pqms {
+		builds = append(builds, build{index.TypeIVFPQ, m})
+	}
+	for _, bd := range builds {
+		typ := bd.typ
 		spec := index.DefaultSpec(typ, index.L2)
-		spec.Params.Nlist = o.nlist
+		spec.Params.Nlist, spec.Params.PQM = o.nlist, bd.pqm
 		runtime.GC()
 		t0 := time.Now()
 		ix, err := index.BuildIVF(context.Background(), spec, ds.base, ds.dim, rand.New(rand.NewSource(1)), buildThread)
 		if err != nil {
 			return nil, err
 		}
-		ii := &ivfIndex{typ: typ, nlist: ix.Spec().Params.Nlist, buildS: time.Since(t0).Seconds(),
-			bytesPerVec: float64(ix.MemoryBytes()) / float64(ix.Len())}
-		logf("%v nlist=%d built in %.2fs", typ, ii.nlist, ii.buildS)
-		for _, np := range o.nprobes {
-			ii.rows = append(ii.rows, ivfRow{nprobe: np})
+		buildS := time.Since(t0).Seconds()
+		refines := []int{0}
+		if typ == index.TypeIVFPQ {
+			refines = o.refines
 		}
-		res.indexes = append(res.indexes, ii)
-		built = append(built, ix)
+		for _, rf := range refines {
+			ii := &ivfIndex{typ: typ, nlist: ix.Spec().Params.Nlist, pqm: ix.Spec().Params.PQM, refine: rf, buildS: buildS,
+				bytesPerVec: float64(ix.MemoryBytes()) / float64(ix.Len())}
+			for _, np := range o.nprobes {
+				ii.rows = append(ii.rows, ivfRow{nprobe: np})
+			}
+			res.indexes = append(res.indexes, ii)
+			built = append(built, ix)
+		}
+		logf("%v nlist=%d pq_m=%d built in %.2fs, %.1f B/vector", typ, ix.Spec().Params.Nlist, ix.Spec().Params.PQM, buildS, float64(ix.MemoryBytes())/float64(ix.Len()))
 	}
 	// Rounds of single-threaded passes, one query at a time.
 	for r := range o.rounds {
 		for i, ii := range res.indexes {
 			for j := range ii.rows {
 				row := &ii.rows[j]
-				p := index.SearchParams{Nprobe: row.nprobe}
+				p := index.SearchParams{Nprobe: row.nprobe, Refine: ii.refine}
 				h := 0
 				t0 := time.Now()
 				for q := range ds.nq {
@@ -151,7 +180,7 @@ func runIVF(o options, ds *dataset) (*ivfResult, error) {
 				qps := float64(ds.nq) / time.Since(t0).Seconds()
 				row.recall = float64(h) / float64(ds.nq*topK) // deterministic: the same every round
 				row.qps = append(row.qps, qps)
-				logf("round %d %v nprobe=%d recall@10=%.4f qps=%.0f", r+1, ii.typ, row.nprobe, row.recall, qps)
+				logf("round %d %s nprobe=%d recall@10=%.4f qps=%.0f", r+1, ii.label(), row.nprobe, row.recall, qps)
 			}
 		}
 	}

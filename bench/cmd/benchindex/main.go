@@ -17,12 +17,15 @@
 //     build-time ratio;
 //  3. optionally runs Debian's python3-hnswlib once (a weaker secondary
 //     row: no AVX, a Python call per query) with the same settings;
-//  4. builds IVF_FLAT and IVF_SQ8 on Fashion-MNIST in process and measures
-//     recall@10 and single-threaded QPS at each -nprobe, -rounds times
-//     (medians);
+//  4. builds IVF_FLAT, IVF_SQ8 and IVF_PQ on Fashion-MNIST in process and
+//     measures recall@10 and single-threaded QPS at each -nprobe (IVF_PQ at
+//     each -pq-refine), -rounds times (medians), and index memory per vector;
 //
 // then rewrites the section between <!-- bench-index:begin --> and
 // <!-- bench-index:end --> of -out, leaving the rest of the file alone.
+// With -only ivf it runs step 4 alone and rewrites only the IVF subsection
+// (from its heading to the end marker), with its own command, date and
+// machine line.
 //
 // Run from the bench directory (the Makefile does):
 //
@@ -35,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,13 +58,16 @@ type options struct {
 	rounds, kernelCount     int
 	nlist                   int
 	nprobes                 []int
+	pqms                    []int
+	refines                 []int
 	flatQueries             int
 	skipHNSW                bool
+	only                    string
 }
 
 func main() {
 	var o options
-	var nprobes string
+	var nprobes, refines, pqms string
 	defData := os.Getenv("RAFTVEC_FASHION_MNIST")
 	if defData == "" {
 		defData = "/usr/share/datasets/fashion-mnist"
@@ -72,6 +79,9 @@ func main() {
 	flag.IntVar(&o.kernelCount, "kernel-count", 5, "go test -count for the kernel benchmarks (the scan uses min(3, this))")
 	flag.IntVar(&o.nlist, "nlist", 256, "IVF cells (≈ sqrt of the 60k rows)")
 	flag.StringVar(&nprobes, "nprobe", "1,2,4,8,16", "IVF nprobe values")
+	flag.StringVar(&pqms, "pq-m", "0", "IVF_PQ subquantizer counts, one index each (0 = index.DefaultPQM(dim), 196 at d=784)")
+	flag.StringVar(&refines, "pq-refine", fmt.Sprintf("1,%d", index.DefaultRefine), "IVF_PQ re-rank factors to search with (1 = no re-rank)")
+	flag.StringVar(&o.only, "only", "", `"ivf": run only the IVF part and rewrite only its subsection`)
 	flag.IntVar(&o.flatQueries, "flat-queries", 1000, "queries for the exact FLAT reference row (0 = skip)")
 	flag.StringVar(&o.python, "python", "/usr/bin/python3", "Debian's python3 with python3-hnswlib for the secondary row (empty = skip)")
 	flag.BoolVar(&o.skipHNSW, "skip-hnsw", false, "skip the HNSW comparison (for trying out the rest)")
@@ -79,6 +89,15 @@ func main() {
 	var err error
 	if o.nprobes, err = benchutil.ParseInts(nprobes); err != nil {
 		fatalf("-nprobe: %v", err)
+	}
+	if o.pqms, err = parseNonNegInts(pqms); err != nil {
+		fatalf("-pq-m: %v", err)
+	}
+	if o.refines, err = benchutil.ParseInts(refines); err != nil {
+		fatalf("-pq-refine: %v", err)
+	}
+	if o.only != "" && o.only != "ivf" {
+		fatalf("-only: %q; the only part that runs alone is ivf", o.only)
 	}
 	if o.rounds < 1 || o.kernelCount < 1 || o.nlist < 1 {
 		fatalf("-rounds, -kernel-count and -nlist must be positive")
@@ -129,6 +148,9 @@ func run(o options) error {
 	defer br.Cleanup()
 	rep := &report{o: o, start: time.Now().UTC(), machine: benchutil.Machine(), level: index.KernelLevel(), nproc: runtime.NumCPU()}
 	load := startLoadSampler(5 * time.Second)
+	if o.only == "ivf" {
+		return runIVFOnly(rep, load)
+	}
 
 	logf("1/4 kernels")
 	if rep.kern, err = runKernels(br, o); err != nil {
@@ -151,7 +173,7 @@ func run(o options) error {
 	}
 	logf("3/4 python3-hnswlib (secondary row)")
 	rep.py = runPython(br, o, truthFile)
-	logf("4/4 IVF_FLAT and IVF_SQ8, nlist=%d", o.nlist)
+	logf("4/4 IVF_FLAT, IVF_SQ8 and IVF_PQ, nlist=%d", o.nlist)
 	if rep.ivf, err = runIVF(o, ds); err != nil {
 		return fmt.Errorf("ivf: %w", err)
 	}
@@ -164,6 +186,32 @@ func run(o options) error {
 	}
 	fmt.Print(section)
 	logf("wrote %s (%s)", o.out, rep.elapsed.Round(time.Second))
+	return nil
+}
+
+// runIVFOnly is -only ivf: the IVF part alone, written over the IVF
+// subsection only.
+func runIVFOnly(rep *report, load *loadSampler) error {
+	o := rep.o
+	logf("loading Fashion-MNIST from %s and computing exact ground truth", o.data)
+	ds, err := loadFashion(o.data)
+	if err != nil {
+		return err
+	}
+	logf("IVF_FLAT, IVF_SQ8 and IVF_PQ, nlist=%d", o.nlist)
+	if rep.ivf, err = runIVF(o, ds); err != nil {
+		return fmt.Errorf("ivf: %w", err)
+	}
+	rep.elapsed = time.Since(rep.start)
+	rep.loadMed, rep.loadMax, rep.loadN = load.Stop()
+	var b strings.Builder
+	rep.ivfSection(&b)
+	section := b.String() + endMarker + "\n"
+	if err := benchutil.WriteSection(o.out, ivfHeading, endMarker, section); err != nil {
+		return err
+	}
+	fmt.Print(section)
+	logf("wrote the IVF subsection of %s (%s)", o.out, rep.elapsed.Round(time.Second))
 	return nil
 }
 
@@ -182,4 +230,18 @@ func commandLine() string {
 		return "make bench-index"
 	}
 	return fmt.Sprintf("make bench-index BENCH_ARGS='%s'", strings.Join(args, " "))
+}
+
+// parseNonNegInts parses a comma-separated list of integers >= 0 (0 means a
+// default, which benchutil.ParseInts refuses).
+func parseNonNegInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not an integer >= 0", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
