@@ -168,16 +168,15 @@ type measured struct {
 func measure(addrs, web []string, loads []workload, o options, token uint64) measured {
 	m := measured{loads: loads, res: map[workload]benchutil.Result{}, served: map[workload][]float64{}}
 	for _, w := range loads {
-		before, berr := benchutil.ReadsServed(web)
-		r := benchutil.Drive(w.clients, o.duration, func(i int) (benchutil.Worker, error) {
+		// Sampled once the workers are made (their warm-up searches are
+		// not counted) and right after the measured window.
+		var before, after []map[string]float64
+		var berr, aerr error
+		r := benchutil.DriveObserved(w.clients, o.duration, func(i int) (benchutil.Worker, error) {
 			return newSearcher(addrs[i%len(addrs)], w.level, i, o, token)
-		})
-		after, aerr := benchutil.ReadsServed(web)
-		if berr == nil && aerr == nil {
-			for i := range after {
-				after[i] -= before[i]
-			}
-			m.served[w] = after
+		}, func() { before, berr = benchutil.ReadsServed(web) }, func() { after, aerr = benchutil.ReadsServed(web) })
+		if berr == nil && aerr == nil && before != nil && after != nil {
+			m.served[w] = benchutil.ServedBetween(before, after)
 		}
 		m.res[w] = r
 		printResult(w, r)

@@ -8,12 +8,13 @@ import (
 	"strings"
 )
 
-// ReadsServed returns, per node (HTTP address), the reads its replicas
-// answered from their own state (the sum of raftvec_shard_reads_served
-// over levels and roles).
-func ReadsServed(httpAddrs []string) ([]float64, error) {
-	out := make([]float64, len(httpAddrs))
+// ReadsServed returns, per node (HTTP address), its replicas'
+// raftvec_shard_reads_served counters (reads answered from their own
+// state), by series (level and role).
+func ReadsServed(httpAddrs []string) ([]map[string]float64, error) {
+	out := make([]map[string]float64, len(httpAddrs))
 	for i, a := range httpAddrs {
+		out[i] = map[string]float64{}
 		resp, err := http.Get("http://" + a + "/metrics")
 		if err != nil {
 			return nil, err
@@ -31,7 +32,7 @@ func ReadsServed(httpAddrs []string) ([]float64, error) {
 				resp.Body.Close()
 				return nil, fmt.Errorf("%s/metrics: %q: %w", a, line, err)
 			}
-			out[i] += v
+			out[i][f[0]] += v
 		}
 		err = sc.Err()
 		resp.Body.Close()
@@ -40,6 +41,24 @@ func ReadsServed(httpAddrs []string) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// ServedBetween is, per node, the reads served between two ReadsServed
+// samples. The metrics sink drops a series that has not changed for a
+// minute and starts it again from zero, so a series that went down counts
+// from zero.
+func ServedBetween(before, after []map[string]float64) []float64 {
+	out := make([]float64, len(after))
+	for i := range after {
+		for k, v := range after[i] {
+			if b := before[i][k]; v >= b {
+				out[i] += v - b
+			} else {
+				out[i] += v
+			}
+		}
+	}
+	return out
 }
 
 // Shares formats per-node counts as percentages of their sum
