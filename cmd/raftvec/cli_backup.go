@@ -101,16 +101,9 @@ func runBackupCreate(e *cliEnv, name string, args []string) error {
 	ctx, cancel := e.ctxFor(cf)
 	defer cancel()
 	start := e.now()
-	b := newBar(e, *quiet, -1, "backing up", false)
-	var p progressCount
-	stop := progressLines(e, *quiet, *every, func() string { return p.line("backed up", e.now().Sub(start)) })
-	m, err := backup.Create(ctx, c, *to, cols, backup.CreateOptions{AsOf: ts, Progress: func(done, total int64) {
-		p.set(done, total)
-		b.pb.ChangeMax64(total)
-		b.set(done)
-	}})
-	stop()
-	b.finish()
+	p := newRowProgress(e, *quiet, *every, "backing up", "backed up")
+	m, err := backup.Create(ctx, c, *to, cols, backup.CreateOptions{AsOf: ts, Progress: p.set})
+	p.stop()
 	if err != nil {
 		return apiErr(err, cf)
 	}
@@ -150,26 +143,19 @@ func runBackupRestore(e *cliEnv, name string, args []string) error {
 	ctx, cancel := e.ctxFor(cf)
 	defer cancel()
 	start := e.now()
-	b := newBar(e, *quiet, -1, "verifying", false)
-	var p progressCount
-	stop := progressLines(e, *quiet, *every, func() string { return p.line("restored", e.now().Sub(start)) })
+	p := newRowProgress(e, *quiet, *every, "verifying", "restored")
 	out, err := backup.Restore(ctx, c, pos[0], backup.RestoreOptions{
 		Collections: cols, As: *as, Shards: *shards, Replicas: *replicas,
 		Verified: func(m *backup.Manifest) {
-			b.finish()
+			p.stop()
 			if !*quiet {
 				fmt.Fprintf(e.stderr, "verified %s: %d collections as of ts %s\n", pos[0], len(m.Collections), formatTs(m.Ts))
 			}
-			b = newBar(e, *quiet, -1, "restoring", false)
+			p = newRowProgress(e, *quiet, *every, "restoring", "restored")
 		},
-		Progress: func(done, total int64) {
-			p.set(done, total)
-			b.pb.ChangeMax64(total)
-			b.set(done)
-		},
+		Progress: func(done, total int64) { p.set(done, total) },
 	})
-	stop()
-	b.finish()
+	p.stop()
 	for _, r := range out {
 		fmt.Fprintf(e.stdout, "restored %s as %s: %d rows\n", r.From, r.Name, r.Rows)
 	}
@@ -257,24 +243,45 @@ func compactJSON(raw []byte) string {
 	return b.String()
 }
 
-// progressCount is the rows done and expected of a backup or restore, for
-// its progress lines; the callbacks and the line printer run on different
-// goroutines.
-type progressCount struct {
+// rowProgress shows a long command's rows done: a bar on a terminal,
+// else a line every interval (progressLines). Its set may be called from
+// any goroutine.
+type rowProgress struct {
+	bar     *bar
+	stopped func()
+	start   time.Time
+	verb    string
+	e       *cliEnv
+
 	mu          sync.Mutex
 	done, total int64
 }
 
-func (p *progressCount) set(done, total int64) {
-	p.mu.Lock()
-	p.done, p.total = done, total
-	p.mu.Unlock()
+func newRowProgress(e *cliEnv, quiet bool, every time.Duration, desc, verb string) *rowProgress {
+	p := &rowProgress{bar: newBar(e, quiet, -1, desc, false), start: e.now(), verb: verb, e: e}
+	p.stopped = progressLines(e, quiet, every, p.line)
+	return p
 }
 
-func (p *progressCount) line(verb string, elapsed time.Duration) string {
+func (p *rowProgress) set(done, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done, p.total = done, total
+	p.bar.pb.ChangeMax64(total)
+	p.bar.set(done)
+}
+
+// stop ends the lines and clears the bar; it may be called twice.
+func (p *rowProgress) stop() {
+	p.stopped()
+	p.stopped = func() {}
+	p.bar.finish()
+}
+
+func (p *rowProgress) line() string {
 	p.mu.Lock()
 	done, total := p.done, p.total
 	p.mu.Unlock()
-	rate := float64(done) / max(elapsed.Seconds(), 1e-9)
-	return fmt.Sprintf("%s %d/%d rows (%d%%), %.0f rows/s", verb, done, total, done*100/max(total, 1), rate)
+	rate := float64(done) / max(p.e.now().Sub(p.start).Seconds(), 1e-9)
+	return fmt.Sprintf("%s %d/%d rows (%d%%), %.0f rows/s", p.verb, done, total, done*100/max(total, 1), rate)
 }

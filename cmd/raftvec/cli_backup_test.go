@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,17 +98,19 @@ func TestCLIBackupEndToEnd(t *testing.T) {
 // Off a terminal a long command prints progress lines; on one (or with
 // --quiet) it prints none.
 func TestProgressLines(t *testing.T) {
-	var p progressCount
-	p.set(250, 1000)
 	for _, tc := range []struct {
 		terminal, quiet bool
 		want            bool
 	}{{false, false, true}, {true, false, false}, {false, true, false}} {
 		var buf syncBuffer
-		e := &cliEnv{stderr: &buf, stderrTerminal: tc.terminal}
-		stop := progressLines(e, tc.quiet, 5*time.Millisecond, func() string { return p.line("restored", 2*time.Second) })
+		var calls atomic.Int32 // the start, then 2 s later
+		clock := func() time.Time { return time.Unix(1000+2*int64(min(calls.Add(1)-1, 1)), 0) }
+		e := &cliEnv{stderr: &buf, stdout: &buf, stderrTerminal: tc.terminal, now: clock}
+		p := newRowProgress(e, tc.quiet, 5*time.Millisecond, "restoring", "restored")
+		p.set(250, 1000)
 		time.Sleep(60 * time.Millisecond)
-		stop()
+		p.stop()
+		p.stop()
 		got := buf.String()
 		if tc.want != strings.Contains(got, "restored 250/1000 rows (25%), 125 rows/s\n") {
 			t.Fatalf("terminal %v quiet %v: printed %q", tc.terminal, tc.quiet, got)
