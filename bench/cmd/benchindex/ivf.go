@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/raftvec/raftvec/bench/internal/benchutil"
@@ -19,6 +18,8 @@ import (
 // images are the base, the 10k test images the queries, 784-d float32, L2,
 // with exact top-10 ground truth from index.FlatSearch (ties by lower row).
 type dataset struct {
+	name          string
+	metric        index.Metric
 	dim, n, nq    int
 	base, queries []float32
 	truth         [][]index.Candidate
@@ -37,20 +38,8 @@ func loadFashion(dir string) (*dataset, error) {
 	if qdim != dim {
 		return nil, fmt.Errorf("fashion-mnist: train is %d-d, t10k is %d-d", dim, qdim)
 	}
-	ds := &dataset{dim: dim, n: n, nq: nq, base: base, queries: queries, truth: make([][]index.Candidate, nq)}
-	t0 := time.Now()
-	var wg sync.WaitGroup
-	for t := range buildThread {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for q := t; q < nq; q += buildThread {
-				ds.truth[q] = index.FlatSearch(index.L2, ds.query(q), base, dim, topK, nil)
-			}
-		}()
-	}
-	wg.Wait()
-	ds.truthSec = time.Since(t0).Seconds()
+	ds := &dataset{name: "Fashion-MNIST", metric: index.L2, dim: dim, n: n, nq: nq, base: base, queries: queries, truth: make([][]index.Candidate, nq)}
+	ds.computeTruth()
 	return ds, nil
 }
 
@@ -122,6 +111,8 @@ func (ii *ivfIndex) label() string {
 }
 
 type ivfResult struct {
+	name               string
+	metric             index.Metric
 	n, nq, dim, rounds int
 	truthSec           float64
 	indexes            []*ivfIndex
@@ -129,20 +120,22 @@ type ivfResult struct {
 	flatQPS            float64
 }
 
-func runIVF(o options, ds *dataset) (*ivfResult, error) {
-	res := &ivfResult{n: ds.n, nq: ds.nq, dim: ds.dim, rounds: o.rounds, truthSec: ds.truthSec}
+// runIVF builds every IVF type on ds (IVF_PQ once per entry of pqms) and
+// measures recall@10 and QPS per nprobe.
+func runIVF(o options, ds *dataset, pqms []int) (*ivfResult, error) {
+	res := &ivfResult{name: ds.name, metric: ds.metric, n: ds.n, nq: ds.nq, dim: ds.dim, rounds: o.rounds, truthSec: ds.truthSec}
 	var built []index.Index
 	type build struct {
 		typ index.Type
 		pqm int
 	}
 	builds := []build{{index.TypeIVFFlat, 0}, {index.TypeIVFSQ8, 0}}
-	for _, m := range o.pqms {
+	for _, m := range pqms {
 		builds = append(builds, build{index.TypeIVFPQ, m})
 	}
 	for _, bd := range builds {
 		typ := bd.typ
-		spec := index.DefaultSpec(typ, index.L2)
+		spec := index.DefaultSpec(typ, ds.metric)
 		spec.Params.Nlist, spec.Params.PQM = o.nlist, bd.pqm
 		runtime.GC()
 		t0 := time.Now()
@@ -188,7 +181,7 @@ func runIVF(o options, ds *dataset) (*ivfResult, error) {
 		nq := min(o.flatQueries, ds.nq)
 		t0 := time.Now()
 		for q := range nq {
-			_ = index.FlatSearch(index.L2, ds.query(q), ds.base, ds.dim, topK, nil)
+			_ = index.FlatSearch(ds.metric, ds.query(q), ds.base, ds.dim, topK, nil)
 		}
 		res.flatQueries, res.flatQPS = nq, float64(nq)/time.Since(t0).Seconds()
 		logf("FLAT %d queries qps=%.0f", nq, res.flatQPS)

