@@ -82,7 +82,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved raftvec/hnswlib rounds (and IVF search passes); medians are reported")
 	flag.IntVar(&o.kernelCount, "kernel-count", 5, "go test -count for the kernel benchmarks (the scan uses min(3, this))")
 	flag.IntVar(&o.nlist, "nlist", 256, "IVF cells (≈ sqrt of the 60k rows)")
-	flag.StringVar(&nprobes, "nprobe", "1,2,4,8,16", "IVF nprobe values")
+	flag.StringVar(&nprobes, "nprobe", "1,2,4,8,16,32", "IVF nprobe values")
 	flag.StringVar(&pqms, "pq-m", "0", "IVF_PQ subquantizer counts, one index each (0 = index.DefaultPQM(dim), 196 at d=784)")
 	flag.StringVar(&refines, "pq-refine", fmt.Sprintf("1,%d", index.DefaultRefine), "IVF_PQ re-rank factors to search with (1 = no re-rank)")
 	flag.StringVar(&o.only, "only", "", `"ivf": run only the IVF part and rewrite only its subsection`)
