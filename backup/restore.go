@@ -299,7 +299,13 @@ func Restore(ctx context.Context, c *client.Client, loc string, opt RestoreOptio
 		}
 	}
 	for _, col := range cols {
-		if err := restoreCollection(ctx, c, st, m, col, opt, progress); err != nil {
+		created, err := restoreCollection(ctx, c, st, m, col, opt, progress)
+		if err != nil && !created {
+			// Nothing of this collection was made (it may exist and not
+			// be ours to drop).
+			return out, fmt.Errorf("restore of %q into %q: %w", col.Name, col.target, err)
+		}
+		if err != nil {
 			if derr := c.DropCollection(context.WithoutCancel(ctx), col.target); derr != nil {
 				return out, fmt.Errorf("restore of %q into %q: %w (dropping the partly restored collection failed too: %v)", col.Name, col.target, err, derr)
 			}
@@ -355,10 +361,10 @@ const (
 	insertTimeout   = time.Minute
 )
 
-func restoreCollection(ctx context.Context, c *client.Client, st store, m *Manifest, col pickedCollection, opt RestoreOptions, progress func(int)) error {
+func restoreCollection(ctx context.Context, c *client.Client, st store, m *Manifest, col pickedCollection, opt RestoreOptions, progress func(int)) (created bool, err error) {
 	sc, err := col.schema()
 	if err != nil {
-		return err
+		return false, err
 	}
 	sc.Name = col.target
 	autoID := false
@@ -373,12 +379,12 @@ func restoreCollection(ctx context.Context, c *client.Client, st store, m *Manif
 		req.AutoIdStart = col.MaxIntID
 	}
 	if err := c.CreateCollection(ctx, req); err != nil {
-		return err
+		return false, err
 	}
 	for _, p := range col.Partitions {
 		if p != "_default" {
 			if err := c.CreatePartition(ctx, col.target, p); err != nil {
-				return fmt.Errorf("partition %q: %w", p, err)
+				return true, fmt.Errorf("partition %q: %w", p, err)
 			}
 		}
 	}
@@ -417,21 +423,21 @@ func restoreCollection(ctx context.Context, c *client.Client, st store, m *Manif
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
+			return true, err
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return true, err
 	}
 	ix, err := col.index()
 	if err != nil {
-		return err
+		return true, err
 	}
 	if ix != nil {
 		ix.Collection = col.target
 		if err := c.CreateIndex(ctx, ix); err != nil {
-			return fmt.Errorf("index: %w", err)
+			return true, fmt.Errorf("index: %w", err)
 		}
 	}
-	return nil
+	return true, nil
 }

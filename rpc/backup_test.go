@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftvec/raftvec/backup"
+	"github.com/raftvec/raftvec/fsm"
 	"github.com/raftvec/raftvec/rpc/client"
 	"github.com/raftvec/raftvec/rpc/pb"
 )
@@ -299,5 +301,49 @@ func TestBackupRestore(t *testing.T) {
 	// Restoring again over the existing collections is refused.
 	if _, err := backup.Restore(ctx, dcl, dir, backup.RestoreOptions{}); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Fatalf("restore over existing collections: %v, want a refusal", err)
+	}
+}
+
+// A restore whose target exists without the restoring user seeing it (no
+// read privilege, so ListCollections leaves it out) is refused by
+// CreateCollection, and the existing collection is left alone: a restore
+// drops only what it created.
+func TestRestoreLeavesAnExistingCollectionAlone(t *testing.T) {
+	c, sec := mustSecureCluster(t, 1)
+	root := c.as(fsm.RootUser, sec.rootPasswd, 0)
+	ctx := ctxT(t, 60*time.Second)
+	for _, name := range []string{"src", "kept"} {
+		if err := root.CreateCollection(ctx, &pb.CreateCollectionRequest{Schema: &pb.CollectionSchema{Name: name}, Dim: dim, Metric: pb.Metric_L2, Shards: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.Insert(ctx, &pb.InsertRequest{Collection: name, Rows: versionRows(1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "b")
+	if _, err := backup.Create(ctx, root, dir, []string{"src"}, backup.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	authDo(t, root, func(a pb.AuthClient, ctx context.Context, o ...grpc.CallOption) (*pb.AuthResponse, error) {
+		if _, err := a.CreateUser(ctx, &pb.CreateUserRequest{Name: "op", Password: "op-password"}, o...); err != nil {
+			return nil, err
+		}
+		if _, err := a.CreateRole(ctx, &pb.RoleRequest{Name: "ops"}, o...); err != nil {
+			return nil, err
+		}
+		for _, p := range []string{"manage", "write"} {
+			if _, err := a.GrantPrivilege(ctx, &pb.PrivilegeRequest{Role: "ops", Privilege: p, Collection: "*"}, o...); err != nil {
+				return nil, err
+			}
+		}
+		return a.GrantRole(ctx, &pb.UserRoleRequest{User: "op", Role: "ops"}, o...)
+	})
+	op := c.as("op", "op-password", 0)
+	_, err := backup.Restore(ctx, op, dir, backup.RestoreOptions{As: "kept"})
+	if err == nil || strings.Contains(err.Error(), "dropped") {
+		t.Fatalf("restore over a collection the user cannot see: %v; want a refusal that drops nothing", err)
+	}
+	if n := rowCount(t, root, "kept"); n != 1 {
+		t.Fatalf("the existing collection has %d rows after the refused restore, want its 1", n)
 	}
 }
