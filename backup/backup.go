@@ -127,6 +127,10 @@ func Create(ctx context.Context, c *client.Client, loc string, names []string, o
 		}
 	}
 	if err != nil {
+		// Leave the location empty, so the same command can run again.
+		if cerr := st.clear(context.WithoutCancel(ctx)); cerr != nil {
+			return nil, fmt.Errorf("%w (and removing what it wrote from %s failed: %v)", err, st, cerr)
+		}
 		return nil, err
 	}
 	m.Format, m.Created = Format, time.Now().UTC()

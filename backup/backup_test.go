@@ -48,3 +48,24 @@ func TestEmptyDir(t *testing.T) {
 		t.Fatalf("a directory with a file: %v, want a refusal", err)
 	}
 }
+
+// clear leaves a location empty (a failed backup is cleared, so that the
+// same command can run again).
+func TestClearEmptiesTheLocation(t *testing.T) {
+	dir := t.TempDir()
+	st := dirStore(dir)
+	w, err := st.create(context.Background(), "c/shard-1.rvb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if err := st.empty(context.Background()); err == nil {
+		t.Fatal("a directory holding a shard file counts as empty")
+	}
+	if err := st.clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.empty(context.Background()); err != nil {
+		t.Fatalf("after clear: %v", err)
+	}
+}
