@@ -8,11 +8,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -131,25 +129,16 @@ var medianRe = regexp.MustCompile(`^(raftvec_[A-Za-z0-9_]+)\{(.*)quantile="0.5"\
 // scrape reads a node's medians (in ms), keyed by metric name and its
 // other labels ("raftvec_rpc_request{code=\"OK\",method=\"Insert\",}").
 func scrape(addr string) (map[string]float64, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		m := medianRe.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
+	err := benchutil.ScrapeMetrics(addr, func(line string) error {
+		if m := medianRe.FindStringSubmatch(line); m != nil {
+			if v, err := strconv.ParseFloat(m[3], 64); err == nil && v == v { // not NaN
+				out[m[1]+"{"+m[2]+"}"] = v
+			}
 		}
-		v, err := strconv.ParseFloat(m[3], 64)
-		if err == nil && v == v { // not NaN
-			out[m[1]+"{"+m[2]+"}"] = v
-		}
-	}
-	return out, sc.Err()
+		return nil
+	})
+	return out, err
 }
 
 // diskCost measures, in dir, one raft-boltdb StoreLog of a 600-byte entry
@@ -196,7 +185,6 @@ func ms(v float64) string { return fmt.Sprintf("%.2fms", v) }
 func report(d time.Duration, lats []time.Duration, leader int, nodes []map[string]float64, bolt, wal time.Duration) string {
 	var b strings.Builder
 	ld := nodes[leader]
-	get := func(m map[string]float64, key string) float64 { return m[key] }
 	var followers []int
 	for i := range nodes {
 		if i != leader {
@@ -210,15 +198,15 @@ func report(d time.Duration, lats []time.Duration, leader int, nodes []map[strin
 	fmt.Fprintf(&b, "- Load: one client writes one 128-d row per `Insert`, back to back, for %s (after 1 s of warm-up), straight to the leader of a collection with `shards: 1, replicas: 3` on a three-node cluster on 127.0.0.1 (default settings; the shard leader is n%d). The parts are the medians of the servers' own timers (hashicorp/raft's and raftvec's, from each node's `/metrics`); the disk row is measured afterwards in the same directory.\n\n", d, leader+1)
 	fmt.Fprintf(&b, "| part | where | median |\n|---|---|---:|\n")
 	fmt.Fprintf(&b, "| the client's whole `Insert` | client | %s |\n", ms(float64(lats[len(lats)/2].Microseconds())/1000))
-	fmt.Fprintf(&b, "| the leader's `Insert` handler (gRPC in to out) | leader | %s |\n", ms(get(ld, `raftvec_rpc_request{code="OK",method="Insert",}`)))
-	fmt.Fprintf(&b, "| propose to commit (`raft.commitTime`) | leader | %s |\n", ms(get(ld, "raftvec_raft_commitTime{}")))
-	fmt.Fprintf(&b, "| — the leader's own log append, before replication starts (`raft.leader.dispatchLog`) | leader | %s |\n", ms(get(ld, "raftvec_raft_leader_dispatchLog{}")))
+	fmt.Fprintf(&b, "| the leader's `Insert` handler (gRPC in to out) | leader | %s |\n", ms(ld[`raftvec_rpc_request{code="OK",method="Insert",}`]))
+	fmt.Fprintf(&b, "| propose to commit (`raft.commitTime`) | leader | %s |\n", ms(ld["raftvec_raft_commitTime{}"]))
+	fmt.Fprintf(&b, "| — the leader's own log append, before replication starts (`raft.leader.dispatchLog`) | leader | %s |\n", ms(ld["raftvec_raft_leader_dispatchLog{}"]))
 	for _, f := range followers {
 		fmt.Fprintf(&b, "| — AppendEntries round trip to n%d (`raft.replication.appendEntries.rpc`) | leader | %s |\n", f+1,
-			ms(get(ld, fmt.Sprintf(`raftvec_raft_replication_appendEntries_rpc{peer_id="n%d",}`, f+1))))
-		fmt.Fprintf(&b, "| — of which n%d's log append (`raft.rpc.appendEntries.storeLogs`) | n%d | %s |\n", f+1, f+1, ms(get(nodes[f], "raftvec_raft_rpc_appendEntries_storeLogs{}")))
+			ms(ld[fmt.Sprintf(`raftvec_raft_replication_appendEntries_rpc{peer_id="n%d",}`, f+1)]))
+		fmt.Fprintf(&b, "| — of which n%d's log append (`raft.rpc.appendEntries.storeLogs`) | n%d | %s |\n", f+1, f+1, ms(nodes[f]["raftvec_raft_rpc_appendEntries_storeLogs{}"]))
 	}
-	fmt.Fprintf(&b, "| apply to the state machine (`raft.fsm.applyBatch`) | leader | %s |\n", ms(get(ld, "raftvec_raft_fsm_applyBatch{}")))
+	fmt.Fprintf(&b, "| apply to the state machine (`raft.fsm.applyBatch`) | leader | %s |\n", ms(ld["raftvec_raft_fsm_applyBatch{}"]))
 	fmt.Fprintf(&b, "| one raft-boltdb `StoreLog` of a 600-byte entry | disk | %s |\n", ms(float64(bolt.Microseconds())/1000))
 	fmt.Fprintf(&b, "| one 600-byte file append + `fdatasync` | disk | %s |\n\n", ms(float64(wal.Microseconds())/1000))
 	fmt.Fprintf(&b, "Measured: raft-boltdb's append costs %.1f× a plain append with fdatasync on this disk (a bbolt commit writes the B+tree pages and syncs, then writes the meta page and syncs again). hashicorp/raft's leader appends to its own log before it hands the entry to its replication goroutines (`dispatchLogs`), so a write's commit waits for two such appends one after the other (the leader's, then the fastest follower's), plus the round trip. The raftvec handler adds validation, the timestamp, the dedup check and the apply; the gRPC hop and the SDK add the difference between the first two rows. Every timer here mixes the shard's group with the (idle) metadata group on the same node.\n\n", float64(bolt)/float64(wal))

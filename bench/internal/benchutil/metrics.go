@@ -15,32 +15,41 @@ func ReadsServed(httpAddrs []string) ([]map[string]float64, error) {
 	out := make([]map[string]float64, len(httpAddrs))
 	for i, a := range httpAddrs {
 		out[i] = map[string]float64{}
-		resp, err := http.Get("http://" + a + "/metrics")
-		if err != nil {
-			return nil, err
-		}
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
+		err := ScrapeMetrics(a, func(line string) error {
 			if !strings.HasPrefix(line, "raftvec_shard_reads_served{") {
-				continue
+				return nil
 			}
 			f := strings.Fields(line)
 			v, err := strconv.ParseFloat(f[len(f)-1], 64)
 			if err != nil {
-				resp.Body.Close()
-				return nil, fmt.Errorf("%s/metrics: %q: %w", a, line, err)
+				return fmt.Errorf("%s/metrics: %q: %w", a, line, err)
 			}
 			out[i][f[0]] += v
-		}
-		err = sc.Err()
-		resp.Body.Close()
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// ScrapeMetrics calls each with every line of a node's /metrics (the
+// Prometheus text format) at its HTTP address, until each fails.
+func ScrapeMetrics(addr string, each func(line string) error) error {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if err := each(sc.Text()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // ServedBetween is, per node, the reads served between two ReadsServed
